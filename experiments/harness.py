@@ -1,0 +1,179 @@
+"""The run harness shared by every experiment.
+
+An experiment module defines a typed dataclass ``Config`` (its fields are the
+command-line flags; a ``QUICK`` dict of overrides for ``--quick``), a ``TITLE`` and
+``run(config, run) -> summary``, and ends with ``harness.main(__name__)``::
+
+    python -m experiments.<name> [--quick] [--out DIR] [--no-progress] [--<field> value ...]
+
+Precedence: the dataclass defaults (the full run), then ``QUICK`` if ``--quick``,
+then explicit flags. Each run writes into its folder ``config.json``,
+``metrics.jsonl`` (via ``run.log``), ``summary.json`` (the returned headline
+numbers plus wall time), PNG figures and ``report.md``, the section that
+``experiments.run_all`` gathers into ``runs/REPORT.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import os
+import pathlib
+import sys
+import time
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from jaxselforg import train, viz
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def progress_enabled() -> bool:
+    """Progress bars are on unless ``JAXSELFORG_PROGRESS=0`` (``--no-progress`` sets it)."""
+    return os.environ.get("JAXSELFORG_PROGRESS", "1").lower() not in _FALSE
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _flag_type(hint) -> tuple[typing.Callable[[str], Any], str | None]:
+    """argparse converter and nargs for a dataclass field's type hint."""
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        return _parse_bool, None
+    if hint in (int, float, str):
+        return hint, None
+    if origin in (tuple, list, Sequence):
+        (item, *_) = typing.get_args(hint) or (str,)
+        return item, "+"
+    if origin in (typing.Union, types.UnionType):  # X | None
+        non_none = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _flag_type(non_none[0])
+    raise TypeError(f"Unsupported config field type {hint!r}.")
+
+
+def parse_config(config_cls, argv: Sequence[str] | None, quick_overrides: dict | None = None):
+    """Builds ``(config, out, quick)`` from the command line.
+
+    Raises:
+      SystemExit: on a bad flag (argparse prints what is accepted).
+    """
+    parser = argparse.ArgumentParser(description=config_cls.__doc__)
+    parser.add_argument("--quick", action="store_true", help="small, fast settings")
+    parser.add_argument("--out", default=None, help="output folder (default runs/<name>)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    hints = typing.get_type_hints(config_cls)
+    for field in dataclasses.fields(config_cls):
+        convert, nargs = _flag_type(hints[field.name])
+        parser.add_argument(f"--{field.name}", type=convert, nargs=nargs, default=None,
+                            help=f"default: {field.default!r}")
+    args = parser.parse_args(argv)
+    config = config_cls()
+    if args.quick:
+        config = dataclasses.replace(config, **(quick_overrides or {}))
+    explicit = {}
+    for field in dataclasses.fields(config_cls):
+        value = getattr(args, field.name)
+        if value is not None:
+            explicit[field.name] = tuple(value) if isinstance(value, list) else value
+    config = dataclasses.replace(config, **explicit)
+    if args.no_progress:
+        os.environ["JAXSELFORG_PROGRESS"] = "0"
+    return config, args.out, args.quick
+
+
+class Run:
+    """One experiment's output folder and report section.
+
+    Attributes:
+      out: the folder (created).
+      quick: whether ``--quick`` settings are in use.
+    """
+
+    def __init__(self, out: str | os.PathLike, *, quick: bool = False):
+        self.out = pathlib.Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.quick = quick
+        metrics_path = self.out / "metrics.jsonl"
+        metrics_path.unlink(missing_ok=True)
+        self._metrics = train.MetricsWriter(metrics_path)
+        self._blocks: list[tuple[str, ...]] = []
+
+    def log(self, record: dict[str, Any] | None = None, **values: Any) -> None:
+        """Appends one record to ``metrics.jsonl``."""
+        self._metrics.write(record, **values)
+
+    def progress(self, iterable: Iterable, desc: str, total: int | None = None):
+        """A tqdm progress bar over ``iterable`` (silent when progress is disabled)."""
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, desc=desc, total=total, disable=not progress_enabled(),
+                    leave=False, dynamic_ncols=True)
+
+    def text(self, markdown: str) -> None:
+        """Adds a paragraph (or any markdown) to the report section."""
+        self._blocks.append(("text", markdown.strip()))
+
+    def table(self, header: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
+        """Adds a markdown table; floats print with 4 significant digits."""
+        fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+        markdown = (f"{caption}\n\n" if caption else "") + "\n".join(lines)
+        self._blocks.append(("text", markdown))
+        return markdown
+
+    def figure(self, fig, name: str, caption: str) -> pathlib.Path:
+        """Saves a matplotlib figure as ``<name>.png`` and adds it to the report."""
+        path = viz.save_figure(fig, self.out / f"{name}.png")
+        self._blocks.append(("figure", path.name, caption))
+        return path
+
+    def render(self, title: str, link_prefix: str = "") -> str:
+        """The report section as markdown; figure links get ``link_prefix``."""
+        parts = [f"## {title}"]
+        for kind, *content in self._blocks:
+            if kind == "text":
+                parts.append(content[0])
+            else:
+                filename, caption = content
+                parts.append(f"![{caption}]({link_prefix}{filename})\n\n*{caption}*")
+        return "\n\n".join(parts) + "\n"
+
+
+def execute(module: types.ModuleType, config, out: str | os.PathLike, *, quick: bool) -> dict:
+    """Runs one experiment into ``out``: config, metrics, summary, figures, report."""
+    run = Run(out, quick=quick)
+    (run.out / "config.json").write_text(
+        json.dumps({"quick": quick, **dataclasses.asdict(config)}, indent=2, default=str)
+    )
+    start = time.perf_counter()
+    summary = dict(module.run(config, run))
+    summary["wall_time_s"] = round(time.perf_counter() - start, 2)
+    (run.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    (run.out / "report.md").write_text(run.render(module.TITLE))
+    return summary
+
+
+def main(module_name: str, argv: Sequence[str] | None = None) -> dict:
+    """Command-line entry point of ``python -m experiments.<name>``."""
+    module = sys.modules[module_name] if module_name in sys.modules else importlib.import_module(
+        module_name)
+    name = module.__name__.rsplit(".", 1)[-1]
+    config, out, quick = parse_config(module.Config, argv, getattr(module, "QUICK", {}))
+    out = pathlib.Path(out or pathlib.Path("runs") / name)
+    summary = execute(module, config, out, quick=quick)
+    print(json.dumps(summary, indent=2, default=str))
+    print(f"Wrote {out}/ (report.md, summary.json, metrics.jsonl, figures)")
+    return summary

@@ -1,0 +1,17 @@
+"""jaxselforg: self-organizing and generative learning in JAX.
+
+Topic modules (``from jaxselforg import distances``):
+
+* :mod:`jaxselforg.data`: Fashion-MNIST / MNIST, synthetic sets, preprocessing, batching
+* :mod:`jaxselforg.distances`: the lecture's metrics, pairwise and streaming nearest
+* :mod:`jaxselforg.criteria`: compactness, separation, inertia, quantization error, ACC/NMI/ARI
+* :mod:`jaxselforg.parallel`: device mesh, row sharding, cross-device reductions
+* :mod:`jaxselforg.train`: checkpoints and metric logs
+* :mod:`jaxselforg.viz`: image mosaics and figure saving
+"""
+
+from jaxselforg import criteria, data, distances, parallel, train, viz
+
+__version__ = "0.1.0"
+
+__all__ = ["criteria", "data", "distances", "parallel", "train", "viz", "__version__"]

@@ -1,0 +1,108 @@
+"""Input checks shared by the public entry points.
+
+Shape checks run at trace time (shapes are static); value checks (NaN, negative
+weights) run only on concrete arrays, i.e. at eager entry points, because a traced
+value cannot be inspected without a host round-trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+
+def is_concrete(x) -> bool:
+    """True when ``x`` holds values we can inspect now (not a tracer)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def as_float_array(x: ArrayLike, name: str) -> jax.Array:
+    """Converts ``x`` to a floating JAX array (integers become the default float)."""
+    try:
+        arr = jnp.asarray(x)
+    except TypeError as err:
+        raise ValueError(f"{name} must be an array of numbers; got {type(x).__name__}.") from err
+    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)
+            or arr.dtype == jnp.bool_):
+        raise ValueError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        arr = arr.astype(jnp.result_type(float))
+    return arr
+
+
+def check_rank(x: jax.Array, rank: int, name: str, shape_doc: str) -> None:
+    """Raises if ``x`` does not have ``rank`` dimensions or has a zero-sized one."""
+    if x.ndim != rank:
+        raise ValueError(f"{name} must have shape {shape_doc}; got shape {tuple(x.shape)}.")
+    if x.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {tuple(x.shape)}.")
+
+
+def check_finite(x: jax.Array, name: str) -> None:
+    """Raises if a concrete ``x`` holds NaN or Inf (no-op under tracing)."""
+    if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
+        n_bad = int(jnp.sum(~jnp.isfinite(x)))
+        raise ValueError(
+            f"{name} contains {n_bad} NaN or Inf value(s); only finite values are accepted."
+        )
+
+
+def matrix(x: ArrayLike, name: str, *, features: int | None = None) -> jax.Array:
+    """Validates a data matrix ``[n, d]``: float, non-empty, finite, ``d == features``."""
+    arr = as_float_array(x, name)
+    check_rank(arr, 2, name, "[n, d]")
+    if features is not None and arr.shape[1] != features:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features but {features} were expected "
+            f"(shape {tuple(arr.shape)})."
+        )
+    check_finite(arr, name)
+    return arr
+
+
+def vector(x: ArrayLike, name: str, *, size: int | None = None) -> jax.Array:
+    """Validates a vector ``[d]``: float, non-empty, finite, ``d == size``."""
+    arr = as_float_array(x, name)
+    check_rank(arr, 1, name, "[d]")
+    if size is not None and arr.shape[0] != size:
+        raise ValueError(f"{name} must have length {size}; got {arr.shape[0]}.")
+    check_finite(arr, name)
+    return arr
+
+
+def labels(x: ArrayLike, name: str, *, size: int | None = None) -> jax.Array:
+    """Validates an integer label vector ``[n]`` with non-negative entries."""
+    arr = jnp.asarray(x)
+    if not jnp.issubdtype(arr.dtype, jnp.integer):
+        if is_concrete(arr) and jnp.issubdtype(arr.dtype, jnp.floating) and bool(
+            jnp.all(arr == jnp.round(arr))
+        ):
+            arr = arr.astype(jnp.int32)
+        else:
+            raise ValueError(f"{name} must hold integer labels; got dtype {arr.dtype}.")
+    check_rank(arr, 1, name, "[n]")
+    if size is not None and arr.shape[0] != size:
+        raise ValueError(f"{name} must have {size} entries to match the data; got {arr.shape[0]}.")
+    if is_concrete(arr) and bool(jnp.any(arr < 0)):
+        raise ValueError(f"{name} must be non-negative integers; got minimum {int(arr.min())}.")
+    return arr
+
+
+def choice(value: str, accepted: Sequence[str], name: str) -> str:
+    """Raises unless ``value`` is one of ``accepted``."""
+    if value not in accepted:
+        raise ValueError(f"Unknown {name} {value!r}; accepted: {', '.join(map(repr, accepted))}.")
+    return value
+
+
+def positive_int(value, name: str) -> int:
+    """Validates a static positive integer (a shape or a count)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value}.")
+    return int(value)

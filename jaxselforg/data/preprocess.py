@@ -1,0 +1,131 @@
+"""Preprocessing: scaling, flattening, standardization, binarization, PCA."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jaxselforg import _validation
+
+__all__ = [
+    "to_unit_range",
+    "flatten",
+    "standardize",
+    "binarize",
+    "dynamic_binarize",
+    "PCA",
+    "pca",
+    "pca_project",
+]
+
+
+def to_unit_range(images: ArrayLike) -> jax.Array:
+    """uint8 pixels 0..255 -> float32 in [0, 1].
+
+    Raises:
+      ValueError: if ``images`` is not uint8 (floats are assumed to be scaled already;
+        pass them on directly).
+    """
+    images = jnp.asarray(images)
+    if images.dtype != jnp.uint8:
+        raise ValueError(f"to_unit_range expects uint8 pixels 0..255; got dtype {images.dtype}.")
+    return images.astype(jnp.float32) / 255.0
+
+
+def flatten(images: ArrayLike) -> jax.Array:
+    """``[n, h, w, ...]`` -> ``[n, h * w * ...]``."""
+    images = jnp.asarray(images)
+    if images.ndim < 2:
+        raise ValueError(f"flatten expects [n, ...] with at least 2 dims; got {images.shape}.")
+    return images.reshape(images.shape[0], -1)
+
+
+def standardize(
+    x: ArrayLike, mean: ArrayLike | None = None, std: ArrayLike | None = None
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Per-feature z-scores (x - mean) / std.
+
+    Statistics default to those of ``x``; pass the training set's to transform test
+    data the same way. Constant features (std 0) are centred and left at zero.
+
+    Args:
+      x: ``[n, d]`` data.
+      mean: optional ``[d]`` means.
+      std: optional ``[d]`` standard deviations.
+
+    Returns:
+      ``(z, mean, std)`` with ``z`` of shape ``[n, d]``.
+    """
+    x = _validation.matrix(x, "x")
+    mean = jnp.mean(x, axis=0) if mean is None else _validation.vector(mean, "mean", size=x.shape[1])
+    std = jnp.std(x, axis=0) if std is None else _validation.vector(std, "std", size=x.shape[1])
+    return (x - mean) / jnp.where(std > 0, std, 1.0), mean, std
+
+
+def binarize(x: ArrayLike, threshold: ArrayLike = 0.5) -> jax.Array:
+    """Static binarization: 1.0 where ``x > threshold``, else 0.0 (same dtype as x)."""
+    x = _validation.as_float_array(x, "x")
+    return (x > threshold).astype(x.dtype)
+
+
+def dynamic_binarize(key: jax.Array, x: ArrayLike) -> jax.Array:
+    """Stochastic binarization: each value ``x`` in [0, 1] becomes 1 with probability x.
+
+    Resample every epoch (a new ``key``) for the likelihood numbers of the literature.
+    """
+    x = _validation.as_float_array(x, "x")
+    if _validation.is_concrete(x) and bool(jnp.any((x < 0) | (x > 1))):
+        raise ValueError("dynamic_binarize expects probabilities in [0, 1]; scale the data first "
+                         "(e.g. with to_unit_range).")
+    return jax.random.bernoulli(key, x).astype(x.dtype)
+
+
+class PCA(NamedTuple):
+    """A fitted principal component analysis.
+
+    Attributes:
+      mean: ``[d]`` data mean.
+      components: ``[k, d]`` orthonormal principal axes, by decreasing variance; the
+        sign of each makes its largest-magnitude entry positive (deterministic).
+      explained_variance: ``[k]`` variance along each axis (ddof = 1, as scikit-learn).
+      explained_variance_ratio: ``[k]`` share of the total variance.
+    """
+
+    mean: jax.Array
+    components: jax.Array
+    explained_variance: jax.Array
+    explained_variance_ratio: jax.Array
+
+
+def pca(x: ArrayLike, n_components: int) -> PCA:
+    """Principal component analysis by SVD of the centred data.
+
+    Args:
+      x: ``[n, d]`` data, ``n >= 2``.
+      n_components: number of axes to keep, ``1 <= k <= min(n, d)`` (static).
+
+    Returns:
+      A ``PCA`` (use ``pca_project`` to map data onto it).
+    """
+    x = _validation.matrix(x, "x")
+    n, d = x.shape
+    k = _validation.positive_int(n_components, "n_components")
+    if k > min(n, d) or n < 2:
+        raise ValueError(f"n_components must be <= min(n, d) = {min(n, d)} with n >= 2; "
+                         f"got {k} for data of shape {x.shape}.")
+    mean = jnp.mean(x, axis=0)
+    _, s, vt = jnp.linalg.svd(x - mean, full_matrices=False)
+    components = vt[:k]
+    largest = jnp.take_along_axis(components, jnp.argmax(jnp.abs(components), 1)[:, None], 1)
+    components = components * jnp.sign(largest)
+    variance = s**2 / (n - 1)
+    return PCA(mean, components, variance[:k], variance[:k] / jnp.sum(variance))
+
+
+def pca_project(x: ArrayLike, fitted: PCA) -> jax.Array:
+    """Coordinates ``[n, k]`` of ``x`` along the principal axes of ``fitted``."""
+    x = _validation.matrix(x, "x", features=fitted.mean.shape[0])
+    return (x - fitted.mean) @ fitted.components.T

@@ -1,0 +1,182 @@
+"""Checkpoints of any pytree state with Orbax: save every N steps, keep the last K,
+resume from the latest, and refuse a directory written by a different configuration.
+
+    with Checkpointer(run_dir / "checkpoints", config=asdict(cfg), save_every=100) as ckpt:
+        state, start = ckpt.restore_or(init_state)
+        for step in range(start, n_steps):
+            state = train_step(state)
+            ckpt.save(step + 1, state)
+
+``save`` writes only on multiples of ``save_every`` (or when forced); the writes are
+asynchronous and ``close`` (or leaving the ``with`` block) waits for them, so no
+finished step is lost. ``restore`` checks the saved tree against the template
+before reading anything: a different structure, shape or dtype is an error, never
+a partial restore.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+__all__ = ["Checkpointer", "CheckpointMismatchError"]
+
+_CONFIG_FILE = "config.json"
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not belong to this run (other config or other state shape)."""
+
+
+def _canonical(config: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON round trip, so tuples and lists (and key order) compare equal."""
+    return json.loads(json.dumps(dict(config), sort_keys=True, default=str))
+
+
+def _describe(leaf) -> tuple[tuple[int, ...], str]:
+    return tuple(np.shape(leaf)), str(np.dtype(leaf.dtype))
+
+
+class Checkpointer:
+    """Orbax ``CheckpointManager`` with the policies every training run here needs.
+
+    Args:
+      directory: where checkpoints live (created if needed).
+      config: the run's configuration (JSON-serializable mapping); stored beside the
+        checkpoints and compared on every later open.
+      save_every: save on steps that are multiples of this.
+      keep: number of most recent checkpoints to keep.
+      ignore: config keys allowed to differ on resume (e.g. ``"epochs"`` to train
+        longer, output or progress-bar flags).
+
+    Raises:
+      CheckpointMismatchError: ``directory`` holds checkpoints of another config.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        *,
+        config: Mapping[str, Any],
+        save_every: int = 1,
+        keep: int = 3,
+        ignore: Iterable[str] = (),
+    ):
+        if save_every < 1 or keep < 1:
+            raise ValueError(f"save_every and keep must be >= 1; got {save_every} and {keep}.")
+        self.directory = pathlib.Path(directory).absolute()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._check_config(_canonical(config), set(ignore))
+        self._manager = ocp.CheckpointManager(
+            self.directory,
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=keep, save_interval_steps=save_every, create=True
+            ),
+        )
+
+    def _check_config(self, config: dict[str, Any], ignore: set[str]) -> None:
+        path = self.directory / _CONFIG_FILE
+        if not path.exists():
+            path.write_text(json.dumps(config, indent=2, sort_keys=True))
+            return
+        saved = json.loads(path.read_text())
+        keys = (set(saved) | set(config)) - ignore
+        differences = [
+            f"{key}: saved {saved.get(key, '<absent>')!r}, now {config.get(key, '<absent>')!r}"
+            for key in sorted(keys) if saved.get(key) != config.get(key)
+        ]
+        if differences:
+            raise CheckpointMismatchError(
+                f"{self.directory} holds checkpoints of a different configuration:\n  "
+                + "\n  ".join(differences)
+                + "\nUse a new directory, or the saved configuration to resume."
+            )
+
+    @property
+    def latest_step(self) -> int | None:
+        """The newest saved step, or None."""
+        return self._manager.latest_step()
+
+    @property
+    def all_steps(self) -> list[int]:
+        """Every step kept on disk, oldest first."""
+        return sorted(self._manager.all_steps())
+
+    def save(self, step: int, state, *, force: bool = False) -> bool:
+        """Saves ``state`` if ``step`` is due (or ``force``); returns whether it did.
+
+        Raises:
+          ValueError: ``state`` holds NaN or Inf; nothing is written, so the last
+            good checkpoint stays the latest.
+        """
+        if not (force or self._manager.should_save(step)):
+            return False
+        for path, leaf in jax.tree_util.tree_leaves_with_path(state):
+            leaf = np.asarray(leaf)
+            if np.issubdtype(leaf.dtype, np.inexact) and not np.all(np.isfinite(leaf)):
+                raise ValueError(
+                    f"Refusing to checkpoint step {step}: {jax.tree_util.keystr(path)} holds "
+                    "NaN or Inf. The last good checkpoint is kept."
+                )
+        return self._manager.save(step, args=ocp.args.StandardSave(state), force=force)
+
+    def restore(self, template, step: int | None = None):
+        """Restores the checkpoint at ``step`` (default latest) into ``template``'s shape.
+
+        Raises:
+          FileNotFoundError: no checkpoint.
+          CheckpointMismatchError: the saved tree differs from ``template`` in
+            structure, shapes or dtypes.
+        """
+        step = self.latest_step if step is None else step
+        if step is None or step not in self._manager.all_steps():
+            raise FileNotFoundError(f"No checkpoint at step {step} in {self.directory}.")
+        self._check_structure(template, step)
+        return self._manager.restore(step, args=ocp.args.StandardRestore(template))
+
+    def restore_or(self, template) -> tuple[Any, int]:
+        """``(restored state, step)`` from the latest checkpoint, else ``(template, 0)``."""
+        if self.latest_step is None:
+            return template, 0
+        return self.restore(template), self.latest_step
+
+    def _check_structure(self, template, step: int) -> None:
+        saved_tree = self._manager.item_metadata(step).tree
+        saved = {jax.tree_util.keystr(p): _describe(leaf)
+                 for p, leaf in jax.tree_util.tree_leaves_with_path(saved_tree)}
+        wanted = {jax.tree_util.keystr(p): _describe(leaf)
+                  for p, leaf in jax.tree_util.tree_leaves_with_path(template)}
+        problems = [f"{key}: missing in the checkpoint" for key in sorted(set(wanted) - set(saved))]
+        problems += [f"{key}: in the checkpoint but not in the state" for key in
+                     sorted(set(saved) - set(wanted))]
+        problems += [
+            f"{key}: saved shape/dtype {saved[key]}, expected {wanted[key]}"
+            for key in sorted(set(saved) & set(wanted)) if saved[key] != wanted[key]
+        ]
+        if problems:
+            raise CheckpointMismatchError(
+                f"Checkpoint {step} in {self.directory} does not match the state:\n  "
+                + "\n  ".join(problems)
+            )
+
+    def wait(self) -> None:
+        """Blocks until pending asynchronous saves are on disk."""
+        self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        """Waits for pending saves and releases the manager."""
+        self._manager.wait_until_finished()
+        self._manager.close()
+
+    def __enter__(self) -> Checkpointer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
