@@ -7,9 +7,9 @@ Feature weights ``w`` follow scipy's convention (weights are not raised to ``p``
 
     rho_w(x, y) = (sum_j w_j |x_j - y_j|^p)^(1/p).
 
-They are folded into the data once (``x_j -> s_j x_j`` with ``s = w^(1/p)``, or
-``sqrt(w)`` for the inner-product metrics), so the weighted metric is the plain
-metric on rescaled vectors and every fast path stays available.
+They enter the per-pair formulas as written (rescaling the data by ``w^(1/p)``
+instead would cost float32 digits to cancellation); the inner-product fast paths
+rescale by ``sqrt(w)``, where that is exact algebra.
 
 Metrics (``METRICS``; aliases ``"cityblock"`` and ``"supremum"`` are accepted):
 
@@ -47,7 +47,6 @@ __all__ = ["METRICS", "distance", "pairwise", "nearest", "canonical_metric"]
 
 METRICS = ("euclidean", "sqeuclidean", "manhattan", "chebyshev", "minkowski", "dot", "cosine")
 _ALIASES = {"cityblock": "manhattan", "supremum": "chebyshev"}
-_INNER_PRODUCT = ("euclidean", "sqeuclidean", "dot", "cosine")
 _HIGHEST = lax.Precision.HIGHEST
 
 
@@ -79,41 +78,60 @@ def _unit(v: jax.Array) -> jax.Array:
 
 
 # ---------------------------------------------------------------------------
-# One pair of (already weight-folded) vectors [d], [d] -> scalar.
+# One pair of vectors [d], [d] -> scalar, with optional weights w [d] (None: all 1).
 
 
-def _pair_sqeuclidean(x, y, p):
+def _weighted_sum(terms, w):
+    return jnp.sum(terms if w is None else w * terms)
+
+
+def _pair_sqeuclidean(x, y, p, w):
     del p
     diff = x - y
-    return jnp.sum(diff * diff)
+    return _weighted_sum(diff * diff, w)
 
 
-def _pair_euclidean(x, y, p):
-    return _safe_sqrt(_pair_sqeuclidean(x, y, p))
+def _pair_euclidean(x, y, p, w):
+    return _safe_sqrt(_pair_sqeuclidean(x, y, p, w))
 
 
-def _pair_manhattan(x, y, p):
+def _pair_manhattan(x, y, p, w):
     del p
-    return jnp.sum(jnp.abs(x - y))
+    return _weighted_sum(jnp.abs(x - y), w)
 
 
-def _pair_chebyshev(x, y, p):
+def _pair_chebyshev(x, y, p, w):
     del p
-    return jnp.max(jnp.abs(x - y))
+    diff = jnp.abs(x - y)
+    # As scipy: weights select the features (w_j > 0) that enter the maximum.
+    return jnp.max(diff if w is None else jnp.where(w > 0, diff, 0.0))
 
 
-def _pair_minkowski(x, y, p):
-    return _safe_power(jnp.sum(_safe_power(jnp.abs(x - y), p)), 1.0 / p)
+def _pair_minkowski(x, y, p, w):
+    return _safe_power(_weighted_sum(_safe_power(jnp.abs(x - y), p), w), 1.0 / p)
 
 
-def _pair_dot(x, y, p):
+def _scale(x, w):
+    """x * sqrt(w): the inner-product metrics with weights are the plain ones on this."""
+    return x if w is None else x * jnp.sqrt(w)
+
+
+def _pair_dot(x, y, p, w):
     del p
-    return 1.0 - jnp.dot(x, y, precision=_HIGHEST)
+    return 1.0 - jnp.dot(_scale(x, w), _scale(y, w), precision=_HIGHEST)
 
 
-def _pair_cosine(x, y, p):
-    del p
-    return jnp.clip(1.0 - jnp.dot(_unit(x), _unit(y), precision=_HIGHEST), 0.0, 2.0)
+def _cosine_from_units(sq_unit_distance, x_nonzero, y_nonzero):
+    # For unit vectors 1 - cos = |u - v|^2 / 2, free of the cancellation in 1 - <u, v>.
+    # A zero vector has cosine similarity 0 with everything: distance 1.
+    both = x_nonzero & y_nonzero
+    return jnp.where(both, jnp.clip(0.5 * sq_unit_distance, 0.0, 2.0), 1.0)
+
+
+def _pair_cosine(x, y, p, w):
+    x, y = _scale(x, w), _scale(y, w)
+    return _cosine_from_units(_pair_sqeuclidean(_unit(x), _unit(y), p, None),
+                              jnp.any(x != 0), jnp.any(y != 0))
 
 
 _PAIR: dict[str, Callable] = {
@@ -134,15 +152,16 @@ _PAIR: dict[str, Callable] = {
 def _lift(pair: Callable) -> Callable:
     """All pairs by double vmap; XLA fuses the broadcast difference into the reduction."""
 
-    def all_pairs(x, y, p):
-        row = jax.vmap(pair, in_axes=(None, 0, None))
-        return jax.vmap(row, in_axes=(0, None, None))(x, y, p)
+    def all_pairs(x, y, p, w):
+        row = jax.vmap(pair, in_axes=(None, 0, None, None))
+        return jax.vmap(row, in_axes=(0, None, None, None))(x, y, p, w)
 
     return all_pairs
 
 
-def _all_pairs_sqeuclidean(x, y, p):
+def _all_pairs_sqeuclidean(x, y, p, w):
     del p
+    x, y = _scale(x, w), _scale(y, w)
     # |x - y|^2 = |x|^2 + |y|^2 - 2<x, y> loses digits to cancellation when the norms
     # are large next to the distance; distances are translation invariant, so centring
     # both sets on y's mean keeps the norms small.
@@ -153,18 +172,19 @@ def _all_pairs_sqeuclidean(x, y, p):
     return jnp.maximum(sq, 0.0)
 
 
-def _all_pairs_euclidean(x, y, p):
-    return _safe_sqrt(_all_pairs_sqeuclidean(x, y, p))
+def _all_pairs_euclidean(x, y, p, w):
+    return _safe_sqrt(_all_pairs_sqeuclidean(x, y, p, w))
 
 
-def _all_pairs_dot(x, y, p):
+def _all_pairs_dot(x, y, p, w):
     del p
-    return 1.0 - jnp.matmul(x, y.T, precision=_HIGHEST)
+    return 1.0 - jnp.matmul(_scale(x, w), _scale(y, w).T, precision=_HIGHEST)
 
 
-def _all_pairs_cosine(x, y, p):
-    del p
-    return jnp.clip(1.0 - jnp.matmul(_unit(x), _unit(y).T, precision=_HIGHEST), 0.0, 2.0)
+def _all_pairs_cosine(x, y, p, w):
+    x, y = _scale(x, w), _scale(y, w)
+    return _cosine_from_units(_all_pairs_sqeuclidean(_unit(x), _unit(y), p, None),
+                              jnp.any(x != 0, axis=1)[:, None], jnp.any(y != 0, axis=1)[None, :])
 
 
 _ALL_PAIRS: dict[str, Callable] = {
@@ -194,24 +214,14 @@ def canonical_metric(metric: str, p: ArrayLike = 2.0) -> str:
     """
     if not isinstance(metric, str):
         raise ValueError(f"metric must be a string, one of {METRICS}; got {metric!r}.")
-    name = _validation.choice(_ALIASES.get(metric, metric), METRICS + tuple(_ALIASES), "metric")
+    _validation.choice(metric, METRICS + tuple(_ALIASES), "metric")
+    name = _ALIASES.get(metric, metric)
     if name != "minkowski" or not _validation.is_concrete(p):
         return name
     p_value = float(jnp.asarray(p))
     if not p_value > 0:
         raise ValueError(f"Minkowski exponent p must be > 0 (inf allowed); got p={p_value}.")
     return {1.0: "manhattan", 2.0: "euclidean", math.inf: "chebyshev"}.get(p_value, name)
-
-
-def _feature_scale(metric: str, w: jax.Array, p: ArrayLike) -> jax.Array:
-    """Per-feature factor s with rho_w(x, y) = rho(s * x, s * y)."""
-    if metric == "chebyshev":
-        return (w > 0).astype(w.dtype)
-    if metric == "manhattan":
-        return w
-    if metric == "minkowski":
-        return _safe_power(w, 1.0 / jnp.asarray(p, w.dtype))
-    return jnp.sqrt(w)
 
 
 def _weights(w: ArrayLike | None, d: int) -> jax.Array | None:
@@ -221,13 +231,6 @@ def _weights(w: ArrayLike | None, d: int) -> jax.Array | None:
     if _validation.is_concrete(w) and bool(jnp.any(w < 0)):
         raise ValueError(f"weights w must be non-negative; got minimum {float(w.min())}.")
     return w
-
-
-def _fold(x, y, w, p, metric):
-    if w is None:
-        return x, y
-    scale = _feature_scale(metric, w, p)
-    return x * scale, y * scale
 
 
 def _prepare(x, y, metric, p, w, rank, shape_doc):
@@ -290,15 +293,13 @@ def distance(
       The scalar distance rho(x, y).
     """
     x, y, metric, p, w = _prepare(x, y, metric, p, w, 1, "[d]")
-    x, y = _fold(x, y, w, p, metric)
-    return _PAIR[metric](x, y, p)
+    return _PAIR[metric](x, y, p, w)
 
 
 @functools.partial(jax.jit, static_argnames=("metric", "static_p"))
 def _pairwise(x, y, w, traced_p, metric, static_p):
     p = traced_p if static_p is None else static_p
-    x, y = _fold(x, y, w, p, metric)
-    return _ALL_PAIRS[metric](x, y, p)
+    return _ALL_PAIRS[metric](x, y, p, w)
 
 
 def pairwise(
@@ -335,7 +336,6 @@ def pairwise(
 @functools.partial(jax.jit, static_argnames=("metric", "static_p", "block_size"))
 def _nearest(x, y, w, traced_p, metric, static_p, block_size):
     p = traced_p if static_p is None else static_p
-    x, y = _fold(x, y, w, p, metric)
     all_pairs = _ALL_PAIRS[metric]
     (n, d), m = x.shape, y.shape[0]
 
@@ -355,7 +355,7 @@ def _nearest(x, y, w, traced_p, metric, static_p, block_size):
         def scan_columns(best, column_block):
             best_dist, best_index = best
             y_block, start, is_valid = column_block
-            dist = jnp.where(is_valid[None, :], all_pairs(x_block, y_block, p), jnp.inf)
+            dist = jnp.where(is_valid[None, :], all_pairs(x_block, y_block, p, w), jnp.inf)
             j = jnp.argmin(dist, axis=1)
             dist_j = jnp.take_along_axis(dist, j[:, None], axis=1)[:, 0]
             # Strictly smaller: on ties the earliest index wins, as a global argmin.
@@ -373,7 +373,7 @@ def _nearest(x, y, w, traced_p, metric, static_p, block_size):
     index = lax.map(nearest_in_rows, x_blocks).reshape(-1)[:n]
     # The winner's distance once more from its definition: exact even where the
     # block search used the matrix-product form.
-    dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None))(x, y[index], p)
+    dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x, y[index], p, w)
     return index, dist
 
 

@@ -1,0 +1,90 @@
+"""A small common runner: time ours and the reference side by side in one process.
+
+Each implementation is called once to warm up (for JAX: tracing + compilation at
+the benchmarked shapes; that first call is reported separately), then timed
+``repeat`` times; the median is reported. Results are blocked on
+(``jax.block_until_ready``) so asynchronous dispatch does not flatter JAX.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+import jax
+
+
+@dataclasses.dataclass
+class Timing:
+    task: str
+    implementation: str
+    work: int  # units of work per call (e.g. queries), for throughput
+    first_s: float  # the warm-up call: includes compilation for JAX
+    median_s: float
+    runs: list[float]
+
+    @property
+    def per_unit_s(self) -> float:
+        return self.median_s / self.work
+
+
+def time_call(task: str, implementation: str, fn: Callable[[], object], *, work: int = 1,
+              repeat: int = 5, warmup: bool = True) -> Timing:
+    """Times ``fn()``: one warm-up call (if ``warmup``), then the median of ``repeat``."""
+    first = None
+    if warmup:
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        first = time.perf_counter() - start
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        runs.append(time.perf_counter() - start)
+    first = runs[0] if first is None else first
+    timing = Timing(task, implementation, work, first, statistics.median(runs), runs)
+    print(f"  {task} / {implementation}: median {timing.median_s:.3f} s "
+          f"(first call {timing.first_s:.3f} s, {repeat} runs)", flush=True)
+    return timing
+
+
+def machine() -> str:
+    """One line describing where the numbers come from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+        cpu = next((l.split(":", 1)[1].strip() for l in lines if l.startswith("Model name")), cpu)
+    except OSError:
+        pass
+    device = jax.devices()[0]
+    return (f"{cpu}, {os.cpu_count()} cores; JAX {jax.__version__} on {device.platform} "
+            f"({device.device_kind}); Python {platform.python_version()}")
+
+
+def table(timings: list[Timing], reference: str, unit: str = "query") -> str:
+    """Markdown table; the ratio is the reference's time per unit over each one's."""
+    by_task: dict[str, list[Timing]] = {}
+    for timing in timings:
+        by_task.setdefault(timing.task, []).append(timing)
+    lines = [f"| task | implementation | {unit}s per call | first call (s) | median (s) | "
+             f"{unit}s/s | speed-up vs {reference} |", "|---|---|---|---|---|---|---|"]
+    for task, rows in by_task.items():
+        ref = next((r for r in rows if r.implementation == reference), None)
+        for r in rows:
+            ratio = f"{ref.per_unit_s / r.per_unit_s:.1f}x" if ref else "n/a"
+            lines.append(f"| {task} | {r.implementation} | {r.work:,} | {r.first_s:.2f} | "
+                         f"{r.median_s:.3f} | {r.work / r.median_s:,.0f} | {ratio} |")
+    return "\n".join(lines)
+
+
+def save(timings: list[Timing], path: str) -> None:
+    """Writes the raw timings as JSON."""
+    with open(path, "w") as f:
+        json.dump({"machine": machine(), "timings": [dataclasses.asdict(t) for t in timings]},
+                  f, indent=2)

@@ -1,0 +1,17 @@
+"""Test configuration: where the real datasets live.
+
+Tests that need Fashion-MNIST or MNIST read them through ``JAXSELFORG_DATA_DIR``
+(a folder with ``fashion_mnist/`` and ``mnist/`` subfolders holding the canonical
+gzipped IDX files). When the variable is unset we point it at ``../shared/data``
+next to the repository, if that folder exists; nothing is ever skipped, so a
+machine without the data fails loudly instead of passing silently.
+"""
+
+import os
+import pathlib
+
+_REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+_SHARED_DATA = _REPO_ROOT.parent / "shared" / "data"
+
+if not os.environ.get("JAXSELFORG_DATA_DIR") and _SHARED_DATA.is_dir():
+    os.environ["JAXSELFORG_DATA_DIR"] = str(_SHARED_DATA)

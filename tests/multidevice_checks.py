@@ -1,0 +1,95 @@
+"""Checks that need several devices; run by tests/test_parallel.py in a subprocess with
+``XLA_FLAGS=--xla_force_host_platform_device_count=8`` (the flag must be set before JAX
+starts, so these cannot run inside the main pytest process).
+
+Every ``check_*`` function raises on failure. Run directly:
+``XLA_FLAGS=--xla_force_host_platform_device_count=8 python tests/multidevice_checks.py``.
+Later topics add their sharded-equals-one-device checks here.
+"""
+
+import sys
+import traceback
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxselforg import data, distances, parallel
+
+N_DEVICES = 8
+
+
+def _fashion(n, offset=0):
+    images, labels = data.load("fashion_mnist", "train")
+    return (np.asarray(data.flatten(data.to_unit_range(images[offset:offset + n]))),
+            labels[offset:offset + n])
+
+
+def check_devices():
+    assert jax.device_count() == N_DEVICES, jax.devices()
+    mesh = parallel.data_mesh()
+    assert mesh.size == N_DEVICES and mesh.axis_names == (parallel.AXIS,)
+
+
+def check_sharded_nearest_equals_one_device():
+    queries, _ = _fashion(203)  # not a multiple of 8: exercises the padding
+    candidates, _ = _fashion(500, offset=1000)
+    mesh = parallel.data_mesh()
+    for metric in ("euclidean", "manhattan", "chebyshev", "cosine"):
+        index, dist = parallel.nearest(queries, candidates, metric, mesh=mesh, block_size=64)
+        ref_index, ref_dist = distances.nearest(queries, candidates, metric, block_size=64)
+        np.testing.assert_array_equal(index, ref_index)
+        np.testing.assert_allclose(dist, ref_dist, rtol=1e-6)
+
+
+def check_nearest_on_sharded_rows_keeps_rows_sharded():
+    queries, _ = _fashion(64)
+    candidates, _ = _fashion(300, offset=500)
+    mesh = parallel.data_mesh()
+    sharded, _ = parallel.shard_rows(queries, mesh)
+    index, _ = distances.nearest(sharded, candidates, "manhattan", block_size=32)
+    assert index.sharding.spec == jax.sharding.PartitionSpec(parallel.AXIS), index.sharding
+    np.testing.assert_array_equal(index, distances.nearest(queries, candidates, "manhattan")[0])
+
+
+def check_sum_rows_reduces_across_devices():
+    x, labels = _fashion(1001)  # padded to 1008 rows; the mask keeps padding out
+    mesh = parallel.data_mesh()
+    (rows, row_labels), mask = parallel.shard_rows((x, labels), mesh)
+    assert rows.shape[0] == 1008 and int(mask.sum()) == 1001
+
+    def class_statistics(block, valid):
+        features, classes = block
+        onehot = jax.nn.one_hot(classes, 10) * valid[:, None]
+        return onehot.T @ features, onehot.sum(0)
+
+    sums, counts = jax.jit(parallel.sum_rows(class_statistics, mesh))((rows, row_labels), mask)
+    np.testing.assert_allclose(sums, np.stack([x[labels == c].sum(0) for c in range(10)]),
+                               rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(counts, np.bincount(labels, minlength=10))
+
+
+def check_host_local_rows_builds_the_global_array():
+    x, _ = _fashion(96)
+    mesh = parallel.data_mesh()
+    global_x = parallel.host_local_rows(x, mesh)
+    assert global_x.shape == x.shape
+    assert len(global_x.addressable_shards) == N_DEVICES
+    np.testing.assert_array_equal(global_x, x)
+
+
+def main(names):
+    checks = {name: fn for name, fn in globals().items() if name.startswith("check_")}
+    failed = 0
+    for name in names or checks:
+        try:
+            checks[name]()
+            print(f"ok {name}", flush=True)
+        except Exception:  # noqa: BLE001
+            failed += 1
+            print(f"FAILED {name}\n{traceback.format_exc()}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

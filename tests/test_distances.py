@@ -1,0 +1,255 @@
+"""jaxselforg.distances against scipy's cdist, sklearn, and the metric axioms."""
+
+import functools
+
+import hypothesis
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from sklearn.metrics.pairwise import cosine_distances
+
+from jaxselforg import data, distances
+
+# (our metric, scipy's name, keyword arguments)
+SCIPY_METRICS = [
+    ("euclidean", "euclidean", {}),
+    ("sqeuclidean", "sqeuclidean", {}),
+    ("manhattan", "cityblock", {}),
+    ("cityblock", "cityblock", {}),
+    ("chebyshev", "chebyshev", {}),
+    ("supremum", "chebyshev", {}),
+    ("minkowski", "minkowski", {"p": 3.0}),
+    ("minkowski", "minkowski", {"p": 1.5}),
+    ("minkowski", "minkowski", {"p": 0.5}),
+    ("cosine", "cosine", {}),
+]
+TRUE_METRICS = [("euclidean", {}), ("manhattan", {}), ("chebyshev", {}),
+                ("minkowski", {"p": 1.5}), ("minkowski", {"p": 3.0})]
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    images, _ = data.load("fashion_mnist", "train")
+    rows = np.asarray(data.flatten(data.to_unit_range(images[:70])))
+    return rows[:40], rows[40:]
+
+
+@pytest.fixture(scope="module")
+def gaussian():
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=(23, 11)).astype(np.float32),
+            rng.normal(size=(17, 11)).astype(np.float32),
+            rng.uniform(0.1, 2.0, size=11).astype(np.float32))
+
+
+def _cdist(x, y, metric, w=None, **kwargs):
+    return cdist(np.float64(x), np.float64(y), metric, w=None if w is None else np.float64(w),
+                 **kwargs)
+
+
+@pytest.mark.parametrize("metric,scipy_metric,kwargs", SCIPY_METRICS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pairwise_equals_cdist_on_fashion_mnist(fashion, metric, scipy_metric, kwargs, weighted):
+    x, y = fashion
+    w = np.random.default_rng(1).uniform(0.0, 3.0, x.shape[1]).astype(np.float32) if weighted \
+        else None
+    if weighted:
+        w[::7] = 0.0  # zero weights drop features (chebyshev: from the max)
+    ours = distances.pairwise(x, y, metric, w=w, **kwargs)
+    np.testing.assert_allclose(ours, _cdist(x, y, scipy_metric, w=w, **kwargs), rtol=1e-5)
+
+
+@pytest.mark.parametrize("metric,scipy_metric,kwargs", SCIPY_METRICS)
+def test_pairwise_equals_cdist_on_random_data(gaussian, metric, scipy_metric, kwargs):
+    x, y, w = gaussian
+    for weights in (None, w):
+        ours = distances.pairwise(x, y, metric, w=weights, **kwargs)
+        np.testing.assert_allclose(ours, _cdist(x, y, scipy_metric, w=weights, **kwargs),
+                                   rtol=1e-5)
+
+
+def test_dot_is_one_minus_inner_product(gaussian):
+    x, y, w = gaussian
+    np.testing.assert_allclose(distances.pairwise(x, y, "dot"), 1 - np.float64(x) @ y.T,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(distances.pairwise(x, y, "dot", w=w),
+                               1 - (np.float64(x) * w) @ y.T, rtol=1e-5, atol=1e-5)
+
+
+def test_distance_of_one_pair_equals_pairwise(gaussian):
+    x, y, w = gaussian
+    for metric, _, kwargs in SCIPY_METRICS:
+        one = distances.distance(x[3], y[5], metric, w=w, **kwargs)
+        np.testing.assert_allclose(one, distances.pairwise(x, y, metric, w=w, **kwargs)[3, 5],
+                                   rtol=1e-5)
+
+
+def test_chebyshev_takes_absolute_differences():
+    # MiniSom's _chebyshev_distance computes max(x - w) and would answer 3 here.
+    x, y = jnp.array([0.0, 0.0]), jnp.array([3.0, -5.0])
+    assert distances.distance(x, y, "chebyshev") == 5.0
+    assert distances.pairwise(x[None], y[None], "supremum")[0, 0] == 5.0
+    assert distances.nearest(x[None], jnp.stack([y, y + 10]), "chebyshev")[1][0] == 5.0
+
+
+def test_cosine_with_zero_vectors_is_one_like_sklearn():
+    x = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]], np.float32)
+    y = np.array([[0.0, 0.0, 0.0], [3.0, -1.0, 0.5]], np.float32)
+    ours = np.asarray(distances.pairwise(x, y, "cosine"))
+    assert np.all(np.isfinite(ours))
+    np.testing.assert_allclose(ours, cosine_distances(x, y), rtol=1e-6, atol=1e-6)
+    assert distances.distance(x[0], y[1], "cosine") == 1.0
+
+
+def test_jit_and_eager_agree(gaussian):
+    x, y, w = gaussian
+    for metric, _, kwargs in SCIPY_METRICS + [("dot", None, {})]:
+        compiled = distances.pairwise(x, y, metric, w=w, **kwargs)
+        with jax.disable_jit():
+            eager = distances.pairwise(x, y, metric, w=w, **kwargs)
+            eager_index, eager_dist = distances.nearest(x, y, metric, w=w, block_size=5, **kwargs)
+        np.testing.assert_allclose(compiled, eager, rtol=1e-5, atol=1e-6)
+        index, dist = distances.nearest(x, y, metric, w=w, block_size=5, **kwargs)
+        np.testing.assert_array_equal(index, eager_index)
+        np.testing.assert_allclose(dist, eager_dist, rtol=1e-5, atol=1e-6)
+
+
+def test_vmap_matches_a_loop(gaussian):
+    x, y, _ = gaussian
+    batch = jnp.stack([x, 2 * x, x - 1])
+    mapped = jax.vmap(lambda b: distances.pairwise(b, y, "manhattan"))(batch)
+    for i in range(batch.shape[0]):
+        np.testing.assert_allclose(mapped[i], distances.pairwise(batch[i], y, "manhattan"),
+                                   rtol=1e-6)
+    pairs = jax.vmap(lambda a, b: distances.distance(a, b, "cosine"))(x[:10], y[:10])
+    np.testing.assert_allclose(pairs, [distances.distance(a, b, "cosine")
+                                       for a, b in zip(x[:10], y[:10])], rtol=1e-6)
+
+
+def test_traced_minkowski_exponent_sweeps_in_one_program(gaussian):
+    x, y, _ = gaussian
+    exponents = jnp.array([0.7, 1.5, 3.0, 4.0])
+    swept = jax.jit(jax.vmap(lambda p: distances.pairwise(x, y, "minkowski", p=p)))(exponents)
+    for p, result in zip([0.7, 1.5, 3.0, 4.0], swept):
+        np.testing.assert_allclose(result, _cdist(x, y, "minkowski", p=p), rtol=1e-5)
+    nearest_swept = jax.jit(jax.vmap(lambda p: distances.nearest(x, y, "minkowski", p=p)[0]))(
+        exponents)
+    for p, index in zip([0.7, 1.5, 3.0, 4.0], nearest_swept):
+        np.testing.assert_array_equal(index, _cdist(x, y, "minkowski", p=p).argmin(1))
+
+
+@pytest.mark.parametrize("metric,scipy_metric,kwargs",
+                         [m for m in SCIPY_METRICS if m[0] in ("euclidean", "manhattan",
+                                                               "chebyshev", "minkowski", "cosine")])
+@pytest.mark.parametrize("block_size", [1, 7, 4096])
+def test_nearest_equals_argmin_of_cdist(fashion, metric, scipy_metric, kwargs, block_size):
+    x, y = fashion
+    reference = _cdist(x, y, scipy_metric, **kwargs)
+    index, dist = distances.nearest(x, y, metric, block_size=block_size, **kwargs)
+    np.testing.assert_array_equal(index, reference.argmin(1))
+    np.testing.assert_allclose(dist, reference.min(1), rtol=1e-5)
+
+
+def test_nearest_breaks_ties_towards_the_smallest_index():
+    y = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    index, _ = distances.nearest(jnp.array([[0.9, 0.0], [0.0, 0.9]]), y, block_size=1)
+    np.testing.assert_array_equal(index, [0, 1])
+
+
+def test_nearest_streams_instead_of_materializing_all_pairs():
+    n = 20_000
+    x = jnp.zeros((n, 4), jnp.float32)
+    compiled = distances._nearest.lower(x, x, None, None, metric="manhattan", static_p=None,
+                                        block_size=1024).compile()
+    temp = compiled.memory_analysis().temp_size_in_bytes
+    assert temp < n * n * 4 / 50, f"nearest uses {temp / 1e6:.0f} MB of temporaries"
+
+
+def test_second_call_does_not_recompile(gaussian):
+    x, y, _ = gaussian
+    distances.pairwise(x, y, "manhattan")
+    distances.nearest(x, y, "manhattan")
+    sizes = (distances._pairwise._cache_size(), distances._nearest._cache_size())
+    distances.pairwise(x + 1, y, "manhattan", p=5.0)  # p is ignored by manhattan
+    distances.nearest(x + 1, y, "manhattan")
+    assert (distances._pairwise._cache_size(), distances._nearest._cache_size()) == sizes
+
+
+@pytest.mark.parametrize("metric,kwargs", TRUE_METRICS + [("sqeuclidean", {}), ("cosine", {}),
+                                                          ("dot", {}), ("minkowski", {"p": 0.5})])
+def test_gradients_are_finite_at_zero_distance(metric, kwargs):
+    x = jnp.array([0.3, -1.2, 0.0, 2.0])
+    grad = jax.grad(lambda a: distances.distance(a, x, metric, **kwargs))(x)
+    assert np.all(np.isfinite(grad)), grad
+    grad = jax.grad(lambda a: distances.pairwise(a, a, metric, **kwargs).sum())(x[None])
+    assert np.all(np.isfinite(grad)), grad
+    zero = jnp.zeros(4)
+    grad = jax.grad(lambda a: distances.distance(a, zero, metric, **kwargs))(zero)
+    assert np.all(np.isfinite(grad)), grad
+
+
+@pytest.mark.parametrize("metric,kwargs", [("euclidean", {}), ("minkowski", {"p": 3.0}),
+                                           ("cosine", {}), ("manhattan", {})])
+def test_gradients_match_finite_differences(metric, kwargs):
+    x = jnp.array([0.3, -1.2, 0.5, 2.0], jnp.float32)
+    y = jnp.array([1.0, 0.4, -0.6, 1.1], jnp.float32)
+    f = lambda a: distances.distance(a, y, metric, **kwargs)  # noqa: E731
+    grad = jax.grad(f)(x)
+    eps = 1e-3
+    numeric = [(f(x.at[i].add(eps)) - f(x.at[i].add(-eps))) / (2 * eps) for i in range(4)]
+    np.testing.assert_allclose(grad, numeric, rtol=2e-2, atol=2e-3)
+
+
+def test_minkowski_special_exponents_use_the_named_metrics():
+    assert distances.canonical_metric("minkowski", 1) == "manhattan"
+    assert distances.canonical_metric("minkowski", 2.0) == "euclidean"
+    assert distances.canonical_metric("minkowski", np.inf) == "chebyshev"
+    assert distances.canonical_metric("minkowski", 3) == "minkowski"
+    assert distances.canonical_metric("cityblock") == "manhattan"
+
+
+vectors = hnp.arrays(np.float32, 5, elements=st.floats(-100, 100, width=32))
+weights = hnp.arrays(np.float32, 5, elements=st.floats(0.125, 10, width=32))
+
+
+@pytest.mark.parametrize("metric,kwargs", TRUE_METRICS)
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(x=vectors, y=vectors, z=vectors, w=weights)
+def test_metric_axioms(metric, kwargs, x, y, z, w):
+    d = functools.partial(distances.distance, metric=metric, w=w, **kwargs)
+    dxy, dyx, dxz, dzy = float(d(x, y)), float(d(y, x)), float(d(x, z)), float(d(z, y))
+    scale = 1e-5 * (1 + max(dxy, dxz, dzy))
+    assert dxy >= 0
+    assert float(d(x, x)) == 0.0
+    assert abs(dxy - dyx) <= scale
+    assert dxy <= dxz + dzy + scale
+    if not np.array_equal(x, y):
+        assert dxy > 0
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: distances.pairwise(np.ones(3), np.ones((2, 3))), "shape [n, d]"),
+        (lambda: distances.pairwise(np.ones((2, 3)), np.ones((2, 4))), "same number of features"),
+        (lambda: distances.pairwise(np.array([[np.nan, 1.0]]), np.ones((2, 2))), "NaN or Inf"),
+        (lambda: distances.nearest(np.ones((2, 2)), np.array([[np.inf, 1.0]])), "NaN or Inf"),
+        (lambda: distances.pairwise(np.ones((0, 3)), np.ones((2, 3))), "must not be empty"),
+        (lambda: distances.pairwise(np.ones((2, 3)), np.ones((2, 3)), "minkowski", p=0), "p must be > 0"),
+        (lambda: distances.pairwise(np.ones((2, 3)), np.ones((2, 3)), "minkowski", p=-1.0), "p must be > 0"),
+        (lambda: distances.pairwise(np.ones((2, 3)), np.ones((2, 3)), w=-np.ones(3)), "non-negative"),
+        (lambda: distances.pairwise(np.ones((2, 3)), np.ones((2, 3)), w=np.ones(4)), "length 3"),
+        (lambda: distances.pairwise(np.ones((2, 3)), np.ones((2, 3)), "hamming"), "accepted:"),
+        (lambda: distances.distance(np.ones((2, 3)), np.ones(3)), "shape [d]"),
+        (lambda: distances.nearest(np.ones((2, 3)), np.ones((2, 3)), block_size=0), "block_size"),
+        (lambda: distances.pairwise(np.array([["a"]]), np.ones((1, 1))), "array of numbers"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=None) as err:
+        call()
+    assert message in str(err.value), str(err.value)
