@@ -430,6 +430,7 @@ def test_synthetic_deterministic_per_key_and_jit_equals_eager(name):
         pytest.param(lambda: data.ring(KEY, 10, inner=2.0, outer=1.0), id="ring-inner-gt"),
         pytest.param(lambda: data.ring(KEY, 10, inner=-0.5, outer=1.0), id="ring-inner-neg"),
         pytest.param(lambda: data.uniform_square(KEY, 2.5), id="square-n-float"),
+        pytest.param(lambda: data.uniform_square(KEY, 5, low=1.0, high=0.0), id="square-low>high"),
     ],
 )
 def test_synthetic_rejects_bad_arguments(call):
@@ -504,6 +505,24 @@ def test_standardize_constant_column_exact_value_and_jit():
     np.testing.assert_allclose(z_jit, z, rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError):
         data.standardize(x, mean=np.zeros(3))
+
+
+def test_standardize_constant_nonzero_column_is_zero_like_sklearn():
+    # float32 rounding makes the computed std of a constant 0.1 column ~1e-8, not 0.
+    x = np.stack([np.full(500, 0.1, np.float32), np.linspace(0, 1, 500, dtype=np.float32)], 1)
+    z, _, _ = data.standardize(x)
+    np.testing.assert_array_equal(np.asarray(z)[:, 0], 0.0)
+    np.testing.assert_allclose(z, StandardScaler().fit_transform(x), atol=1e-5)
+
+
+def test_blobs_accepts_numpy_integer_count():
+    x, labels = data.blobs(KEY, 30, np.int64(3))
+    assert x.shape == (30, 2) and set(np.asarray(labels).tolist()) == {0, 1, 2}
+
+
+def test_read_idx_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        data.read_idx(tmp_path / "absent.gz")
 
 
 def test_binarize_is_strictly_greater_than_threshold():

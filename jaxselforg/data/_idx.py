@@ -37,9 +37,9 @@ def read_idx(path: str | os.PathLike, *, expected_shape: tuple[int, ...] | None 
         or a payload shorter or longer than the header declares.
     """
     path = os.fspath(path)
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as err:

@@ -101,7 +101,6 @@ def _reachable(url: str, timeout: float = 5.0) -> bool:
 
 def _fetch(name: str, filenames: tuple[str, ...], data_dir) -> dict[str, pathlib.Path]:
     """Local, checksum-verified paths of ``filenames`` for dataset ``name``."""
-    import requests
     import tensorflow_datasets as tfds
     from tensorflow_datasets.core.download import download_manager
 
@@ -126,7 +125,7 @@ def _fetch(name: str, filenames: tuple[str, ...], data_dir) -> dict[str, pathlib
             f"{name}: a file does not match the checksum tensorflow-datasets registers for "
             f"it; it is corrupt or not the published file. Replace it.\n{err}"
         ) from err
-    except (OSError, requests.RequestException) as err:
+    except OSError as err:  # requests' errors are OSErrors too
         raise _unavailable(name, manual_dir, missing, str(err)) from err
 
     paths = {filename: pathlib.Path(os.fspath(path)) for filename, path in paths.items()}

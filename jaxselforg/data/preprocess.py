@@ -62,7 +62,11 @@ def standardize(
     x = _validation.matrix(x, "x")
     mean = jnp.mean(x, axis=0) if mean is None else _validation.vector(mean, "mean", size=x.shape[1])
     std = jnp.std(x, axis=0) if std is None else _validation.vector(std, "std", size=x.shape[1])
-    return (x - mean) / jnp.where(std > 0, std, 1.0), mean, std
+    # A constant feature's computed std is rounding noise of order n * eps * |mean|
+    # (scikit-learn's _is_constant_feature reasons the same way): treat it as 0.
+    constant = std <= x.shape[0] * jnp.finfo(x.dtype).eps * jnp.abs(mean)
+    z = (x - mean) / jnp.where(constant, 1.0, std)
+    return jnp.where(constant, 0.0, z), mean, std
 
 
 def binarize(x: ArrayLike, threshold: ArrayLike = 0.5) -> jax.Array:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation
@@ -36,7 +37,7 @@ def blobs(
     """
     n = _validation.positive_int(n, "n")
     center_key, noise_key = jax.random.split(key)
-    if isinstance(centers, int):
+    if isinstance(centers, (int, np.integer)):
         k = _validation.positive_int(centers, "centers")
         centers = jax.random.uniform(center_key, (k, _validation.positive_int(dim, "dim")),
                                      minval=box[0], maxval=box[1])
@@ -50,6 +51,8 @@ def blobs(
 def uniform_square(key: jax.Array, n: int, *, low: float = 0.0, high: float = 1.0) -> jax.Array:
     """``[n, 2]`` points uniform on the square ``[low, high]^2``."""
     n = _validation.positive_int(n, "n")
+    if not low < high:
+        raise ValueError(f"need low < high; got low={low}, high={high}.")
     return jax.random.uniform(key, (n, 2), minval=low, maxval=high)
 
 
