@@ -15,6 +15,8 @@ mutual information and the adjusted Rand index, equal to ``sklearn.metrics``.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -137,6 +139,15 @@ def contingency_matrix(
         n_true = int(labels_true.max()) + 1
     if n_pred is None:
         n_pred = int(labels_pred.max()) + 1
+    for name, labels, n in (("labels_true", labels_true, n_true),
+                            ("labels_pred", labels_pred, n_pred)):
+        if _validation.is_concrete(labels) and int(labels.max()) >= n:
+            raise ValueError(f"{name} reach {int(labels.max())} but only {n} values were declared.")
+    return _contingency(labels_true, labels_pred, n_true, n_pred)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _contingency(labels_true, labels_pred, n_true, n_pred):
     flat = labels_true * n_pred + labels_pred
     counts = jnp.bincount(flat, length=n_true * n_pred)
     return counts.reshape(n_true, n_pred).astype(jnp.float32)
@@ -152,7 +163,7 @@ def clustering_accuracy(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
     Returns:
       Accuracy in [0, 1].
     """
-    counts = np.asarray(contingency_matrix(labels_true, labels_pred))
+    counts = np.asarray(contingency_matrix(labels_true, labels_pred), dtype=np.float64)
     rows, cols = scipy.optimize.linear_sum_assignment(counts, maximize=True)
     return float(counts[rows, cols].sum() / counts.sum())
 
@@ -170,7 +181,11 @@ def normalized_mutual_info(
 
     Two single-cluster labelings score 1, as in scikit-learn.
     """
-    counts = contingency_matrix(labels_true, labels_pred, n_true, n_pred)
+    return _nmi_from_counts(contingency_matrix(labels_true, labels_pred, n_true, n_pred))
+
+
+@jax.jit
+def _nmi_from_counts(counts):
     total = jnp.sum(counts)
     row, col = jnp.sum(counts, 1), jnp.sum(counts, 0)
     outer = row[:, None] * col[None, :]
@@ -193,12 +208,18 @@ def adjusted_rand_index(
     ARI = (I - E[I]) / (max I - E[I]) with I = sum_ij C(n_ij, 2); identical
     partitions (including two single-cluster ones) score 1.
     """
-    counts = contingency_matrix(labels_true, labels_pred, n_true, n_pred)
-    pairs = lambda c: jnp.sum(c * (c - 1) / 2)  # noqa: E731
+    return _ari_from_counts(contingency_matrix(labels_true, labels_pred, n_true, n_pred))
+
+
+@jax.jit
+def _ari_from_counts(counts):
+    def pairs(c):
+        return jnp.sum(c * (c - 1) / 2)
+
     total = jnp.sum(counts)
     index = pairs(counts)
     sum_rows, sum_cols = pairs(jnp.sum(counts, 1)), pairs(jnp.sum(counts, 0))
     expected = sum_rows * sum_cols / jnp.maximum(total * (total - 1) / 2, 1.0)
-    maximum = (sum_rows + sum_cols) / 2
-    denominator = maximum - expected
-    return jnp.where(denominator == 0, 1.0, (index - expected) / jnp.where(denominator == 0, 1.0, denominator))
+    denominator = (sum_rows + sum_cols) / 2 - expected
+    safe = jnp.where(denominator == 0, 1.0, denominator)
+    return jnp.where(denominator == 0, 1.0, (index - expected) / safe)

@@ -38,6 +38,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
@@ -218,7 +219,7 @@ def canonical_metric(metric: str, p: ArrayLike = 2.0) -> str:
     name = _ALIASES.get(metric, metric)
     if name != "minkowski" or not _validation.is_concrete(p):
         return name
-    p_value = float(jnp.asarray(p))
+    p_value = float(np.asarray(p))
     if not p_value > 0:
         raise ValueError(f"Minkowski exponent p must be > 0 (inf allowed); got p={p_value}.")
     return {1.0: "manhattan", 2.0: "euclidean", math.inf: "chebyshev"}.get(p_value, name)
@@ -257,7 +258,7 @@ def _prepare(x, y, metric, p, w, rank, shape_doc):
     if metric != "minkowski":
         p = 0.0  # unused; a constant keeps one compiled program per metric
     elif _validation.is_concrete(p):
-        p = float(jnp.asarray(p))
+        p = float(np.asarray(p))
     else:
         p = jnp.asarray(p, dtype)
     return x.astype(dtype), y.astype(dtype), metric, p, w

@@ -4,6 +4,7 @@ structure checks, NaN refusal) and the metrics.jsonl writer."""
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -149,6 +150,26 @@ def test_interrupted_run_resumes_bit_identical(tmp_path):
     with Checkpointer(tmp_path, config={"n_steps": 20}, save_every=4, keep=2) as ckpt:
         assert ckpt.all_steps == [16, 20]
         _assert_trees_identical(ckpt.restore(_init_loop_state()), straight)
+
+
+class _TrainState(NamedTuple):
+    params: dict
+    step: jax.Array
+    key: jax.Array
+
+
+def test_namedtuple_state_resumes(tmp_path):
+    # The house style keeps algorithm state in NamedTuples.
+    state = _TrainState({"w": jnp.full((2, 3), 0.5)}, jnp.asarray(5, jnp.int32),
+                        jax.random.key_data(jax.random.key(3)))
+    with Checkpointer(tmp_path, config=CONFIG) as ckpt:
+        ckpt.save(5, state)
+    template = _TrainState({"w": jnp.zeros((2, 3))}, jnp.asarray(0, jnp.int32),
+                           jax.random.key_data(jax.random.key(0)))
+    with Checkpointer(tmp_path, config=CONFIG) as ckpt:
+        restored, step = ckpt.restore_or(template)
+    assert step == 5 and isinstance(restored, _TrainState)
+    _assert_trees_identical(restored, state)
 
 
 # ---------------------------------------------------------------------------
@@ -303,6 +324,15 @@ def test_metrics_round_trip(tmp_path):
     assert len(lines) == 3
     for line in lines:
         json.loads(line, parse_constant=lambda token: pytest.fail(f"non-JSON token {token}"))
+
+
+def test_metrics_nan_inside_arrays_becomes_null(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    MetricsWriter(path).write(history=np.array([0.5, np.nan, np.inf]),
+                              grid=jnp.asarray([[1.0, jnp.nan]]))
+    line = path.read_text().strip()
+    assert "NaN" not in line and "Infinity" not in line
+    assert read_metrics(path) == [{"history": [0.5, None, None], "grid": [[1.0, None]]}]
 
 
 def test_read_metrics_skips_blank_lines(tmp_path):

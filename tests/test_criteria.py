@@ -102,9 +102,8 @@ def test_ari_nmi_identical_and_permuted_partitions_score_one():
 
 
 def test_ari_nmi_single_cluster_prediction_vs_many_classes():
-    for labels_true in (np.arange(N) % 10, np.arange(N)):
-        ari, nmi = _assert_matches_sklearn(labels_true, np.zeros(N, int))
-        assert ari == pytest.approx(0.0, abs=1e-6) and nmi == pytest.approx(0.0, abs=1e-6)
+    ari, nmi = _assert_matches_sklearn(np.arange(N) % 10, np.zeros(N, int))
+    assert ari == pytest.approx(0.0, abs=1e-6) and nmi == pytest.approx(0.0, abs=1e-6)
 
 
 def test_ari_nmi_both_single_cluster_score_one():
@@ -137,7 +136,7 @@ def _scores_six_by_six(labels_true, labels_pred):
 
 @settings(max_examples=30, deadline=None)
 # A few lengths only: every new length is a new compilation.
-@given(st.sampled_from([1, 2, 3, 5, 8, 13, 30]).flatmap(lambda n: st.tuples(
+@given(st.sampled_from([1, 2, 7, 30]).flatmap(lambda n: st.tuples(
     st.lists(st.integers(0, 5), min_size=n, max_size=n),
     st.lists(st.integers(0, 5), min_size=n, max_size=n))))
 def test_ari_nmi_property_matches_sklearn(pair):
@@ -233,6 +232,14 @@ def test_scores_under_jit_equal_eager_and_sklearn(score):
                                atol=1e-5)
 
 
+def test_contingency_matrix_rejects_labels_beyond_declared_sizes():
+    # Label 2 with n_pred=2 would otherwise land in cell (1, 0) (flat index 0 * 2 + 2).
+    with pytest.raises(ValueError, match="labels_pred"):
+        criteria.contingency_matrix(np.array([0, 0, 1]), np.array([0, 2, 1]), 2, 2)
+    with pytest.raises(ValueError, match="labels_true"):
+        criteria.adjusted_rand_index(np.array([0, 3, 1]), np.array([0, 1, 1]), 2, 2)
+
+
 def test_contingency_matrix_under_jit_equals_eager():
     rng = np.random.default_rng(11)
     labels_true, labels_pred = rng.integers(0, 3, 40), rng.integers(0, 4, 40)
@@ -259,9 +266,9 @@ def blobs():
 def _compactness_reference(x, prototypes, labels, pair):
     total = 0.0
     for k in range(len(prototypes)):
-        members = [x[i] for i in range(len(x)) if labels[i] == k]
-        if members:
-            total += sum(pair(np.float64(m), np.float64(prototypes[k])) for m in members) / len(members)
+        members = [np.float64(x[i]) for i in range(len(x)) if labels[i] == k]
+        if members:  # an empty cluster adds nothing
+            total += sum(pair(m, np.float64(prototypes[k])) for m in members) / len(members)
     return total
 
 
@@ -283,8 +290,8 @@ def test_compactness_nearest_prototype_matches_loop(blobs, metric, pair, scipy_n
     np.testing.assert_allclose(float(ours), _compactness_reference(x, prototypes, nearest, pair),
                                rtol=1e-5)
     # With the nearest assignment given explicitly the value is the same.
-    np.testing.assert_allclose(float(criteria.compactness(x, prototypes, nearest, metric, **kwargs)),
-                               float(ours), rtol=1e-6)
+    explicit = criteria.compactness(x, prototypes, nearest, metric, **kwargs)
+    np.testing.assert_allclose(float(explicit), float(ours), rtol=1e-6)
 
 
 def test_compactness_empty_cluster_contributes_zero(blobs):
@@ -350,6 +357,17 @@ def test_internal_criteria_under_jit_equal_eager(blobs):
         (lambda b: criteria.separation(b, "chebyshev"), (prototypes,)),
         (criteria.inertia, (x, prototypes, labels)),
         (criteria.quantization_error, (x, prototypes)),
+    ]
+    for fn, args in cases:
+        np.testing.assert_allclose(float(jax.jit(fn)(*args)), float(fn(*args)), rtol=1e-6)
+
+
+def test_minkowski_criteria_under_jit_equal_eager(blobs):
+    x, prototypes, labels = blobs
+    cases = [
+        (lambda b: criteria.separation(b, "minkowski", p=3.0), (prototypes,)),
+        (lambda a, b: criteria.compactness(a, b, None, "minkowski", p=3.0), (x, prototypes)),
+        (lambda a, b: criteria.quantization_error(a, b, "minkowski", p=3.0), (x, prototypes)),
     ]
     for fn, args in cases:
         np.testing.assert_allclose(float(jax.jit(fn)(*args)), float(fn(*args)), rtol=1e-6)

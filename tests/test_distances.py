@@ -118,6 +118,14 @@ def test_jit_and_eager_agree(gaussian):
         np.testing.assert_allclose(dist, eager_dist, rtol=1e-5, atol=1e-6)
 
 
+def test_concrete_exponent_inside_a_users_jit(gaussian):
+    x, y, _ = gaussian
+    inside = jax.jit(lambda a: distances.pairwise(a, y, "minkowski", p=3.0))(x)
+    np.testing.assert_allclose(inside, distances.pairwise(x, y, "minkowski", p=3.0), rtol=1e-6)
+    index = jax.jit(lambda a: distances.nearest(a, y, "minkowski", p=0.5)[0])(x)
+    np.testing.assert_array_equal(index, _cdist(x, y, "minkowski", p=0.5).argmin(1))
+
+
 def test_vmap_matches_a_loop(gaussian):
     x, y, _ = gaussian
     batch = jnp.stack([x, 2 * x, x - 1])

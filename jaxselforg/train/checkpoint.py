@@ -41,7 +41,14 @@ def _canonical(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _describe(leaf) -> tuple[tuple[int, ...], str]:
-    return tuple(np.shape(leaf)), str(np.dtype(leaf.dtype))
+    dtype = leaf.dtype if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
+    return tuple(np.shape(leaf)), str(np.dtype(dtype))
+
+
+def _path(path) -> str:
+    """Path of a leaf, the same for a dict key and a NamedTuple/dataclass field."""
+    names = (getattr(e, "key", getattr(e, "name", getattr(e, "idx", e))) for e in path)
+    return "".join(f"[{name!r}]" for name in names)
 
 
 class Checkpointer:
@@ -79,6 +86,7 @@ class Checkpointer:
             options=ocp.CheckpointManagerOptions(
                 max_to_keep=keep, save_interval_steps=save_every, create=True
             ),
+            item_handlers=ocp.StandardCheckpointHandler(),
         )
 
     def _check_config(self, config: dict[str, Any], ignore: set[str]) -> None:
@@ -149,9 +157,9 @@ class Checkpointer:
 
     def _check_structure(self, template, step: int) -> None:
         saved_tree = self._manager.item_metadata(step).tree
-        saved = {jax.tree_util.keystr(p): _describe(leaf)
+        saved = {_path(p): _describe(leaf)
                  for p, leaf in jax.tree_util.tree_leaves_with_path(saved_tree)}
-        wanted = {jax.tree_util.keystr(p): _describe(leaf)
+        wanted = {_path(p): _describe(leaf)
                   for p, leaf in jax.tree_util.tree_leaves_with_path(template)}
         problems = [f"{key}: missing in the checkpoint" for key in sorted(set(wanted) - set(saved))]
         problems += [f"{key}: in the checkpoint but not in the state" for key in

@@ -22,7 +22,9 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if hasattr(value, "shape") or isinstance(value, (np.generic,)):
         array = np.asarray(value)
-        value = array.item() if array.size == 1 else array.tolist()
+        if array.size != 1:
+            return _plain(array.tolist())
+        value = array.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
