@@ -264,6 +264,20 @@ def _prepare(x, y, metric, p, w, rank, shape_doc):
     return x.astype(dtype), y.astype(dtype), metric, p, w
 
 
+def _rescale(x, y, metric):
+    """Data scaled into [-1, 1] for Minkowski: ``(x / s, y / s, s)``.
+
+    |d|^p under- or overflows float32 long before |d| does (p = 3: below 1e-13 or
+    above 1e13); the distance is homogeneous, rho(x, y) = s rho(x / s, y / s), so the
+    powers are taken on scaled data. Other metrics return ``s = 1`` untouched.
+    """
+    if metric != "minkowski":
+        return x, y, 1.0
+    scale = lax.stop_gradient(jnp.maximum(jnp.max(jnp.abs(x)), jnp.max(jnp.abs(y))))
+    scale = jnp.where(scale > 0, scale, 1.0)
+    return x / scale, y / scale, scale
+
+
 def _static_or_traced(p):
     """Splits ``p`` into (traced, static) jit arguments; exactly one is not None."""
     return (None, p) if isinstance(p, float) else (p, None)
@@ -294,13 +308,15 @@ def distance(
       The scalar distance rho(x, y).
     """
     x, y, metric, p, w = _prepare(x, y, metric, p, w, 1, "[d]")
-    return _PAIR[metric](x, y, p, w)
+    x, y, scale = _rescale(x, y, metric)
+    return scale * _PAIR[metric](x, y, p, w)
 
 
 @functools.partial(jax.jit, static_argnames=("metric", "static_p"))
 def _pairwise(x, y, w, traced_p, metric, static_p):
     p = traced_p if static_p is None else static_p
-    return _ALL_PAIRS[metric](x, y, p, w)
+    x, y, scale = _rescale(x, y, metric)
+    return scale * _ALL_PAIRS[metric](x, y, p, w)
 
 
 def pairwise(
@@ -337,6 +353,7 @@ def pairwise(
 @functools.partial(jax.jit, static_argnames=("metric", "static_p", "block_size"))
 def _nearest(x, y, w, traced_p, metric, static_p, block_size):
     p = traced_p if static_p is None else static_p
+    x, y, scale = _rescale(x, y, metric)
     all_pairs = _ALL_PAIRS[metric]
     (n, d), m = x.shape, y.shape[0]
 
@@ -375,7 +392,7 @@ def _nearest(x, y, w, traced_p, metric, static_p, block_size):
     # The winner's distance once more from its definition: exact even where the
     # block search used the matrix-product form.
     dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x, y[index], p, w)
-    return index, dist
+    return index, scale * dist
 
 
 def nearest(

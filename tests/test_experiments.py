@@ -1,0 +1,103 @@
+"""The run harness, run_all, and the distances experiment end to end at tiny size."""
+
+import dataclasses
+import json
+import sys
+import types
+
+import pytest
+
+from experiments import distances as distances_experiment
+from experiments import harness, run_all
+
+
+@dataclasses.dataclass
+class ToyConfig:
+    """A toy experiment."""
+
+    steps: int = 100
+    rate: float = 0.5
+    name: str = "full"
+    flag: bool = False
+    metrics: tuple[str, ...] = ("a", "b")
+
+
+def test_config_precedence_defaults_then_quick_then_flags():
+    config, out, quick = harness.parse_config(ToyConfig, [], {"steps": 5})
+    assert config == ToyConfig() and out is None and not quick
+    config, _, quick = harness.parse_config(ToyConfig, ["--quick"], {"steps": 5, "name": "q"})
+    assert quick and config.steps == 5 and config.name == "q"
+    config, out, _ = harness.parse_config(
+        ToyConfig, ["--quick", "--steps", "7", "--rate", "0.25", "--flag", "true",
+                    "--metrics", "x", "y", "z", "--out", "somewhere"], {"steps": 5})
+    assert config == ToyConfig(steps=7, rate=0.25, name="full", flag=True, metrics=("x", "y", "z"))
+    assert out == "somewhere"
+
+
+@pytest.mark.parametrize("argv", [["--steps", "many"], ["--flag", "maybe"], ["--unknown", "1"]])
+def test_bad_flags_exit_with_a_usage_message(argv, capsys):
+    with pytest.raises(SystemExit):
+        harness.parse_config(ToyConfig, argv)
+    assert "usage" in capsys.readouterr().err
+
+
+def _toy_module(fail=False):
+    module = types.ModuleType("experiments.toy")
+    module.Config, module.QUICK, module.TITLE = ToyConfig, {"steps": 3}, "A toy"
+
+    def run(config, run):
+        if fail:
+            raise RuntimeError("toy exploded")
+        for step in range(config.steps):
+            run.log(step=step, loss=1.0 / (step + 1))
+        run.table(("steps", "rate"), [(config.steps, config.rate)])
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        ax.plot(range(config.steps))
+        run.figure(fig, "curve", "a curve")
+        return {"final_loss": 1.0 / config.steps}
+
+    module.run = run
+    return module
+
+
+def test_execute_writes_the_run_folder(tmp_path):
+    summary = harness.execute(_toy_module(), ToyConfig(steps=4), tmp_path / "toy", quick=True)
+    folder = tmp_path / "toy"
+    assert summary["final_loss"] == 0.25 and summary["wall_time_s"] >= 0
+    assert json.loads((folder / "config.json").read_text())["steps"] == 4
+    assert json.loads((folder / "summary.json").read_text())["final_loss"] == 0.25
+    lines = (folder / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [0, 1, 2, 3]
+    report = (folder / "report.md").read_text()
+    assert report.startswith("## A toy") and "| 4 | 0.5 |" in report and "](curve.png)" in report
+    assert (folder / "curve.png").stat().st_size > 1000
+
+
+def test_run_all_gathers_reports_and_survives_a_failure(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "experiments.toy", _toy_module())
+    monkeypatch.setitem(sys.modules, "experiments.broken", _toy_module(fail=True))
+    monkeypatch.setattr(run_all, "EXPERIMENTS", ("toy", "broken"))
+    status = run_all.main(["--quick", "--out", str(tmp_path), "--no-progress"])
+    assert status == 1  # one experiment failed
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "| ok |" in report and "| FAILED |" in report and "toy exploded" in report
+    assert "](toy/curve.png)" in report  # figure links rewritten relative to runs/
+    assert json.loads((tmp_path / "toy" / "summary.json").read_text())["final_loss"] == 1 / 3
+
+
+def test_distances_experiment_end_to_end_tiny(tmp_path):
+    config = distances_experiment.Config(
+        n_queries=60, n_train=3000, metrics=("euclidean", "minkowski:3", "seuclidean", "dot"),
+        n_examples=3)
+    summary = harness.execute(distances_experiment, config, tmp_path, quick=True)
+    accuracy = summary["accuracy"]
+    assert set(accuracy) == {"euclidean", "Minkowski p=3", "weighted Euclidean (1/var)", "dot"}
+    # 1-NN on Fashion-MNIST is far above chance with Euclidean; the raw dot form is poor.
+    assert accuracy["euclidean"] > 0.6 and accuracy["dot"] < accuracy["euclidean"]
+    for figure in ("unit_balls", "accuracy_by_metric", "neighbours"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 10_000
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["metric"] for r in records] == list(accuracy)
+    assert "| euclidean |" in (tmp_path / "report.md").read_text()
