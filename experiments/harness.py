@@ -63,6 +63,12 @@ def _flag_type(hint) -> tuple[typing.Callable[[str], Any], str | None]:
     raise TypeError(f"Unsupported config field type {hint!r}.")
 
 
+def configure(config_cls, quick_overrides: dict | None = None, *, quick: bool = False):
+    """The default (full-run) config, with the ``--quick`` overrides if ``quick``."""
+    config = config_cls()
+    return dataclasses.replace(config, **(quick_overrides or {})) if quick else config
+
+
 def parse_config(config_cls, argv: Sequence[str] | None, quick_overrides: dict | None = None):
     """Builds ``(config, out, quick)`` from the command line.
 
@@ -79,9 +85,7 @@ def parse_config(config_cls, argv: Sequence[str] | None, quick_overrides: dict |
         parser.add_argument(f"--{field.name}", type=convert, nargs=nargs, default=None,
                             help=f"default: {field.default!r}")
     args = parser.parse_args(argv)
-    config = config_cls()
-    if args.quick:
-        config = dataclasses.replace(config, **(quick_overrides or {}))
+    config = configure(config_cls, quick_overrides, quick=args.quick)
     explicit = {}
     for field in dataclasses.fields(config_cls):
         value = getattr(args, field.name)

@@ -11,7 +11,6 @@ status is non-zero if any failed.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import importlib
 import os
@@ -51,9 +50,7 @@ def main(argv=None) -> int:
     sections, overview, failed = [], [], []
     for name in args.only or EXPERIMENTS:
         module = importlib.import_module(f"experiments.{name}")
-        config = module.Config()
-        if args.quick:
-            config = dataclasses.replace(config, **getattr(module, "QUICK", {}))
+        config = harness.configure(module.Config, getattr(module, "QUICK", {}), quick=args.quick)
         print(f"== {name} ({'quick' if args.quick else 'full'})", flush=True)
         start = time.perf_counter()
         try:

@@ -157,7 +157,7 @@ def nearest(
     p: float = 2.0,
     w: ArrayLike | None = None,
     mesh: Mesh | None = None,
-    block_size: int = 2048,
+    block_size: int | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """:func:`jaxselforg.distances.nearest` with the queries ``x`` sharded over ``mesh``.
 

@@ -165,6 +165,20 @@ def test_nearest_equals_argmin_of_cdist(fashion, metric, scipy_metric, kwargs, b
     np.testing.assert_allclose(dist, reference.min(1), rtol=1e-5)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nearest_dot_sqeuclidean_and_cosine_zero_vectors(gaussian, weighted):
+    x, y, w = gaussian
+    w = w if weighted else None
+    for metric in ("dot", "sqeuclidean", "cosine"):
+        full = np.asarray(distances.pairwise(x, y, metric, w=w))
+        index, dist = distances.nearest(x, y, metric, w=w, block_size=4)
+        np.testing.assert_array_equal(index, full.argmin(1))
+        np.testing.assert_allclose(dist, full.min(1), rtol=1e-5, atol=1e-6)
+    zero_query = np.zeros((1, x.shape[1]), np.float32)
+    index, dist = distances.nearest(zero_query, y, "cosine")
+    assert int(index[0]) == 0 and float(dist[0]) == 1.0  # every candidate at distance 1
+
+
 def test_nearest_breaks_ties_towards_the_smallest_index():
     y = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
     index, _ = distances.nearest(jnp.array([[0.9, 0.0], [0.0, 0.9]]), y, block_size=1)
