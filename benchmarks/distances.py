@@ -95,7 +95,7 @@ def main(argv=None):
 
     print()
     print(runner.machine())
-    print(runner.table(t, reference="scipy cdist", unit="query"))
+    print(runner.table(t, reference="scipy cdist"))
     if args.json:
         runner.save(t, args.json)
 

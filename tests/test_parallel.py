@@ -16,20 +16,19 @@ CHECKS = pathlib.Path(__file__).with_name("multidevice_checks.py")
 CHECK_NAMES = re.findall(r"^def (check_\w+)\(", CHECKS.read_text(), flags=re.MULTILINE)
 
 
-@pytest.fixture(scope="module")
-def multidevice_output():
+def test_multidevice_checks_pass_on_eight_simulated_devices():
+    # One subprocess for all checks (JAX start-up and compilation dominate); one test,
+    # so pytest-xdist runs it on one worker only.
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
                JAX_PLATFORMS="cpu")
     repo = CHECKS.parent.parent
     env["PYTHONPATH"] = os.pathsep.join([str(repo), env.get("PYTHONPATH", "")])
     result = subprocess.run([sys.executable, str(CHECKS)], env=env, capture_output=True,
                             text=True, timeout=600, cwd=repo)
-    return result.stdout + result.stderr
-
-
-@pytest.mark.parametrize("name", CHECK_NAMES)
-def test_on_eight_simulated_devices(multidevice_output, name):
-    assert f"ok {name}\n" in multidevice_output, multidevice_output
+    output = result.stdout + result.stderr
+    assert len(CHECK_NAMES) >= 5
+    failed = [name for name in CHECK_NAMES if f"ok {name}\n" not in output]
+    assert not failed and result.returncode == 0, f"failed: {failed}\n{output}"
 
 
 def test_one_device_mesh_runs_the_same_code():
