@@ -35,6 +35,9 @@ class Config:
     metrics: tuple[str, ...] = ("euclidean", "manhattan", "chebyshev", "minkowski:3",
                                 "minkowski:0.5", "seuclidean", "cosine", "dot")
     n_examples: int = 8
+    # Metrics re-run with scikit-learn's brute-force 1-NN classifier as a reference
+    # (its BLAS metrics; its manhattan/chebyshev go through scipy and take minutes).
+    sklearn_reference: tuple[str, ...] = ("euclidean", "cosine")
 
 
 QUICK = {"n_queries": 1_000, "metrics": ("euclidean", "manhattan", "chebyshev", "minkowski:3",
@@ -66,6 +69,15 @@ def _resolve(spec: str, train_x: jax.Array) -> tuple[str, str, dict]:
     if name == "minkowski":
         return f"Minkowski p={p}", "minkowski", {"p": float(p)}
     return name, name, {}
+
+
+def _sklearn_agreement(metric, train_x, train_labels, test_x, predicted) -> float:
+    """Share of test images that scikit-learn's brute-force 1-NN labels as we do."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    reference = KNeighborsClassifier(n_neighbors=1, algorithm="brute", metric=metric)
+    reference.fit(np.asarray(train_x), train_labels)
+    return float(np.mean(reference.predict(np.asarray(test_x)) == predicted))
 
 
 def unit_ball_figure():
@@ -141,7 +153,7 @@ def run(config: Config, run: harness.Run) -> dict:
     run.figure(unit_ball_figure(), "unit_balls",
                "Unit balls of the lecture's metrics in the plane (heat map: distance to the centre)")
 
-    rows, per_class, indices, summary = [], {}, {}, {"accuracy": {}}
+    rows, per_class, indices, summary = [], {}, {}, {"accuracy": {}, "sklearn_agreement": {}}
     for spec in run.progress(config.metrics, "1-NN per metric"):
         label, metric, kwargs = _resolve(spec, train_x)
         start = time.perf_counter()
@@ -153,7 +165,11 @@ def run(config: Config, run: harness.Run) -> dict:
         accuracy = float(correct.mean())
         indices[label] = index
         per_class[label] = [float(correct[test_labels == c].mean()) for c in range(10)]
-        rows.append((label, f"`{_formula(spec)}`", accuracy, round(seconds, 1)))
+        agreement = "-"
+        if spec in config.sklearn_reference:
+            agreement = _sklearn_agreement(metric, train_x, train_labels, test_x, predicted)
+            summary["sklearn_agreement"][label] = agreement
+        rows.append((label, f"`{_formula(spec)}`", accuracy, agreement, round(seconds, 1)))
         summary["accuracy"][label] = accuracy
         run.log(metric=label, accuracy=accuracy, seconds=seconds,
                 n_queries=int(test_x.shape[0]), n_train=int(train_x.shape[0]))
@@ -162,9 +178,14 @@ def run(config: Config, run: harness.Run) -> dict:
         f"1-nearest-neighbour classification of the first {test_x.shape[0]:,} "
         f"{config.dataset} test images against {train_x.shape[0]:,} training images "
         "(pixels scaled to [0, 1]), with `jaxselforg.distances.nearest` "
-        f"on {jax.devices()[0].platform.upper()}. The same data, only the metric changes."
+        f"on {jax.devices()[0].platform.upper()}. The same data, only the metric changes. "
+        "Where scikit-learn's `KNeighborsClassifier(n_neighbors=1, algorithm='brute')` "
+        "was run as a reference, the share of identical predictions is shown (ties "
+        "between equidistant training images are the only possible source of "
+        "difference)."
     )
-    run.table(("metric", "formula", "1-NN accuracy", "time (s, incl. compile)"), rows)
+    run.table(("metric", "formula", "1-NN accuracy", "same prediction as scikit-learn",
+               "time (s, incl. compile)"), rows)
     run.table(("class",) + tuple(per_class),
               [(class_names[c],) + tuple(f"{per_class[m][c]:.3f}" for m in per_class)
                for c in range(10)],

@@ -201,6 +201,57 @@ _ALL_PAIRS: dict[str, Callable] = {
 
 
 # ---------------------------------------------------------------------------
+# Tiling and the nearest-neighbour search score.
+
+
+def _pair_minkowski_power(x, y, p, w):
+    """sum_j w_j |x_j - y_j|^p: ordered like the Minkowski distance, without the root."""
+    return _weighted_sum(_safe_power(jnp.abs(x - y), p), w)
+
+
+_ELEMENTWISE_SCORE = {
+    "manhattan": _lift(_pair_manhattan),
+    "chebyshev": _lift(_pair_chebyshev),
+    "minkowski": _lift(_pair_minkowski_power),
+}
+
+
+def _search_problem(metric, x, y, p, w):
+    """Rewrites nearest-neighbour search as argmin_j of a cheap score.
+
+    Returns ``(x', y', offset [m], score)`` with ``score(x'_i, y'_tile, p, w) +
+    offset_j`` ordered over j like rho(x_i, y_j). For the inner-product metrics the
+    score is one matrix product per tile: |y|^2 - 2<x, y> (the |x|^2 term is the same
+    for every candidate), -<x, y> for dot and cosine (unit rows; a zero vector scores
+    0, i.e. distance 1). The elementwise metrics drop only Minkowski's root.
+    """
+    if metric not in ("euclidean", "sqeuclidean", "dot", "cosine"):
+        return x, y, jnp.zeros(y.shape[0], y.dtype), _ELEMENTWISE_SCORE[metric]
+    x, y = _scale(x, w), _scale(y, w)
+    if metric == "cosine":
+        x, y = _unit(x), _unit(y)
+    if metric in ("dot", "cosine"):
+        factor, offset = 1.0, jnp.zeros(y.shape[0], y.dtype)
+    else:
+        centre = jnp.mean(y, axis=0)  # translation invariance, for precision
+        x, y = x - centre, y - centre
+        factor, offset = 2.0, jnp.sum(y * y, axis=1)
+
+    def score(x_tile, y_tile, p, w):
+        del p, w
+        return -factor * jnp.matmul(x_tile, y_tile.T, precision=_HIGHEST)
+
+    return x, y, offset, score
+
+
+def _tiles(a, block, fill=0.0):
+    """``[n, ...]`` -> ``[ceil(n / block), block, ...]``, padded with ``fill``."""
+    n_blocks = -(-a.shape[0] // block)
+    padding = [(0, n_blocks * block - a.shape[0])] + [(0, 0)] * (a.ndim - 1)
+    return jnp.pad(a, padding, constant_values=fill).reshape(n_blocks, block, *a.shape[1:])
+
+
+# ---------------------------------------------------------------------------
 # Argument handling.
 
 
@@ -359,53 +410,6 @@ def pairwise(
     x, y, metric, p, w = _prepare(x, y, metric, p, w, 2, "[n, d]")
     traced_p, static_p = _static_or_traced(p)
     return _pairwise(x, y, w, traced_p, metric=metric, static_p=static_p)
-
-
-def _pair_minkowski_power(x, y, p, w):
-    """sum_j w_j |x_j - y_j|^p: ordered like the Minkowski distance, without the root."""
-    return _weighted_sum(_safe_power(jnp.abs(x - y), p), w)
-
-
-_ELEMENTWISE_SCORE = {
-    "manhattan": _lift(_pair_manhattan),
-    "chebyshev": _lift(_pair_chebyshev),
-    "minkowski": _lift(_pair_minkowski_power),
-}
-
-
-def _search_problem(metric, x, y, p, w):
-    """Rewrites nearest-neighbour search as argmin_j of a cheap score.
-
-    Returns ``(x', y', offset [m], score)`` with ``score(x'_i, y'_tile, p, w) +
-    offset_j`` ordered over j like rho(x_i, y_j). For the inner-product metrics the
-    score is one matrix product per tile: |y|^2 - 2<x, y> (the |x|^2 term is the same
-    for every candidate), -<x, y> for dot and cosine (unit rows; a zero vector scores
-    0, i.e. distance 1). The elementwise metrics drop only Minkowski's root.
-    """
-    if metric not in ("euclidean", "sqeuclidean", "dot", "cosine"):
-        return x, y, jnp.zeros(y.shape[0], y.dtype), _ELEMENTWISE_SCORE[metric]
-    x, y = _scale(x, w), _scale(y, w)
-    if metric == "cosine":
-        x, y = _unit(x), _unit(y)
-    if metric in ("dot", "cosine"):
-        factor, offset = 1.0, jnp.zeros(y.shape[0], y.dtype)
-    else:
-        centre = jnp.mean(y, axis=0)  # translation invariance, for precision
-        x, y = x - centre, y - centre
-        factor, offset = 2.0, jnp.sum(y * y, axis=1)
-
-    def score(x_tile, y_tile, p, w):
-        del p, w
-        return -factor * jnp.matmul(x_tile, y_tile.T, precision=_HIGHEST)
-
-    return x, y, offset, score
-
-
-def _tiles(a, block, fill=0.0):
-    """``[n, ...]`` -> ``[ceil(n / block), block, ...]``, padded with ``fill``."""
-    n_blocks = -(-a.shape[0] // block)
-    padding = [(0, n_blocks * block - a.shape[0])] + [(0, 0)] * (a.ndim - 1)
-    return jnp.pad(a, padding, constant_values=fill).reshape(n_blocks, block, *a.shape[1:])
 
 
 @functools.partial(jax.jit, static_argnames=("metric", "static_p", "block_size"))

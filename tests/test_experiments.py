@@ -96,6 +96,7 @@ def test_distances_experiment_end_to_end_tiny(tmp_path):
     assert set(accuracy) == {"euclidean", "Minkowski p=3", "weighted Euclidean (1/var)", "dot"}
     # 1-NN on Fashion-MNIST is far above chance with Euclidean; the raw dot form is poor.
     assert accuracy["euclidean"] > 0.6 and accuracy["dot"] < accuracy["euclidean"]
+    assert summary["sklearn_agreement"] == {"euclidean": 1.0}  # the reference, same predictions
     for figure in ("unit_balls", "accuracy_by_metric", "neighbours"):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
