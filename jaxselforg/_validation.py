@@ -42,13 +42,34 @@ def check_rank(x: jax.Array, rank: int, name: str, shape_doc: str) -> None:
         raise ValueError(f"{name} must not be empty; got shape {tuple(x.shape)}.")
 
 
+def eager(fn):
+    """Evaluates ``fn()`` now, on the device, even while a caller is being traced.
+
+    A library function called inside another's trace (a closure over a concrete array)
+    would otherwise stage its value checks into the trace and could not branch on them.
+    """
+    with jax.ensure_compile_time_eval():
+        return fn()
+
+
 def check_finite(x: jax.Array, name: str) -> None:
     """Raises if a concrete ``x`` holds NaN or Inf (no-op under tracing)."""
-    if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
-        n_bad = int(jnp.sum(~jnp.isfinite(x)))
+    if is_concrete(x) and not eager(lambda: bool(jnp.all(jnp.isfinite(x)))):
+        n_bad = eager(lambda: int(jnp.sum(~jnp.isfinite(x))))
         raise ValueError(
             f"{name} contains {n_bad} NaN or Inf value(s); only finite values are accepted."
         )
+
+
+def check_nonnegative(x: jax.Array, name: str) -> None:
+    """Raises if a concrete ``x`` has a negative entry (no-op under tracing)."""
+    if is_concrete(x) and eager(lambda: bool(jnp.any(x < 0))):
+        raise ValueError(f"{name} must be non-negative; got minimum {eager(lambda: x.min())}.")
+
+
+def concrete_max(x: jax.Array) -> int | float | None:
+    """``max(x)`` as a Python number, or None when ``x`` is traced."""
+    return eager(lambda: x.max().item()) if is_concrete(x) else None
 
 
 def matrix(x: ArrayLike, name: str, *, features: int | None = None) -> jax.Array:
@@ -78,8 +99,8 @@ def labels(x: ArrayLike, name: str, *, size: int | None = None) -> jax.Array:
     """Validates an integer label vector ``[n]`` with non-negative entries."""
     arr = jnp.asarray(x)
     if not jnp.issubdtype(arr.dtype, jnp.integer):
-        if is_concrete(arr) and jnp.issubdtype(arr.dtype, jnp.floating) and bool(
-            jnp.all(arr == jnp.round(arr))
+        if is_concrete(arr) and jnp.issubdtype(arr.dtype, jnp.floating) and eager(
+            lambda: bool(jnp.all(arr == jnp.round(arr)))
         ):
             arr = arr.astype(jnp.int32)
         else:
@@ -87,8 +108,9 @@ def labels(x: ArrayLike, name: str, *, size: int | None = None) -> jax.Array:
     check_rank(arr, 1, name, "[n]")
     if size is not None and arr.shape[0] != size:
         raise ValueError(f"{name} must have {size} entries to match the data; got {arr.shape[0]}.")
-    if is_concrete(arr) and bool(jnp.any(arr < 0)):
-        raise ValueError(f"{name} must be non-negative integers; got minimum {int(arr.min())}.")
+    if is_concrete(arr) and eager(lambda: bool(jnp.any(arr < 0))):
+        raise ValueError(f"{name} must be non-negative integers; got minimum "
+                         f"{eager(lambda: int(arr.min()))}.")
     return arr
 
 

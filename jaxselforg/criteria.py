@@ -45,8 +45,9 @@ def _assigned_distances(x, prototypes, labels, metric, p, w):
         labels, dist = distances.nearest(x, prototypes, metric, p=p, w=w)
         return dist, labels, prototypes
     labels = _validation.labels(labels, "labels", size=x.shape[0])
-    if _validation.is_concrete(labels) and int(labels.max()) >= prototypes.shape[0]:
-        raise ValueError(f"labels reach {int(labels.max())} but there are only "
+    top = _validation.concrete_max(labels)
+    if top is not None and top >= prototypes.shape[0]:
+        raise ValueError(f"labels reach {top} but there are only "
                          f"{prototypes.shape[0]} prototypes.")
     row = lambda a, b: distances.distance(a, b, metric, p=p, w=w)  # noqa: E731
     return jax.vmap(row)(x, prototypes[labels]), labels, prototypes
@@ -136,13 +137,14 @@ def contingency_matrix(
     labels_true = _validation.labels(labels_true, "labels_true")
     labels_pred = _validation.labels(labels_pred, "labels_pred", size=labels_true.shape[0])
     if n_true is None:
-        n_true = int(labels_true.max()) + 1
+        n_true = _validation.concrete_max(labels_true) + 1
     if n_pred is None:
-        n_pred = int(labels_pred.max()) + 1
+        n_pred = _validation.concrete_max(labels_pred) + 1
     for name, labels, n in (("labels_true", labels_true, n_true),
                             ("labels_pred", labels_pred, n_pred)):
-        if _validation.is_concrete(labels) and int(labels.max()) >= n:
-            raise ValueError(f"{name} reach {int(labels.max())} but only {n} values were declared.")
+        top = _validation.concrete_max(labels)
+        if top is not None and top >= n:
+            raise ValueError(f"{name} reach {top} but only {n} values were declared.")
     return _contingency(labels_true, labels_pred, n_true, n_pred)
 
 

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxselforg import data, distances, parallel
+from jaxselforg import cluster, data, distances, parallel
 
 N_DEVICES = 8
 
@@ -76,6 +76,26 @@ def check_host_local_rows_builds_the_global_array():
     assert global_x.shape == x.shape
     assert len(global_x.addressable_shards) == N_DEVICES
     np.testing.assert_array_equal(global_x, x)
+
+
+def check_sharded_kmeans_equals_one_device():
+    x, _ = _fashion(203)  # padded to 208 rows; padding gets sample_weight 0
+    mesh = parallel.data_mesh()
+    sharded, mask = parallel.shard_rows(x, mesh)
+    init = x[:5]
+    for update in ("mean", "median"):
+        reference = cluster.kmeans(x, 5, key=jax.random.key(0), init=init, tol=0.0,
+                                   update=update)
+        result = cluster.kmeans(sharded, 5, key=jax.random.key(0), init=init, tol=0.0,
+                                update=update, sample_weight=mask.astype(np.float32))
+        np.testing.assert_allclose(result.centers, reference.centers, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(result.labels[:203], reference.labels)
+        np.testing.assert_allclose(result.inertia, reference.inertia, rtol=1e-4)
+        assert int(result.n_iter) == int(reference.n_iter)
+    # k-means++ seeding on sharded rows never picks a padding row.
+    seeded = cluster.kmeans(sharded, 5, key=jax.random.key(1), max_iter=1,
+                            sample_weight=mask.astype(np.float32))
+    assert np.all(np.isfinite(seeded.centers))
 
 
 def main(names):

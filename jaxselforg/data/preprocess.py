@@ -81,7 +81,7 @@ def dynamic_binarize(key: jax.Array, x: ArrayLike) -> jax.Array:
     Resample every epoch (a new ``key``) for the likelihood numbers of the literature.
     """
     x = _validation.as_float_array(x, "x")
-    if _validation.is_concrete(x) and bool(jnp.any((x < 0) | (x > 1))):
+    if _validation.is_concrete(x) and _validation.eager(lambda: bool(jnp.any((x < 0) | (x > 1)))):
         raise ValueError("dynamic_binarize expects probabilities in [0, 1]; scale the data first "
                          "(e.g. with to_unit_range).")
     return jax.random.bernoulli(key, x).astype(x.dtype)

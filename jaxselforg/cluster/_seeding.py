@@ -1,0 +1,86 @@
+"""Initial prototypes for k-means, winner-take-all and mixtures.
+
+Every function takes ``(key, x [n, d], k, weights [n])`` and returns ``[k, d]``;
+rows with zero weight (padding of a sharded dataset) are never chosen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+INITS = ("k-means++", "random", "random-partition")
+
+
+def weighted_means(x: jax.Array, labels: jax.Array, weights: jax.Array, k: int):
+    """Per-cluster weighted sums ``[k, d]`` and total weights ``[k]``.
+
+    One ``[k, n] x [n, d]`` matrix product: on a row-sharded ``x`` the compiler
+    reduces it across devices.
+    """
+    onehot = jax.nn.one_hot(labels, k, dtype=x.dtype) * weights[:, None]
+    sums = jnp.matmul(onehot.T, x, precision=jax.lax.Precision.HIGHEST)
+    return sums, jnp.sum(onehot, axis=0)
+
+
+def random_samples(key: jax.Array, x: jax.Array, k: int, weights: jax.Array) -> jax.Array:
+    """k distinct data points, drawn with probability proportional to their weight."""
+    index = jax.random.choice(key, x.shape[0], (k,), replace=False, p=weights / jnp.sum(weights))
+    return x[index]
+
+
+def random_partition(key: jax.Array, x: jax.Array, k: int, weights: jax.Array) -> jax.Array:
+    """The lecture's initialisation: every object joins a random cluster; centres are means.
+
+    A cluster left empty (possible when n is close to k) takes a random data point.
+    """
+    label_key, fallback_key = jax.random.split(key)
+    labels = jax.random.randint(label_key, (x.shape[0],), 0, k)
+    sums, counts = weighted_means(x, labels, weights, k)
+    fallback = random_samples(fallback_key, x, k, weights)
+    return jnp.where(counts[:, None] > 0, sums / jnp.maximum(counts, 1e-30)[:, None], fallback)
+
+
+def kmeans_plusplus(
+    key: jax.Array,
+    x: jax.Array,
+    k: int,
+    weights: jax.Array,
+    sq_distances: Callable[[jax.Array, jax.Array], jax.Array],
+    n_local_trials: int | None = None,
+) -> jax.Array:
+    """Greedy k-means++ (Arthur & Vassilvitskii 2007; scikit-learn's variant).
+
+    The first centre is a random point; each next one is the best, by the resulting
+    potential sum_i w_i min_j D(x_i, c_j)^2, of ``2 + log k`` candidates drawn with
+    probability proportional to w_i D(x_i)^2.
+
+    Args:
+      sq_distances: ``(a [t, d], x [n, d]) -> [t, n]`` squared distances under the
+        metric in use.
+    """
+    n = x.shape[0]
+    trials = n_local_trials or 2 + int(math.log(k))
+    first_key, key = jax.random.split(key)
+    first = jax.random.choice(first_key, n, p=weights / jnp.sum(weights))
+    centers = jnp.zeros((k, x.shape[1]), x.dtype).at[0].set(x[first])
+    closest = sq_distances(x[first][None], x)[0]
+
+    def add_center(c, carry):
+        centers, closest, key = carry
+        key, draw_key = jax.random.split(key)
+        potential = weights * closest
+        cumulative = jnp.cumsum(potential)
+        draws = jax.random.uniform(draw_key, (trials,)) * cumulative[-1]
+        candidates = jnp.minimum(jnp.searchsorted(cumulative, draws), n - 1)
+        # Each candidate's new closest distances and the potential they leave.
+        candidate_closest = jnp.minimum(closest[None], sq_distances(x[candidates], x))
+        best = jnp.argmin(candidate_closest @ weights)
+        centers = centers.at[c].set(x[candidates[best]])
+        return centers, candidate_closest[best], key
+
+    centers, _, _ = jax.lax.fori_loop(1, k, add_center, (centers, closest, key))
+    return centers

@@ -1,0 +1,267 @@
+"""Winner-take-all competitive learning (lecture section 6).
+
+Only the winner, the prototype nearest to the input, learns:
+
+    w_win(t + 1) = w_win(t) + eta(t) (x - w_win(t)).
+
+``winner_take_all`` is an optax-style factory: it closes over the static settings
+(metric, conscience) and returns pure ``init``/``update`` functions, so a user can
+drive it from any loop; ``competitive_learning`` is the ready-made trainer (epochs of
+``lax.scan`` over on-device batches, one jit-compiled program, traced learning rates
+so a sweep over them is a ``vmap``).
+
+Dead units (prototypes that never win) are WTA's known failure. The ``conscience``
+option is DeSieno's (1988): every unit keeps a running win frequency p_j, and the
+competition subtracts a bias b_j = C (1/k - p_j) from the distance, so units that
+win too often are handicapped and idle ones get a chance.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.typing import ArrayLike
+
+from jaxselforg import _validation, distances
+from jaxselforg.cluster import _seeding
+from jaxselforg.data import batching
+
+__all__ = [
+    "SCHEDULES",
+    "CompetitiveState",
+    "CompetitiveLearner",
+    "CompetitiveResult",
+    "winner_take_all",
+    "learning_rate_schedule",
+    "competitive_learning",
+]
+
+SCHEDULES = ("constant", "linear", "exponential")
+
+
+class CompetitiveState(NamedTuple):
+    """Prototypes ``[k, d]`` and DeSieno's running win frequencies ``[k]``."""
+
+    prototypes: jax.Array
+    win_frequency: jax.Array
+
+
+class CompetitiveLearner(NamedTuple):
+    """Pure ``init(prototypes) -> state`` and ``update(state, batch, eta) -> (state, winners)``."""
+
+    init: Callable[[jax.Array], CompetitiveState]
+    update: Callable[[CompetitiveState, jax.Array, ArrayLike],
+                     tuple[CompetitiveState, jax.Array]]
+
+
+class CompetitiveResult(NamedTuple):
+    """A trained competitive layer.
+
+    Attributes:
+      prototypes: ``[k, d]`` learned prototypes.
+      labels: ``[n]`` winner of each training point (no conscience bias).
+      quantization_error: the lecture's E_q = (1/N) sum_i rho(x_i, w_winner(i)).
+      history: dict of ``[epochs]`` arrays: ``quantization_error`` after each epoch,
+        ``dead_units`` (units that won no sample in the epoch) and ``learning_rate``
+        at the epoch's end.
+    """
+
+    prototypes: jax.Array
+    labels: jax.Array
+    quantization_error: jax.Array
+    history: dict
+
+
+def winner_take_all(
+    metric: str = "euclidean",
+    *,
+    p: float = 2.0,
+    w: ArrayLike | None = None,
+    conscience: float = 0.0,
+    conscience_rate: float = 1e-4,
+) -> CompetitiveLearner:
+    """The WTA learning rule as pure functions.
+
+    ``update`` takes a batch ``[b, d]`` (``b = 1`` is the lecture's online rule).
+    Each winning unit moves towards the mean of the samples it won in the batch:
+    w_j += eta (mean_{i won by j} x_i - w_j); for b = 1 this is exactly the online
+    rule. Units that won nothing stay put.
+
+    Args:
+      metric, p, w: the competition's distance (``jaxselforg.distances``).
+      conscience: DeSieno's bias factor C (0 turns the conscience off). The bias is
+        in the units of the distance, so scale C to the data.
+      conscience_rate: DeSieno's B, the rate of the running win frequencies.
+
+    Returns:
+      A ``CompetitiveLearner``.
+    """
+    metric = distances.canonical_metric(metric, p)
+
+    def init(prototypes: jax.Array) -> CompetitiveState:
+        k = prototypes.shape[0]
+        return CompetitiveState(prototypes, jnp.full((k,), 1.0 / k, prototypes.dtype))
+
+    def update(state: CompetitiveState, batch: jax.Array, eta: ArrayLike):
+        prototypes, frequency = state
+        k = prototypes.shape[0]
+        dist = distances.pairwise(batch, prototypes, metric, p=p, w=w)
+        bias = conscience * (1.0 / k - frequency)
+        winners = jnp.argmin(dist - bias[None, :], axis=1)
+        sums, counts = _seeding.weighted_means(batch, winners, jnp.ones(batch.shape[0],
+                                                                        batch.dtype), k)
+        won = counts > 0
+        target = sums / jnp.maximum(counts, 1.0)[:, None]
+        prototypes = jnp.where(won[:, None], prototypes + eta * (target - prototypes), prototypes)
+        frequency = frequency + conscience_rate * (counts / batch.shape[0] - frequency)
+        return CompetitiveState(prototypes, frequency), winners
+
+    return CompetitiveLearner(init, update)
+
+
+def learning_rate_schedule(schedule: str | Callable, eta0: ArrayLike,
+                           eta_final: ArrayLike) -> Callable[[jax.Array], jax.Array]:
+    """eta as a function of training progress t in [0, 1].
+
+    ``"constant"``: eta0; ``"linear"``: eta0 + t (eta_final - eta0);
+    ``"exponential"``: eta0 (eta_final / eta0)^t (the lecture's alpha0 exp(-n / tau)
+    with tau chosen so that eta reaches eta_final at the end). A callable ``t -> eta``
+    is used as is.
+    """
+    if callable(schedule):
+        return schedule
+    _validation.choice(schedule, SCHEDULES, "schedule")
+    if schedule == "constant":
+        return lambda t: jnp.asarray(eta0) + 0.0 * t
+    if schedule == "linear":
+        return lambda t: eta0 + t * (eta_final - eta0)
+    return lambda t: eta0 * (eta_final / eta0) ** t
+
+
+@functools.partial(jax.jit, static_argnames=("k", "epochs", "batch_size", "schedule", "init",
+                                             "metric", "p", "conscience", "conscience_rate"))
+def _train(x, key, init_prototypes, eta0, eta_final, w, *, k, epochs, batch_size, schedule, init,
+           metric, p, conscience, conscience_rate):
+    learner = winner_take_all(metric, p=p, w=w, conscience=conscience,
+                              conscience_rate=conscience_rate)
+    init_key, key = jax.random.split(key)
+    weights = jnp.ones(x.shape[0], x.dtype)
+    if init == "array":
+        prototypes = init_prototypes
+    elif init == "random-partition":
+        prototypes = _seeding.random_partition(init_key, x, k, weights)
+    else:
+        prototypes = _seeding.random_samples(init_key, x, k, weights)
+    rate = learning_rate_schedule(schedule, eta0, eta_final)
+    n_batches = x.shape[0] // batch_size
+    total_steps = epochs * n_batches
+
+    def evaluate(prototypes):
+        dist = distances.pairwise(x, prototypes, metric, p=p, w=w)
+        labels = jnp.argmin(dist, axis=1)
+        return labels, jnp.mean(jnp.min(dist, axis=1))
+
+    def epoch(state, inputs):
+        epoch_index, epoch_key = inputs
+        batches = x[batching.epoch_indices(epoch_key, x.shape[0], batch_size)]
+
+        def train_step(carry, step_input):
+            state, wins = carry
+            step_index, batch = step_input
+            eta = rate((epoch_index * n_batches + step_index) / jnp.maximum(total_steps - 1, 1))
+            state, winners = learner.update(state, batch, eta)
+            return (state, wins + jnp.bincount(winners, length=k)), None
+
+        (state, wins), _ = lax.scan(train_step, (state, jnp.zeros(k, jnp.int32)),
+                                    (jnp.arange(n_batches), batches))
+        _, quantization_error = evaluate(state.prototypes)
+        eta_end = rate((epoch_index + 1) * n_batches / jnp.maximum(total_steps - 1, 1))
+        return state, (quantization_error, jnp.sum(wins == 0), eta_end)
+
+    state, (qe, dead, etas) = lax.scan(
+        epoch, learner.init(prototypes), (jnp.arange(epochs), jax.random.split(key, epochs)))
+    labels, quantization_error = evaluate(state.prototypes)
+    history = {"quantization_error": qe, "dead_units": dead, "learning_rate": etas}
+    return CompetitiveResult(state.prototypes, labels.astype(jnp.int32), quantization_error,
+                             history)
+
+
+def competitive_learning(
+    x: ArrayLike,
+    k: int,
+    *,
+    key: jax.Array,
+    epochs: int = 10,
+    learning_rate: ArrayLike = 0.1,
+    final_learning_rate: ArrayLike = 0.001,
+    schedule: str | Callable = "exponential",
+    batch_size: int = 1,
+    metric: str = "euclidean",
+    p: float = 2.0,
+    w: ArrayLike | None = None,
+    conscience: float = 0.0,
+    conscience_rate: float = 1e-4,
+    init: str | ArrayLike = "random",
+) -> CompetitiveResult:
+    """Trains k winner-take-all units on ``x``.
+
+    Every epoch visits the data in a new random order (drawn inside the compiled
+    program), in batches of ``batch_size`` (1: the lecture's online rule).
+
+    Args:
+      x: ``[n, d]`` data.
+      k: number of units (static).
+      key: PRNG key (initialisation and the epoch orders).
+      epochs: passes over the data (static).
+      learning_rate: eta at the start (traced).
+      final_learning_rate: eta at the end for the linear/exponential schedules (traced).
+      schedule: ``"constant"``, ``"linear"``, ``"exponential"`` or a callable
+        ``t -> eta`` with t the training progress in [0, 1].
+      batch_size: samples per update (static); the remainder of each epoch's
+        permutation is left out (a different remainder every epoch).
+      metric, p, w: the competition's distance.
+      conscience, conscience_rate: DeSieno's C and B (see ``winner_take_all``).
+      init: ``"random"`` (k distinct samples), ``"random-partition"`` or a ``[k, d]``
+        array.
+
+    Returns:
+      A ``CompetitiveResult``.
+    """
+    x = _validation.matrix(x, "x")
+    n, d = x.shape
+    k = _validation.positive_int(k, "k")
+    if k > n:
+        raise ValueError(f"k must be <= the number of points {n}; got k={k}.")
+    epochs = _validation.positive_int(epochs, "epochs")
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    if batch_size > n:
+        raise ValueError(f"batch_size {batch_size} exceeds the number of points {n}.")
+    for name, value in (("learning_rate", learning_rate), ("final_learning_rate",
+                                                           final_learning_rate)):
+        if _validation.is_concrete(value) and not float(jnp.asarray(value)) > 0:
+            raise ValueError(f"{name} must be > 0; got {value}.")
+    if conscience < 0 or not 0 <= conscience_rate <= 1:
+        raise ValueError("need conscience >= 0 and 0 <= conscience_rate <= 1; got "
+                         f"{conscience} and {conscience_rate}.")
+    metric = distances.canonical_metric(metric, p)
+    if not callable(schedule):
+        _validation.choice(schedule, SCHEDULES, "schedule")
+    init_prototypes = None
+    if isinstance(init, str):
+        _validation.choice(init, ("random", "random-partition"), "init")
+    else:
+        init_prototypes = _validation.matrix(init, "init", features=d).astype(x.dtype)
+        if init_prototypes.shape[0] != k:
+            raise ValueError(f"init must have shape (k, d) = {(k, d)}; "
+                             f"got {tuple(init_prototypes.shape)}.")
+        init = "array"
+    return _train(x, key, init_prototypes, jnp.asarray(learning_rate, x.dtype),
+                  jnp.asarray(final_learning_rate, x.dtype), w, k=k, epochs=epochs,
+                  batch_size=batch_size, schedule=schedule, init=init, metric=metric,
+                  p=float(p), conscience=float(conscience),
+                  conscience_rate=float(conscience_rate))

@@ -1,0 +1,326 @@
+"""k-means (lecture section 5), as the lecture numbers it, plus k-means++ and k-medians.
+
+The lecture's algorithm: associate objects with clusters at random (random
+partition), then repeat: compute the distances from all objects to all centres,
+attach each object to its nearest centre, recompute each centre as the mean of its
+members; stop when no centre moves by more than delta (``tol``).
+
+The solver is STYLE.md's skeleton: a pure ``step`` on a ``KMeansState``, driven by a
+jit-compiled ``lax.while_loop``; restarts (``n_init``) are one ``vmap`` over split
+keys. On a row-sharded ``x`` (``jaxselforg.parallel.shard_rows``, padding rows given
+``sample_weight`` 0) the same program runs data-parallel: the assignment is row-local
+and the centre sums are a contraction over rows that the compiler reduces across
+devices.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.typing import ArrayLike
+
+from jaxselforg import _validation, distances
+from jaxselforg.cluster import _seeding
+
+__all__ = ["KMeansState", "KMeansResult", "init_state", "step", "kmeans", "predict", "transform",
+           "UPDATES"]
+
+UPDATES = ("mean", "median")
+_HIGHEST = lax.Precision.HIGHEST
+
+
+class KMeansState(NamedTuple):
+    """The loop state: centres, iteration count, the last shift and the history."""
+
+    centers: jax.Array  # [k, d]
+    iteration: jax.Array  # int32 scalar
+    shift: jax.Array  # largest centre movement in the last step (Euclidean, data units)
+    inertia_history: jax.Array  # [max_iter], -1 where not reached
+    shift_history: jax.Array  # [max_iter], -1 where not reached
+
+
+class KMeansResult(NamedTuple):
+    """A fitted clustering.
+
+    Attributes:
+      centers: ``[k, d]`` cluster centres.
+      labels: ``[n]`` index of each point's nearest centre.
+      inertia: sum_i w_i rho(x_i, c_{labels_i})^2, with rho the Euclidean distance for
+        ``"euclidean"`` and ``"sqeuclidean"`` (scikit-learn's ``inertia_`` for unit
+        weights).
+      n_iter: number of centre updates made.
+      converged: whether the last update moved no centre by more than ``tol``.
+      inertia_history: ``[max_iter]`` inertia before each update (-1 after the end).
+      shift_history: ``[max_iter]`` largest centre movement of each update (-1 after).
+      restart_inertia: ``[n_init]`` final inertia of every restart (the best is kept).
+    """
+
+    centers: jax.Array
+    labels: jax.Array
+    inertia: jax.Array
+    n_iter: jax.Array
+    converged: jax.Array
+    inertia_history: jax.Array
+    shift_history: jax.Array
+    restart_inertia: jax.Array
+
+
+# ---------------------------------------------------------------------------
+# Assignment and update.
+
+
+def _assigner(metric: str, p: float, w: jax.Array | None):
+    """``assign(x, x_sq, centers) -> (labels [n], squared metric distance [n])``.
+
+    Euclidean assignment is one matrix product: |x|^2 (precomputed once) + |c|^2 -
+    2<x, c>, as scikit-learn; the data are centred once beforehand so the norms stay
+    small next to the distances. Other metrics go through ``distances.pairwise``.
+    """
+    if metric in ("euclidean", "sqeuclidean"):
+        def assign(x, x_sq, centers):
+            c = centers if w is None else centers * w
+            c_sq = jnp.sum(c * centers, axis=1)
+            sq = x_sq[:, None] + c_sq[None, :] - 2.0 * jnp.matmul(x, c.T, precision=_HIGHEST)
+            labels = jnp.argmin(sq, axis=1)
+            return labels, jnp.maximum(jnp.take_along_axis(sq, labels[:, None], 1)[:, 0], 0.0)
+    else:
+        def assign(x, x_sq, centers):
+            del x_sq
+            dist = distances.pairwise(x, centers, metric, p=p, w=w)
+            labels = jnp.argmin(dist, axis=1)
+            return labels, jnp.take_along_axis(dist, labels[:, None], 1)[:, 0] ** 2
+    return assign
+
+
+def _reseed_empty(centers, counts, x, weights, sq_dist):
+    """Empty clusters take the points farthest from their own centres (as scikit-learn)."""
+    k = centers.shape[0]
+    empty = counts <= 0
+    candidates = jnp.where(weights > 0, sq_dist, -jnp.inf)
+    _, farthest = lax.top_k(candidates, min(k, x.shape[0]))
+    rank = jnp.clip(jnp.cumsum(empty) - 1, 0, farthest.shape[0] - 1)
+    return jnp.where(empty[:, None], x[farthest[rank]], centers)
+
+
+def _mean_update(x, labels, weights, sq_dist, k):
+    sums, counts = _seeding.weighted_means(x, labels, weights, k)
+    means = sums / jnp.maximum(counts, 1e-30)[:, None]
+    return _reseed_empty(means, counts, x, weights, sq_dist)
+
+
+def _median_update(x, labels, weights, sq_dist, k, order, sorted_x):
+    """Per-feature weighted medians of each cluster (k-medians, robust to outliers).
+
+    ``order``/``sorted_x`` sort every feature once for the whole fit; a cluster's
+    median is where its cumulative weight along that order reaches half its total
+    (the mean of the two middle values for an even count, as ``numpy.median``).
+    """
+
+    def cluster_median(c):
+        member_weight = weights * (labels == c)
+        half = jnp.sum(member_weight) / 2
+        cumulative = jnp.cumsum(member_weight[order], axis=0)  # [n, d]
+        lower = jnp.argmax(cumulative >= half, axis=0)
+        upper = jnp.argmax(cumulative > half, axis=0)
+        column = jnp.arange(x.shape[1])
+        return 0.5 * (sorted_x[lower, column] + sorted_x[upper, column])
+
+    medians = lax.map(cluster_median, jnp.arange(k))
+    counts = jax.ops.segment_sum(weights, labels, num_segments=k)
+    return _reseed_empty(medians, counts, x, weights, sq_dist)
+
+
+# ---------------------------------------------------------------------------
+# The solver: init, step, driver.
+
+
+def init_state(centers: jax.Array, max_iter: int) -> KMeansState:
+    """The state before the first update."""
+    history = jnp.full((max_iter,), -1.0, centers.dtype)
+    return KMeansState(centers, jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, centers.dtype),
+                       history, history)
+
+
+def step(state: KMeansState, assign, update, weights: jax.Array) -> KMeansState:
+    """One Lloyd iteration: assign every point, move every centre to its cluster's centre.
+
+    Args:
+      state: the current state.
+      assign: ``centers -> (labels [n], squared distances [n])``.
+      update: ``(labels, squared distances) -> centers``.
+      weights: ``[n]`` point weights (for the inertia).
+    """
+    labels, sq_dist = assign(state.centers)
+    centers = update(labels, sq_dist)
+    shift = jnp.max(jnp.linalg.norm(centers - state.centers, axis=1))
+    i = state.iteration
+    return KMeansState(centers, i + 1, shift,
+                       state.inertia_history.at[i].set(jnp.sum(weights * sq_dist)),
+                       state.shift_history.at[i].set(shift))
+
+
+@functools.partial(jax.jit, static_argnames=("k", "init", "n_init", "max_iter", "metric",
+                                             "update", "p"))
+def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, metric, update, p):
+    # Euclidean distances are translation invariant: centre once, for precision.
+    offset = (jnp.sum(weights[:, None] * x, axis=0) / jnp.sum(weights)
+              if metric in ("euclidean", "sqeuclidean") else jnp.zeros(x.shape[1], x.dtype))
+    x = x - offset
+    x_sq = jnp.sum(x * x if w is None else x * x * w, axis=1)
+    assign = functools.partial(_assigner(metric, p, w), x, x_sq)
+    if update == "median":
+        order = jnp.argsort(x, axis=0)
+        sorted_x = jnp.take_along_axis(x, order, axis=0)
+        update_fn = lambda labels, sq: _median_update(  # noqa: E731
+            x, labels, weights, sq, k, order, sorted_x)
+    else:
+        update_fn = lambda labels, sq: _mean_update(x, labels, weights, sq, k)  # noqa: E731
+
+    def sq_distances(a, b):
+        return distances.pairwise(a, b, metric, p=p, w=w) ** 2
+
+    def first_centers(key):
+        if init == "array":
+            return init_centers - offset
+        if init == "random":
+            return _seeding.random_samples(key, x, k, weights)
+        if init == "random-partition":
+            return _seeding.random_partition(key, x, k, weights)
+        return _seeding.kmeans_plusplus(key, x, k, weights, sq_distances)
+
+    def fit_one(key):
+        state = lax.while_loop(
+            lambda s: (s.iteration < max_iter) & (s.shift > tol),
+            lambda s: step(s, assign, update_fn, weights),
+            init_state(first_centers(key), max_iter),
+        )
+        labels, sq_dist = assign(state.centers)
+        return state, labels, jnp.sum(weights * sq_dist)
+
+    # One restart uses the key itself, so restart i of n_init equals a single fit with
+    # key=jax.random.split(key, n_init)[i].
+    keys = key[None] if n_init == 1 else jax.random.split(key, n_init)
+    states, labels, inertia = jax.vmap(fit_one)(keys)
+    best = jnp.argmin(inertia)
+    state = jax.tree.map(lambda leaf: leaf[best], states)
+    return KMeansResult(
+        centers=state.centers + offset,
+        labels=labels[best].astype(jnp.int32),
+        inertia=inertia[best],
+        n_iter=state.iteration,
+        converged=state.shift <= tol,
+        inertia_history=state.inertia_history,
+        shift_history=state.shift_history,
+        restart_inertia=inertia,
+    )
+
+
+def _sample_weight(sample_weight, n):
+    if sample_weight is None:
+        return None
+    weights = _validation.vector(sample_weight, "sample_weight", size=n)
+    _validation.check_nonnegative(weights, "sample_weight")
+    if _validation.is_concrete(weights) and not _validation.eager(lambda: float(weights.sum())) > 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    return weights
+
+
+def kmeans(
+    x: ArrayLike,
+    k: int,
+    *,
+    key: jax.Array,
+    init: str | ArrayLike = "k-means++",
+    n_init: int = 1,
+    tol: ArrayLike = 1e-4,
+    max_iter: int = 300,
+    metric: str = "euclidean",
+    update: str = "mean",
+    p: float = 2.0,
+    w: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+) -> KMeansResult:
+    """k-means clustering (Lloyd's algorithm) under any metric of the lecture.
+
+    Iterates: assign every point to its nearest centre under ``metric``; move every
+    centre to the (weighted) mean of its points, or their per-feature median with
+    ``update="median"`` (k-medians: the mean is sensitive to outliers, the lecture's
+    named weakness of k-means; the median suits ``metric="manhattan"``). Stops when
+    no centre moves by more than ``tol`` or after ``max_iter`` updates. A cluster
+    that empties is re-seeded with the point farthest from its own centre (then the
+    next farthest, and so on), so no centre is ever NaN.
+
+    Args:
+      x: ``[n, d]`` data.
+      k: number of clusters, ``1 <= k <= n`` (static).
+      key: PRNG key; with ``n_init > 1`` restart i uses ``jax.random.split(key, n_init)[i]``.
+      init: ``"random-partition"`` (the lecture's: random clusters, centres their
+        means), ``"k-means++"`` (greedy, as scikit-learn), ``"random"`` (k distinct
+        points), or a ``[k, d]`` array of initial centres (then ``n_init`` must be 1).
+      n_init: restarts, run as one vmapped program; the lowest inertia wins.
+      tol: delta, absolute and in data units: the largest Euclidean distance any
+        centre may move in a step for the fit to count as converged. ``0`` runs
+        until the assignments stop changing (or ``max_iter``). Traced.
+      max_iter: cap on the number of updates (static; sizes the history).
+      metric: the assignment metric, one of ``distances.METRICS``.
+      update: ``"mean"`` or ``"median"``.
+      p: Minkowski exponent (``metric="minkowski"``), static.
+      w: optional non-negative feature weights of the metric.
+      sample_weight: optional non-negative ``[n]`` weights of the points (0 removes
+        a point, e.g. the padding of a sharded dataset).
+
+    Returns:
+      A ``KMeansResult``.
+
+    Raises:
+      ValueError: bad shapes or values (k out of range, NaN/Inf, init of the wrong
+        shape, unknown init/metric/update, tol < 0, ...).
+    """
+    x = _validation.matrix(x, "x")
+    n, d = x.shape
+    k = _validation.positive_int(k, "k")
+    if k > n:
+        raise ValueError(f"k must be <= the number of points {n}; got k={k}.")
+    n_init = _validation.positive_int(n_init, "n_init")
+    max_iter = _validation.positive_int(max_iter, "max_iter")
+    _validation.choice(update, UPDATES, "update")
+    metric = distances.canonical_metric(metric, p)
+    if _validation.is_concrete(tol) and not float(np.asarray(tol)) >= 0:
+        raise ValueError(f"tol must be >= 0 (data units); got {tol}.")
+    weights = _sample_weight(sample_weight, n)
+    weights = jnp.ones(n, x.dtype) if weights is None else weights.astype(x.dtype)
+    if w is not None:
+        w = _validation.vector(w, "w", size=d)
+        _validation.check_nonnegative(w, "feature weights w")
+
+    init_centers = None
+    if isinstance(init, str):
+        _validation.choice(init, _seeding.INITS, "init")
+    else:
+        init_centers = _validation.matrix(init, "init").astype(x.dtype)
+        if init_centers.shape != (k, d):
+            raise ValueError(f"init array must have shape (k, d) = {(k, d)}; "
+                             f"got {tuple(init_centers.shape)}.")
+        if n_init != 1:
+            raise ValueError("An explicit init array gives every restart the same start: "
+                             "use n_init=1.")
+        init = "array"
+    return _fit(x, key, init_centers, jnp.asarray(tol, x.dtype), weights, w, k=k, init=init,
+                n_init=n_init, max_iter=max_iter, metric=metric, update=update, p=float(p))
+
+
+def transform(x: ArrayLike, centers: ArrayLike, metric: str = "euclidean", *,
+              p: float = 2.0, w: ArrayLike | None = None) -> jax.Array:
+    """Distances ``[n, k]`` from every point to every centre (scikit-learn's ``transform``)."""
+    return distances.pairwise(x, centers, metric, p=p, w=w)
+
+
+def predict(x: ArrayLike, centers: ArrayLike, metric: str = "euclidean", *,
+            p: float = 2.0, w: ArrayLike | None = None) -> jax.Array:
+    """Index ``[n]`` of each point's nearest centre (streams over the centres)."""
+    return distances.nearest(x, centers, metric, p=p, w=w)[0]
