@@ -167,8 +167,9 @@ def run(config: Config, run: harness.Run) -> dict:
         per_class[label] = [float(correct[test_labels == c].mean()) for c in range(10)]
         agreement = "-"
         if spec in config.sklearn_reference:
-            agreement = _sklearn_agreement(metric, train_x, train_labels, test_x, predicted)
-            summary["sklearn_agreement"][label] = agreement
+            summary["sklearn_agreement"][label] = _sklearn_agreement(
+                metric, train_x, train_labels, test_x, predicted)
+            agreement = f"{summary['sklearn_agreement'][label]:.2%}"
         rows.append((label, f"`{_formula(spec)}`", accuracy, agreement, round(seconds, 1)))
         summary["accuracy"][label] = accuracy
         run.log(metric=label, accuracy=accuracy, seconds=seconds,

@@ -1,0 +1,86 @@
+"""k-means and EM iterations against scikit-learn, on Fashion-MNIST train (60000 x 784).
+
+Per-iteration times are differences, (T(1 + n) - T(1)) / n, of whole fits from the
+same initial centres with the convergence test disabled (``tol=0``): both libraries
+pay their set-up (validation, centring, norms) and final assignment once, and only
+the iterations remain.
+
+    python -m benchmarks.cluster [--rows 60000] [--iterations 10] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+
+from benchmarks import runner
+from jaxselforg import cluster, data
+
+
+def per_iteration(task, implementation, fit, iterations, repeat):
+    """Times ``fit(1)`` and ``fit(1 + iterations)``; returns the per-iteration Timing."""
+    short = runner.time_call(f"{task} [1 iteration]", implementation, lambda: fit(1),
+                             repeat=repeat)
+    long = runner.time_call(f"{task} [{1 + iterations} iterations]", implementation,
+                            lambda: fit(1 + iterations), repeat=repeat)
+    step = max(long.median_s - short.median_s, 1e-9) / iterations
+    return runner.Timing(task, implementation, 1, long.first_s - long.median_s, step,
+                         [(lr - sr) / iterations for lr, sr in zip(long.runs, short.runs)])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=60_000)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+    images, _ = data.load("fashion_mnist", "train")
+    x = np.asarray(data.flatten(data.to_unit_range(images[: args.rows])))
+    x_device = jax.device_put(x)
+    init = x[np.random.default_rng(0).choice(len(x), args.k, replace=False)]
+    print(runner.machine())
+    timings = []
+
+    task = f"k-means iteration, {len(x):,} x 784, k={args.k}"
+    timings.append(per_iteration(task, "jaxselforg", lambda n: cluster.kmeans(
+        x_device, args.k, key=jax.random.key(0), init=init, tol=0.0, max_iter=n).centers,
+        args.iterations, args.repeat))
+    for algorithm in ("lloyd", "elkan"):
+        timings.append(per_iteration(task, f"sklearn KMeans ({algorithm})", lambda n: KMeans(
+            args.k, init=init, n_init=1, max_iter=n, tol=0.0, algorithm=algorithm).fit(x),
+            args.iterations, args.repeat))
+    matmul = jax.jit(lambda a, c: jnp.matmul(a, c.T, precision=jax.lax.Precision.HIGHEST))
+    centers = jax.device_put(init)
+    timings.append(runner.time_call(task, "x @ centres^T alone (JAX)",
+                                    lambda: matmul(x_device, centers), repeat=5))
+
+    task = f"k-means n_init=8, {len(x):,} x 784, k={args.k}, 20 iterations"
+    timings.append(runner.time_call(task, "jaxselforg, 8 restarts vmapped", lambda: cluster.kmeans(
+        x_device, args.k, key=jax.random.key(0), init="random", n_init=8, tol=0.0,
+        max_iter=20).centers, repeat=args.repeat))
+    keys = jax.random.split(jax.random.key(0), 8)
+    timings.append(runner.time_call(task, "jaxselforg, 8 sequential fits", lambda: [
+        cluster.kmeans(x_device, args.k, key=key, init="random", tol=0.0, max_iter=20).centers
+        for key in keys], repeat=args.repeat))
+
+    print()
+    print(runner.machine())
+    print(runner.table(timings[:4], reference="sklearn KMeans (lloyd)", units="iterations"))
+    print()
+    print(runner.table(timings[4:], reference="jaxselforg, 8 sequential fits", units="runs"))
+    if args.json:
+        runner.save(timings, args.json)
+
+
+if __name__ == "__main__":
+    main()
