@@ -5,13 +5,18 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.data`: Fashion-MNIST / MNIST, synthetic sets, preprocessing, batching
 * :mod:`jaxselforg.distances`: the lecture's metrics, pairwise and streaming nearest
 * :mod:`jaxselforg.criteria`: compactness, separation, inertia, quantization error, ACC/NMI/ARI
+* :mod:`jaxselforg.cluster`: k-means (+ k-medians, mini-batch), winner-take-all
+* :mod:`jaxselforg.mixture`: EM for Gaussian and Bernoulli mixtures
 * :mod:`jaxselforg.parallel`: device mesh, row sharding, cross-device reductions
 * :mod:`jaxselforg.train`: checkpoints and metric logs
 * :mod:`jaxselforg.viz`: image mosaics and figure saving
 """
 
-from jaxselforg import criteria, data, distances, parallel, train, viz
+from jaxselforg import cluster, criteria, data, distances, mixture, parallel, train, viz
 
 __version__ = "0.1.0"
 
-__all__ = ["criteria", "data", "distances", "parallel", "train", "viz", "__version__"]
+__all__ = [
+    "cluster", "criteria", "data", "distances", "mixture", "parallel", "train", "viz",
+    "__version__",
+]

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxselforg import cluster, data, distances, parallel
+from jaxselforg import cluster, data, distances, mixture, parallel
 
 N_DEVICES = 8
 
@@ -96,6 +96,56 @@ def check_sharded_kmeans_equals_one_device():
     seeded = cluster.kmeans(sharded, 5, key=jax.random.key(1), max_iter=1,
                             sample_weight=mask.astype(np.float32))
     assert np.all(np.isfinite(seeded.centers))
+
+
+# Mixtures
+
+N_ROWS = 203  # not a multiple of 8: exercises the padding
+
+
+def _assert_same_fit(sharded, reference, names):
+    assert int(sharded.n_iter) == int(reference.n_iter), (sharded.n_iter, reference.n_iter)
+    np.testing.assert_allclose(sharded.log_likelihood, reference.log_likelihood, rtol=1e-4)
+    n_iter = int(reference.n_iter)
+    np.testing.assert_allclose(sharded.history[:n_iter], reference.history[:n_iter], rtol=1e-4)
+    for name in names:
+        np.testing.assert_allclose(getattr(sharded, name), getattr(reference, name), rtol=1e-4,
+                                   atol=1e-4, err_msg=name)
+
+
+def check_sharded_gaussian_mixture_equals_one_device():
+    pixels = _fashion(N_ROWS)[0]
+    x = np.asarray(data.pca_project(pixels, data.pca(pixels, 10)))
+    k = 4
+    mesh = parallel.data_mesh()
+    x_sharded, mask = parallel.shard_rows(x, mesh)
+    assert x_sharded.shape[0] == 208 and len(x_sharded.addressable_shards) == mesh.size
+    rng = np.random.default_rng(0)
+    means = x[rng.choice(N_ROWS, k, replace=False)]
+    precision = np.diag(1.0 / x.var(axis=0))
+    for covariance_type, precisions in (("full", np.stack([precision] * k)),
+                                        ("diag", np.stack([np.diag(precision)] * k))):
+        kwargs = dict(key=jax.random.key(0), covariance_type=covariance_type, tol=0.0,
+                      max_iter=15, weights_init=np.full(k, 1.0 / k), means_init=means,
+                      precisions_init=precisions)
+        sharded = mixture.gaussian_mixture(x_sharded, k, sample_weight=mask, **kwargs)
+        reference = mixture.gaussian_mixture(x, k, **kwargs)
+        _assert_same_fit(sharded, reference, ("weights", "means", "covariances"))
+        np.testing.assert_allclose(mixture.log_likelihood(sharded, x),
+                                   mixture.log_likelihood(reference, x), rtol=1e-4)
+
+
+def check_sharded_bernoulli_mixture_equals_one_device():
+    x = np.asarray(data.binarize(_fashion(N_ROWS)[0]))
+    k = 4
+    mesh = parallel.data_mesh()
+    x_sharded, mask = parallel.shard_rows(x, mesh)
+    rng = np.random.default_rng(1)
+    kwargs = dict(key=jax.random.key(0), tol=0.0, max_iter=15, weights_init=np.full(k, 1.0 / k),
+                  means_init=rng.uniform(0.25, 0.75, size=(k, x.shape[1])))
+    sharded = mixture.bernoulli_mixture(x_sharded, k, sample_weight=mask, **kwargs)
+    reference = mixture.bernoulli_mixture(x, k, **kwargs)
+    _assert_same_fit(sharded, reference, ("weights", "means"))
 
 
 def main(names):

@@ -26,10 +26,15 @@ def weighted_means(x: jax.Array, labels: jax.Array, weights: jax.Array, k: int):
     return sums, jnp.sum(onehot, axis=0)
 
 
+def random_indices(key: jax.Array, k: int, weights: jax.Array) -> jax.Array:
+    """k distinct row indices, drawn with probability proportional to their weight."""
+    return jax.random.choice(key, weights.shape[0], (k,), replace=False,
+                             p=weights / jnp.sum(weights))
+
+
 def random_samples(key: jax.Array, x: jax.Array, k: int, weights: jax.Array) -> jax.Array:
     """k distinct data points, drawn with probability proportional to their weight."""
-    index = jax.random.choice(key, x.shape[0], (k,), replace=False, p=weights / jnp.sum(weights))
-    return x[index]
+    return x[random_indices(key, k, weights)]
 
 
 def random_partition(key: jax.Array, x: jax.Array, k: int, weights: jax.Array) -> jax.Array:
@@ -52,7 +57,7 @@ def kmeans_plusplus(
     sq_distances: Callable[[jax.Array, jax.Array], jax.Array],
     n_local_trials: int | None = None,
 ) -> jax.Array:
-    """Greedy k-means++ (Arthur & Vassilvitskii 2007; scikit-learn's variant).
+    """Greedy k-means++ (Arthur & Vassilvitskii 2007; scikit-learn's variant): ``[k, d]``.
 
     The first centre is a random point; each next one is the best, by the resulting
     potential sum_i w_i min_j D(x_i, c_j)^2, of ``2 + log k`` candidates drawn with
@@ -62,25 +67,28 @@ def kmeans_plusplus(
       sq_distances: ``(a [t, d], x [n, d]) -> [t, n]`` squared distances under the
         metric in use.
     """
+    return x[kmeans_plusplus_indices(key, x, k, weights, sq_distances, n_local_trials)]
+
+
+def kmeans_plusplus_indices(key, x, k, weights, sq_distances, n_local_trials=None) -> jax.Array:
+    """The rows ``[k]`` that :func:`kmeans_plusplus` picks."""
     n = x.shape[0]
     trials = n_local_trials or 2 + int(math.log(k))
     first_key, key = jax.random.split(key)
     first = jax.random.choice(first_key, n, p=weights / jnp.sum(weights))
-    centers = jnp.zeros((k, x.shape[1]), x.dtype).at[0].set(x[first])
+    indices = jnp.zeros(k, jnp.int32).at[0].set(first)
     closest = sq_distances(x[first][None], x)[0]
 
     def add_center(c, carry):
-        centers, closest, key = carry
+        indices, closest, key = carry
         key, draw_key = jax.random.split(key)
-        potential = weights * closest
-        cumulative = jnp.cumsum(potential)
+        cumulative = jnp.cumsum(weights * closest)
         draws = jax.random.uniform(draw_key, (trials,)) * cumulative[-1]
         candidates = jnp.minimum(jnp.searchsorted(cumulative, draws), n - 1)
         # Each candidate's new closest distances and the potential they leave.
         candidate_closest = jnp.minimum(closest[None], sq_distances(x[candidates], x))
         best = jnp.argmin(candidate_closest @ weights)
-        centers = centers.at[c].set(x[candidates[best]])
-        return centers, candidate_closest[best], key
+        return indices.at[c].set(candidates[best]), candidate_closest[best], key
 
-    centers, _, _ = jax.lax.fori_loop(1, k, add_center, (centers, closest, key))
-    return centers
+    indices, _, _ = jax.lax.fori_loop(1, k, add_center, (indices, closest, key))
+    return indices

@@ -285,12 +285,11 @@ def _check_fit_arguments(x, k, tol, max_iter, n_init, sample_weight):
         raise ValueError(f"tol must be >= 0 (a change of the mean log-likelihood); got {tol}.")
     if sample_weight is None:
         return x, k, max_iter, n_init, jnp.ones(n, x.dtype)
-    weights = _validation.vector(sample_weight, "sample_weight", size=n).astype(x.dtype)
+    weights = _validation.vector(sample_weight, "sample_weight", size=n)
     if _validation.is_concrete(weights):
-        if bool(jnp.any(weights < 0)):
-            raise ValueError("sample_weight must be non-negative.")
-        n_kept = int(jnp.sum(weights > 0))
+        _validation.check_nonnegative(weights, "sample_weight")
+        n_kept = _validation.eager(lambda: int(jnp.sum(weights > 0)))
         if n_kept < k:
             raise ValueError(f"k must be <= the number of points with positive sample_weight "
                              f"{n_kept}; got k={k}.")
-    return x, k, max_iter, n_init, weights
+    return x, k, max_iter, n_init, weights.astype(x.dtype)

@@ -1,0 +1,332 @@
+"""Bernoulli mixtures for binary images, fitted by EM (lecture section 4).
+
+p(x) = sum_j w_j prod_a mu_ja^x_a (1 - mu_ja)^(1 - x_a) for x in {0, 1}^d, so
+
+    ln F(x, mu_j) = sum_a x_a ln mu_ja + (1 - x_a) ln(1 - mu_ja).
+
+M-step, for responsibilities g_ij and sample weights s_i, with n_j = sum_i s_i g_ij:
+
+    w_j = (n_j + 10 eps) / sum_l (n_l + 10 eps),
+    mu_ja = (sum_i s_i g_ij x_ia + alpha) / (n_j + 2 alpha).
+
+The ``alpha`` in mu is Laplace (add-alpha) smoothing, the posterior mode under a
+Beta(1 + alpha, 1 + alpha) prior on every pixel probability: mu stays strictly inside
+(0, 1), so a pixel that is always off in a component (or in the whole data set: a
+constant border pixel) never gives ln 0. In float32 the logarithms additionally clip
+mu to [eps, 1 - eps]. Because of the prior, EM raises the penalised likelihood
+ln P(X) + ln p(mu); for small alpha the log-likelihood itself rises to rounding.
+
+Reference: Bishop, *Pattern Recognition and Machine Learning* (2006), section 9.3.3.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.typing import ArrayLike
+
+from jaxselforg import _validation, cluster
+from jaxselforg.mixture import em
+
+__all__ = [
+    "INITS",
+    "BernoulliMixtureParams",
+    "BernoulliMixtureResult",
+    "bernoulli_mixture",
+    "log_component_prob",
+    "m_step",
+    "log_likelihood",
+    "predict_proba",
+    "predict",
+    "sample",
+    "n_parameters",
+    "bic",
+    "aic",
+]
+
+INITS = ("random", "kmeans")
+_dot = functools.partial(jnp.matmul, precision=lax.Precision.HIGHEST)
+
+
+class BernoulliMixtureParams(NamedTuple):
+    """The parameters of a Bernoulli mixture.
+
+    Attributes:
+      weights: ``[k]`` mixing weights w_j (sum to 1).
+      means: ``[k, d]`` pixel probabilities mu_ja = P(x_a = 1 | j), the component means.
+    """
+
+    weights: jax.Array
+    means: jax.Array
+
+
+class BernoulliMixtureResult(NamedTuple):
+    """A fitted Bernoulli mixture.
+
+    ``result.weights`` and ``result.means`` read through to ``result.params``.
+
+    Attributes:
+      params: the fitted ``BernoulliMixtureParams``.
+      n_iter: EM iterations made by the best restart.
+      converged: whether its last iteration gained less than ``tol``.
+      log_likelihood: mean per-sample log-likelihood of the fitted parameters.
+      lower_bound: mean log-likelihood at the last E-step.
+      history: ``[max_iter]`` mean log-likelihood at each E-step, NaN after the end.
+      restart_log_likelihood: ``[n_init]`` final mean log-likelihood of every restart.
+    """
+
+    params: BernoulliMixtureParams
+    n_iter: jax.Array
+    converged: jax.Array
+    log_likelihood: jax.Array
+    lower_bound: jax.Array
+    history: jax.Array
+    restart_log_likelihood: jax.Array
+
+    @property
+    def weights(self) -> jax.Array:
+        return self.params.weights
+
+    @property
+    def means(self) -> jax.Array:
+        return self.params.means
+
+
+def _log_means(means):
+    """(ln mu, ln(1 - mu)), with mu clipped to [eps, 1 - eps] so neither is -inf."""
+    eps = jnp.finfo(means.dtype).eps
+    clipped = jnp.clip(means, eps, 1.0 - eps)
+    return jnp.log(clipped), jnp.log1p(-clipped)
+
+
+def log_component_prob(params: BernoulliMixtureParams, x: jax.Array) -> jax.Array:
+    """The log joint ln w_j + sum_a [x_a ln mu_ja + (1 - x_a) ln(1 - mu_ja)], ``[n, k]``."""
+    log_on, log_off = _log_means(params.means)
+    return jnp.log(params.weights) + _dot(x, log_on.T) + _dot(1.0 - x, log_off.T)
+
+
+def m_step(x: jax.Array, resp: jax.Array, sample_weight: jax.Array, *,
+           alpha: ArrayLike) -> BernoulliMixtureParams:
+    """The smoothed M-step of the module docstring (``alpha`` traced).
+
+    Args:
+      x: ``[n, d]`` binary data.
+      resp: ``[n, k]`` responsibilities g_ij.
+      sample_weight: ``[n]`` weights s_i.
+      alpha: smoothing pseudo-count, > 0.
+
+    Returns:
+      The ``BernoulliMixtureParams`` maximising the penalised expected log-likelihood.
+    """
+    resp = resp * sample_weight[:, None]
+    nk = jnp.sum(resp, axis=0)
+    means = (_dot(resp.T, x) + alpha) / (nk + 2.0 * alpha)[:, None]
+    counts = nk + 10 * jnp.finfo(x.dtype).eps
+    return BernoulliMixtureParams(counts / jnp.sum(counts), means)
+
+
+def _initial_responsibilities(key, x, sample_weight, k, init):
+    if init == "kmeans":
+        labels = cluster.kmeans(x, k, key=key, n_init=1, sample_weight=sample_weight).labels
+        return jax.nn.one_hot(labels, k, dtype=x.dtype)
+    resp = jax.random.uniform(key, (x.shape[0], k), x.dtype)
+    return resp / jnp.sum(resp, axis=1, keepdims=True)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "init", "n_init", "max_iter"))
+def _fit(x, key, sample_weight, tol, alpha, weights_init, means_init, *, k, init, n_init,
+         max_iter):
+    step_fn = functools.partial(m_step, alpha=alpha)
+
+    def fit_one(key):
+        if weights_init is not None and means_init is not None:
+            params = BernoulliMixtureParams(weights_init, means_init)
+        else:
+            params = step_fn(x, _initial_responsibilities(key, x, sample_weight, k, init),
+                             sample_weight)
+            if weights_init is not None:
+                params = params._replace(weights=weights_init)
+            if means_init is not None:
+                params = params._replace(means=means_init)
+        return em.run(params, x, log_component_prob=log_component_prob, m_step=step_fn, tol=tol,
+                      max_iter=max_iter, sample_weight=sample_weight)
+
+    best, restart_log_likelihood = em.best_of_restarts(fit_one, key, n_init)
+    return BernoulliMixtureResult(best.params, best.n_iter, best.converged, best.log_likelihood,
+                                  best.lower_bound, best.history, restart_log_likelihood)
+
+
+def _check_binary_range(x, name):
+    if _validation.is_concrete(x) and _validation.eager(lambda: bool(jnp.any((x < 0) | (x > 1)))):
+        raise ValueError(f"{name} must lie in [0, 1] (binary pixels, e.g. from "
+                         "data.binarize); got values outside.")
+
+
+def bernoulli_mixture(
+    x: ArrayLike,
+    k: int,
+    *,
+    key: jax.Array,
+    tol: ArrayLike = 1e-3,
+    max_iter: int = 100,
+    alpha: ArrayLike = 1e-2,
+    init: str = "random",
+    n_init: int = 1,
+    weights_init: ArrayLike | None = None,
+    means_init: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+) -> BernoulliMixtureResult:
+    """Fits a mixture of independent Bernoulli pixels by EM.
+
+    E-step: g_ij = w_j F(x_i, mu_j) / sum_l w_l F(x_i, mu_l) in log space; M-step: the
+    module docstring's smoothed weighted means. Stops when the mean log-likelihood
+    changes by less than ``tol`` or after ``max_iter`` iterations.
+
+    Args:
+      x: ``[n, d]`` binary data (values in [0, 1]; fractional values act as soft
+        counts). May be row-sharded; give padding rows ``sample_weight`` 0.
+      k: number of components, ``1 <= k <= n`` (static).
+      key: PRNG key for the initialisation. Restart i uses
+        ``jax.random.split(key, n_init)[i]`` (``key`` itself when ``n_init == 1``).
+      tol: absolute tolerance on the change of the mean log-likelihood (traced).
+      max_iter: cap on EM iterations (static; sizes the history).
+      alpha: smoothing pseudo-count > 0: mu = (sum g x + alpha) / (sum g + 2 alpha),
+        so no pixel probability is ever 0 or 1 (traced).
+      init: ``"random"`` (uniform random responsibilities, normalised, then an
+        M-step) or ``"kmeans"`` (one-hot labels of :func:`jaxselforg.cluster.kmeans`,
+        then an M-step).
+      n_init: restarts, run as one vmapped program; the highest final log-likelihood
+        wins.
+      weights_init: optional ``[k]`` initial weights (replace those of ``init``).
+      means_init: optional ``[k, d]`` initial pixel probabilities in [0, 1].
+      sample_weight: optional ``[n]`` non-negative point weights; 0 ignores a row.
+
+    Returns:
+      A ``BernoulliMixtureResult``.
+
+    Raises:
+      ValueError: bad arguments (k out of range, NaN/Inf, values outside [0, 1],
+        empty data, an ``*_init`` of the wrong shape or range, unknown init, tol < 0,
+        alpha <= 0), or a fit whose log-likelihood became non-finite.
+    """
+    x, k, max_iter, n_init, weights = em._check_fit_arguments(x, k, tol, max_iter, n_init,
+                                                             sample_weight)
+    _check_binary_range(x, "x")
+    _validation.choice(init, INITS, "init")
+    if _validation.is_concrete(alpha) and not float(np.asarray(alpha)) > 0:
+        raise ValueError(f"alpha must be > 0 (it keeps every pixel probability off 0 and 1); "
+                         f"got {alpha}.")
+    k_d = (k, x.shape[1])
+    if weights_init is not None:
+        weights_init = _validation.vector(weights_init, "weights_init")
+        if weights_init.shape != (k,):
+            raise ValueError(f"weights_init must have shape (k,) = {(k,)}; "
+                             f"got {tuple(weights_init.shape)}.")
+        if _validation.is_concrete(weights_init):
+            w = np.asarray(weights_init, np.float64)
+            if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-5:
+                raise ValueError(f"weights_init must be non-negative and sum to 1; got sum "
+                                 f"{w.sum():.6g}.")
+        weights_init = weights_init.astype(x.dtype)
+    if means_init is not None:
+        means_init = _validation.matrix(means_init, "means_init")
+        if means_init.shape != k_d:
+            raise ValueError(f"means_init must have shape (k, d) = {k_d}; "
+                             f"got {tuple(means_init.shape)}.")
+        _check_binary_range(means_init, "means_init")
+        means_init = means_init.astype(x.dtype)
+    result = _fit(x, key, weights, jnp.asarray(tol, x.dtype), jnp.asarray(alpha, x.dtype),
+                  weights_init, means_init, k=k, init=init, n_init=n_init, max_iter=max_iter)
+    if _validation.is_concrete(result.log_likelihood) and not np.isfinite(
+            float(result.log_likelihood)):
+        raise ValueError(f"The Bernoulli mixture fit broke down: the mean log-likelihood "
+                         f"became {float(result.log_likelihood)}; check the data and alpha.")
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Using a fitted mixture.
+
+
+def _params(model) -> BernoulliMixtureParams:
+    params = model.params if isinstance(model, BernoulliMixtureResult) else model
+    if not isinstance(params, BernoulliMixtureParams):
+        raise ValueError("Expected a BernoulliMixtureResult or BernoulliMixtureParams; "
+                         f"got {type(model).__name__}.")
+    return params
+
+
+def _data(model, x):
+    params = _params(model)
+    x = _validation.matrix(x, "x", features=params.means.shape[1])
+    _check_binary_range(x, "x")
+    return params, x
+
+
+@jax.jit
+def _score_samples(params, x):
+    return em.e_step(log_component_prob(params, x))[1]
+
+
+@jax.jit
+def _responsibilities(params, x):
+    return em.e_step(log_component_prob(params, x))[0]
+
+
+def log_likelihood(model: BernoulliMixtureResult | BernoulliMixtureParams,
+                   x: ArrayLike) -> jax.Array:
+    """Per-sample ln p(x_i) = ln sum_j w_j F(x_i, mu_j), ``[n]``."""
+    return _score_samples(*_data(model, x))
+
+
+def predict_proba(model: BernoulliMixtureResult | BernoulliMixtureParams,
+                  x: ArrayLike) -> jax.Array:
+    """Responsibilities g_ij = P(j | x_i), ``[n, k]``."""
+    return _responsibilities(*_data(model, x))
+
+
+def predict(model: BernoulliMixtureResult | BernoulliMixtureParams, x: ArrayLike) -> jax.Array:
+    """Most probable component argmax_j P(j | x_i), ``[n]``."""
+    return jnp.argmax(_responsibilities(*_data(model, x)), axis=1).astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames=("n",))
+def _sample(params, key, n):
+    component_key, pixel_key = jax.random.split(key)
+    labels = jax.random.categorical(component_key, jnp.log(params.weights), shape=(n,))
+    x = jax.random.bernoulli(pixel_key, params.means[labels]).astype(params.means.dtype)
+    return x, labels.astype(jnp.int32)
+
+
+def sample(model: BernoulliMixtureResult | BernoulliMixtureParams, n: int, *,
+           key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Draws ``n`` binary images: j ~ Categorical(w), then x_a ~ Bernoulli(mu_ja).
+
+    Returns:
+      ``(x [n, d], labels [n])``.
+    """
+    return _sample(_params(model), key, _validation.positive_int(n, "n"))
+
+
+def n_parameters(model: BernoulliMixtureResult | BernoulliMixtureParams) -> int:
+    """Free parameters: k d pixel probabilities and k - 1 weights."""
+    k, d = _params(model).means.shape
+    return k * d + k - 1
+
+
+def bic(model: BernoulliMixtureResult | BernoulliMixtureParams, x: ArrayLike) -> jax.Array:
+    """Bayesian information criterion -2 ln P(X) + p ln n (lower is better)."""
+    params, x = _data(model, x)
+    return -2.0 * jnp.sum(_score_samples(params, x)) + n_parameters(params) * math.log(x.shape[0])
+
+
+def aic(model: BernoulliMixtureResult | BernoulliMixtureParams, x: ArrayLike) -> jax.Array:
+    """Akaike information criterion -2 ln P(X) + 2 p (lower is better)."""
+    params, x = _data(model, x)
+    return -2.0 * jnp.sum(_score_samples(params, x)) + 2.0 * n_parameters(params)
