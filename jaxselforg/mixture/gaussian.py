@@ -37,7 +37,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, cluster, distances
+from jaxselforg import _linalg, _validation, cluster, distances
 from jaxselforg.cluster import _seeding
 from jaxselforg.mixture import em
 
@@ -221,9 +221,7 @@ def _precisions_cholesky(covariances, covariance_type):
     """
     if covariance_type in ("full", "tied"):
         def factor(cov):
-            lower = jnp.linalg.cholesky(cov)
-            eye = jnp.eye(cov.shape[-1], dtype=cov.dtype)
-            return jax.scipy.linalg.solve_triangular(lower, eye, lower=True).T
+            return _linalg.inv_lower(_linalg.cholesky(cov)).T
 
         return jax.vmap(factor)(covariances) if covariance_type == "full" else factor(covariances)
     return 1.0 / jnp.sqrt(covariances)
@@ -293,8 +291,9 @@ def _from_precisions(precisions, covariance_type):
     ``precisions_init`` convention; U is the reversed Cholesky factor of the reversed
     precision, so that U U^T = precision with U upper triangular)."""
     if covariance_type in ("full", "tied"):
-        factor = _flip(jnp.linalg.cholesky(_flip(precisions)))
-        covariances = jnp.linalg.inv(precisions)
+        one_or_many = jax.vmap if covariance_type == "full" else lambda f: f
+        factor = _flip(one_or_many(_linalg.cholesky)(_flip(precisions)))
+        covariances = one_or_many(_linalg.spd_inverse)(precisions)
         return 0.5 * (covariances + jnp.swapaxes(covariances, -1, -2)), factor
     return 1.0 / precisions, jnp.sqrt(precisions)
 
@@ -541,10 +540,10 @@ def _sample(params, key, n):
     z = jax.random.normal(noise_key, (n, means.shape[1]), means.dtype)
     cov = params.covariances
     if params.covariance_type == "full":
-        lower = jnp.linalg.cholesky(cov)[labels]
+        lower = jax.vmap(_linalg.cholesky)(cov)[labels]
         noise = jnp.einsum("nab,nb->na", lower, z, precision=_HIGHEST)
     elif params.covariance_type == "tied":
-        noise = _dot(z, jnp.linalg.cholesky(cov).T)
+        noise = _dot(z, _linalg.cholesky(cov).T)
     elif params.covariance_type == "diag":
         noise = z * jnp.sqrt(cov[labels])
     else:
