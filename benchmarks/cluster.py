@@ -6,6 +6,8 @@ pay their set-up (validation, centring, norms) and final assignment once, and on
 the iterations remain.
 
     python -m benchmarks.cluster [--rows 60000] [--iterations 10] [--repeat 3]
+
+The EM rows start both libraries from the same weights, means and precisions.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
 
 from benchmarks import runner
-from jaxselforg import cluster, data
+from jaxselforg import cluster, data, mixture
 
 
 def per_iteration(task, implementation, fit, iterations, repeat):
@@ -40,6 +43,9 @@ def main(argv=None):
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pca", type=int, default=100)
+    parser.add_argument("--full_iterations", type=int, default=2,
+                        help="EM iterations timed for full covariances on 784 pixels (slow)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -73,11 +79,35 @@ def main(argv=None):
         cluster.kmeans(x_device, args.k, key=key, init="random", tol=0.0, max_iter=20).centers
         for key in keys], repeat=args.repeat))
 
+    em_timings = []
+    pca = data.pca(x_device, args.pca)
+    x_pca = np.asarray(data.pca_project(x_device, pca))
+    cases = [("diag", "784 pixels", x, args.iterations, args.repeat),
+             ("full", f"PCA-{args.pca}", x_pca, args.iterations, args.repeat),
+             ("full", "784 pixels", x, args.full_iterations, 1)]
+    for covariance_type, space, features, iterations, repeat in cases:
+        d = features.shape[1]
+        start = dict(weights_init=np.full(args.k, 1.0 / args.k),
+                     means_init=features[np.random.default_rng(0).choice(len(x), args.k, False)],
+                     precisions_init=(np.ones((args.k, d)) if covariance_type == "diag"
+                                      else np.tile(np.eye(d), (args.k, 1, 1))))
+        device_features = jax.device_put(features)
+        task = f"Gaussian EM iteration, {covariance_type}, {space}, {len(x):,} rows, k={args.k}"
+        em_timings.append(per_iteration(task, "jaxselforg", lambda n: mixture.gaussian_mixture(
+            device_features, args.k, key=jax.random.key(0), covariance_type=covariance_type,
+            tol=0.0, max_iter=n, reg_covar=1e-3, **start).log_likelihood, iterations, repeat))
+        em_timings.append(per_iteration(task, "sklearn GaussianMixture", lambda n: GaussianMixture(
+            args.k, covariance_type=covariance_type, tol=0.0, max_iter=n, reg_covar=1e-3,
+            **start).fit(features), iterations, repeat))
+
     print()
     print(runner.machine())
     print(runner.table(timings[:4], reference="sklearn KMeans (lloyd)", units="iterations"))
     print()
     print(runner.table(timings[4:], reference="jaxselforg, 8 sequential fits", units="runs"))
+    print()
+    print(runner.table(em_timings, reference="sklearn GaussianMixture", units="iterations"))
+    timings += em_timings
     if args.json:
         runner.save(timings, args.json)
 

@@ -31,6 +31,7 @@ __all__ = [
     "inertia",
     "quantization_error",
     "contingency_matrix",
+    "match_clusters",
     "clustering_accuracy",
     "normalized_mutual_info",
     "adjusted_rand_index",
@@ -155,19 +156,34 @@ def _contingency(labels_true, labels_pred, n_true, n_pred):
     return counts.reshape(n_true, n_pred).astype(jnp.float32)
 
 
+def match_clusters(labels_true: ArrayLike, labels_pred: ArrayLike) -> np.ndarray:
+    """The one-to-one map from clusters to classes that agrees with the most points.
+
+    Hungarian algorithm (``scipy.optimize.linear_sum_assignment``) on the contingency
+    matrix; runs on the host (not jit-able).
+
+    Returns:
+      int ``[n_clusters]``: the class of every cluster, -1 for clusters left without
+      one (more clusters than classes).
+    """
+    counts = np.asarray(contingency_matrix(labels_true, labels_pred), dtype=np.float64)
+    rows, cols = scipy.optimize.linear_sum_assignment(counts, maximize=True)
+    mapping = np.full(counts.shape[1], -1)
+    mapping[cols] = rows
+    return mapping
+
+
 def clustering_accuracy(labels_true: ArrayLike, labels_pred: ArrayLike) -> float:
     """Share of points whose cluster maps to their class under the best one-to-one map.
 
-    The map maximises the matched count (Hungarian algorithm,
-    ``scipy.optimize.linear_sum_assignment``); clusters left without a class count as
-    wrong. Runs on the host (not jit-able).
+    The map is :func:`match_clusters`'; clusters left without a class count as wrong.
+    Runs on the host (not jit-able).
 
     Returns:
       Accuracy in [0, 1].
     """
-    counts = np.asarray(contingency_matrix(labels_true, labels_pred), dtype=np.float64)
-    rows, cols = scipy.optimize.linear_sum_assignment(counts, maximize=True)
-    return float(counts[rows, cols].sum() / counts.sum())
+    labels_true, labels_pred = np.asarray(labels_true), np.asarray(labels_pred)
+    return float(np.mean(match_clusters(labels_true, labels_pred)[labels_pred] == labels_true))
 
 
 def _entropy(counts: jax.Array, total: jax.Array) -> jax.Array:

@@ -429,3 +429,10 @@ def test_unknown_metric_raises_value_error(blobs):
         criteria.separation(prototypes, "hamming")
     with pytest.raises(ValueError, match="Unknown metric"):
         criteria.quantization_error(x, prototypes, "hamming")
+
+
+def test_match_clusters_inverts_a_permutation_and_marks_extra_clusters():
+    true = np.array([0, 0, 1, 1, 2, 2, 2])
+    pred = np.array([2, 2, 0, 0, 1, 1, 3])  # cluster 3 holds one point of class 2
+    np.testing.assert_array_equal(criteria.match_clusters(true, pred), [1, 2, 0, -1])
+    assert criteria.clustering_accuracy(true, pred) == 6 / 7

@@ -7,6 +7,7 @@ import types
 
 import pytest
 
+from experiments import cluster as cluster_experiment
 from experiments import distances as distances_experiment
 from experiments import harness, run_all
 
@@ -102,3 +103,25 @@ def test_distances_experiment_end_to_end_tiny(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["metric"] for r in records] == list(accuracy)
     assert "| euclidean |" in (tmp_path / "report.md").read_text()
+
+
+def test_cluster_experiment_end_to_end_tiny(tmp_path):
+    config = cluster_experiment.Config(n_train=1500, k=4, pca_components=8, wta_epochs=1,
+                                       bic_ks=(2, 4), bernoulli_ks=(3,), bernoulli_max_iter=10)
+    summary = harness.execute(cluster_experiment, config, tmp_path, quick=True)
+    methods = summary["methods"]
+    assert {"k-means (k-means++)", "sklearn KMeans (k-means++)", "Gaussian mixture (diag)",
+            "sklearn GaussianMixture (full)", "Bernoulli mixture"} <= set(methods)
+    for name, scores in methods.items():
+        assert 0.2 < scores["accuracy"] <= 1 and scores["quantization_error"] > 0, name
+    # Our k-means and scikit-learn's find clusterings of similar quality.
+    ours, theirs = methods["k-means (k-means++)"], methods["sklearn KMeans (k-means++)"]
+    assert abs(ours["inertia_per_image"] - theirs["inertia_per_image"]) < 0.05 * theirs[
+        "inertia_per_image"]
+    assert summary["bic_best_k"] in (2, 4)
+    assert summary["bernoulli_mnist_test_log_likelihood"]["3"] < 0
+    for figure in ("centres", "confusion", "criterion_vs_iteration", "bic_vs_k",
+                   "bernoulli_mnist_means"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 10_000
+    report = (tmp_path / "report.md").read_text()
+    assert "| Bernoulli mixture |" in report and "Salakhutdinov" in report
