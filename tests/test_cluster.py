@@ -107,7 +107,10 @@ def test_restarts_are_the_best_of_single_fits_with_the_split_keys(fashion):
     singles = [cluster.kmeans(x, 10, key=k, init="random") for k in jax.random.split(KEY, 3)]
     np.testing.assert_allclose(best.restart_inertia, [float(s.inertia) for s in singles],
                                rtol=1e-5)
-    np.testing.assert_allclose(float(best.inertia), min(float(s.inertia) for s in singles))
+    # Batched restarts sum with products, single fits with a scatter (on CPU): the
+    # same numbers in another order.
+    np.testing.assert_allclose(float(best.inertia), min(float(s.inertia) for s in singles),
+                               rtol=1e-6)
 
 
 def test_empty_clusters_are_reseeded_never_nan():

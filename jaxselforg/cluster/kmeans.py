@@ -24,7 +24,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, distances
+from jaxselforg import _restarts, _validation, distances
 from jaxselforg.cluster import _seeding
 
 __all__ = ["KMeansState", "KMeansResult", "init_state", "step", "kmeans", "predict", "transform",
@@ -113,26 +113,37 @@ def _mean_update(x, labels, weights, sq_dist, k):
     return _reseed_empty(means, counts, x, weights, sq_dist)
 
 
-def _median_update(x, labels, weights, sq_dist, k, order, sorted_x):
+def _median_update(x, labels, weights, sq_dist, k, ranks, sorted_x):
     """Per-feature weighted medians of each cluster (k-medians, robust to outliers).
 
-    ``order``/``sorted_x`` sort every feature once for the whole fit; a cluster's
-    median is where its cumulative weight along that order reaches half its total
-    (the mean of the two middle values for an even count, as ``numpy.median``).
+    ``ranks``/``sorted_x`` sort every feature once for the whole fit. A cluster's
+    median in feature j is the value at the first rank where its cumulative member
+    weight reaches half its total (the mean of the two middle values for an even
+    count, as ``numpy.median``). That rank is found by bisection for every cluster
+    and feature at once: each of the log2(n) steps counts, with one ``[k, n] x [n, 2d]``
+    product, the members at or below the current rank, so a step costs O(n d) for
+    all clusters together and shards over rows like the mean.
     """
+    n, d = x.shape
+    onehot = jax.nn.one_hot(labels, k, dtype=x.dtype) * weights[:, None]
+    half = jnp.sum(onehot, axis=0)[:, None, None] / 2  # [k, 1, 1]
+    # Two searches side by side: the first rank with count >= half, and with > half.
+    lo = jnp.full((k, 2, d), -1, jnp.int32)
+    hi = jnp.full((k, 2, d), n - 1, jnp.int32)
 
-    def cluster_median(c):
-        member_weight = weights * (labels == c)
-        half = jnp.sum(member_weight) / 2
-        cumulative = jnp.cumsum(member_weight[order], axis=0)  # [n, d]
-        lower = jnp.argmax(cumulative >= half, axis=0)
-        upper = jnp.argmax(cumulative > half, axis=0)
-        column = jnp.arange(x.shape[1])
-        return 0.5 * (sorted_x[lower, column] + sorted_x[upper, column])
+    def bisect(_, bounds):
+        lo, hi = bounds
+        mid = (lo + hi) // 2
+        below = (ranks[:, None, :] <= mid[labels]).astype(x.dtype)  # [n, 2, d]
+        count = jnp.matmul(onehot.T, below.reshape(n, 2 * d),
+                           precision=_HIGHEST).reshape(k, 2, d)
+        reached = jnp.stack([count[:, 0] >= half[:, 0], count[:, 1] > half[:, 0]], axis=1)
+        return jnp.where(reached, lo, mid), jnp.where(reached, mid, hi)
 
-    medians = lax.map(cluster_median, jnp.arange(k))
-    counts = jax.ops.segment_sum(weights, labels, num_segments=k)
-    return _reseed_empty(medians, counts, x, weights, sq_dist)
+    _, hi = lax.fori_loop(0, max(1, int(np.ceil(np.log2(n + 1)))), bisect, (lo, hi))
+    column = jnp.arange(d)
+    medians = 0.5 * (sorted_x[hi[:, 0], column] + sorted_x[hi[:, 1], column])
+    return _reseed_empty(medians, jnp.sum(onehot, axis=0), x, weights, sq_dist)
 
 
 # ---------------------------------------------------------------------------
@@ -176,8 +187,10 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
     if update == "median":
         order = jnp.argsort(x, axis=0)
         sorted_x = jnp.take_along_axis(x, order, axis=0)
+        ranks = jnp.zeros(x.shape, jnp.int32).at[order, jnp.arange(x.shape[1])].set(
+            jnp.arange(x.shape[0], dtype=jnp.int32)[:, None])
         update_fn = lambda labels, sq: _median_update(  # noqa: E731
-            x, labels, weights, sq, k, order, sorted_x)
+            x, labels, weights, sq, k, ranks, sorted_x)
     else:
         update_fn = lambda labels, sq: _mean_update(x, labels, weights, sq, k)  # noqa: E731
 
@@ -202,10 +215,7 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
         labels, sq_dist = assign(state.centers)
         return state, labels, jnp.sum(weights * sq_dist)
 
-    # One restart uses the key itself, so restart i of n_init equals a single fit with
-    # key=jax.random.split(key, n_init)[i].
-    keys = key[None] if n_init == 1 else jax.random.split(key, n_init)
-    states, labels, inertia = jax.vmap(fit_one)(keys)
+    states, labels, inertia = _restarts.run_restarts(fit_one, key, n_init)
     best = jnp.argmin(inertia)
     state = jax.tree.map(lambda leaf: leaf[best], states)
     return KMeansResult(

@@ -34,7 +34,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation
+from jaxselforg import _restarts, _validation
 
 __all__ = [
     "EMState",
@@ -262,8 +262,7 @@ def best_of_restarts(
       ``(best, restart_log_likelihood)``: the best ``EMResult`` and the final mean
       log-likelihood ``[n_init]`` of every restart.
     """
-    keys = key[None] if n_init == 1 else jax.random.split(key, n_init)
-    runs = jax.vmap(fit_one)(keys)
+    runs = _restarts.run_restarts(fit_one, key, n_init)
     score = jnp.where(jnp.isnan(runs.log_likelihood), -jnp.inf, runs.log_likelihood)
     best = jnp.argmax(score)
     return jax.tree.map(lambda leaf: leaf[best], runs), runs.log_likelihood

@@ -37,7 +37,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _linalg, _validation, cluster, distances
+from jaxselforg import _linalg, _rows, _validation, cluster, distances
 from jaxselforg.cluster import _seeding
 from jaxselforg.mixture import em
 
@@ -204,12 +204,11 @@ def _covariances(x, resp, nk, means, reg_covar, covariance_type):
             return scatters / nk[:, None, None] + eye
         return jnp.sum(scatters, axis=0) / jnp.sum(nk) + eye
 
-    def spread(args):
-        r, mean = args
-        diff = x - mean
-        return _dot(r, diff * diff)
+    def spread(x_rows, resp_rows):  # sum_i r_ij (x_id - mu_jd)^2 over a block of rows
+        return jnp.einsum("bk,bkd->kd", resp_rows, jnp.square(x_rows[:, None, :] - means),
+                          precision=_HIGHEST)
 
-    variances = lax.map(spread, (resp.T, means)) / nk[:, None] + reg_covar  # [k, d]
+    variances = _rows.sum_over_rows(spread, x, resp) / nk[:, None] + reg_covar  # [k, d]
     return variances if covariance_type == "diag" else jnp.mean(variances, axis=1)
 
 
