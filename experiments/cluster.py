@@ -342,8 +342,8 @@ def run(config: Config, run: harness.Run) -> dict:
                       f"{x.shape[0]:,} training images, scored on the 10,000 test images. "
                       "The published figures come from a differently binarized MNIST "
                       "(pixels sampled in proportion to their intensity), whose noisier "
-                      "images cost a few more nats, so compare the trend over k rather "
-                      "than the last nat:")
+                      "images cost more nats (the gap grows with k), so compare the trend "
+                      "over k, not the values:")
     largest = max(models)
     fig, ax = plt.subplots(figsize=(10, 10 * min(largest, 100) // 100 / 1.6 + 1))
     shown = np.asarray(models[largest].means)[np.argsort(-np.asarray(models[largest].weights))]
