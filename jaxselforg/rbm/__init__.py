@@ -1,0 +1,106 @@
+"""Restricted Boltzmann machines (lecture section 8) and the Hopfield network.
+
+* :mod:`~jaxselforg.rbm.model`: ``RBMParams`` / ``GaussianRBMParams``, energy, free
+  energy, the conditionals P(h | v) and P(v | h), samplers.
+* :mod:`~jaxselforg.rbm.training`: CD-k and PCD (``fit``, and the optax-style
+  ``contrastive_divergence`` rule).
+* :mod:`~jaxselforg.rbm.partition`: ln Z exactly (enumeration) or by AIS, and
+  log-likelihoods in nats.
+* :mod:`~jaxselforg.rbm.sampling`: Gibbs chains, pattern completion, denoising.
+* :mod:`~jaxselforg.rbm.monitoring`: reconstruction error, pseudo-log-likelihood,
+  free-energy gap.
+* :mod:`~jaxselforg.rbm.hopfield`: Hebbian storage and recall (``from jaxselforg.rbm
+  import hopfield``).
+
+Typical use on binarized MNIST::
+
+    params, history = rbm.fit(x_train, 500, key=key, persistent=True)
+    log_z, log_z_std = rbm.log_partition_ais(params, key=key, data=x_train)
+    test_ll = rbm.log_likelihood(params, x_test, log_z=log_z).mean()
+"""
+
+from jaxselforg.rbm import hopfield
+from jaxselforg.rbm.model import (
+    VISIBLE_UNITS,
+    GaussianRBMParams,
+    RBMParams,
+    energy,
+    free_energy,
+    hidden_given_visible,
+    init_params,
+    sample_hidden,
+    sample_visible,
+    visible_given_hidden,
+)
+from jaxselforg.rbm.monitoring import (
+    free_energy_gap,
+    pseudo_log_likelihood,
+    pseudo_log_likelihood_one_bit,
+    reconstruction_error,
+)
+from jaxselforg.rbm.partition import (
+    MAX_EXACT_UNITS,
+    ais_betas,
+    ais_log_weights,
+    log_likelihood,
+    log_partition_ais,
+    log_partition_exact,
+)
+from jaxselforg.rbm.sampling import (
+    GibbsChain,
+    complete,
+    denoise,
+    gibbs_chain,
+    salt_and_pepper,
+    sample,
+)
+from jaxselforg.rbm.training import (
+    SCHEDULES,
+    Hyperparameters,
+    RBMFit,
+    RBMLearner,
+    RBMTrainState,
+    cd_gradient,
+    contrastive_divergence,
+    fit,
+    learning_rate_schedule,
+)
+
+__all__ = [
+    "hopfield",
+    "VISIBLE_UNITS",
+    "RBMParams",
+    "GaussianRBMParams",
+    "init_params",
+    "energy",
+    "free_energy",
+    "hidden_given_visible",
+    "visible_given_hidden",
+    "sample_hidden",
+    "sample_visible",
+    "SCHEDULES",
+    "Hyperparameters",
+    "RBMTrainState",
+    "RBMLearner",
+    "RBMFit",
+    "learning_rate_schedule",
+    "cd_gradient",
+    "contrastive_divergence",
+    "fit",
+    "MAX_EXACT_UNITS",
+    "log_partition_exact",
+    "ais_betas",
+    "ais_log_weights",
+    "log_partition_ais",
+    "log_likelihood",
+    "reconstruction_error",
+    "pseudo_log_likelihood",
+    "pseudo_log_likelihood_one_bit",
+    "free_energy_gap",
+    "GibbsChain",
+    "gibbs_chain",
+    "sample",
+    "complete",
+    "denoise",
+    "salt_and_pepper",
+]
