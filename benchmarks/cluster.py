@@ -26,17 +26,6 @@ from benchmarks import runner
 from jaxselforg import cluster, data, mixture
 
 
-def per_iteration(task, implementation, fit, iterations, repeat):
-    """Times ``fit(1)`` and ``fit(1 + iterations)``; returns the per-iteration Timing."""
-    short = runner.time_call(f"{task} [1 iteration]", implementation, lambda: fit(1),
-                             repeat=repeat)
-    long = runner.time_call(f"{task} [{1 + iterations} iterations]", implementation,
-                            lambda: fit(1 + iterations), repeat=repeat)
-    step = max(long.median_s - short.median_s, 1e-9) / iterations
-    return runner.Timing(task, implementation, 1, long.first_s - long.median_s, step,
-                         [(lr - sr) / iterations for lr, sr in zip(long.runs, short.runs)])
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=60_000)
@@ -58,11 +47,11 @@ def main(argv=None):
     timings = []
 
     task = f"k-means iteration, {len(x):,} x 784, k={args.k}"
-    timings.append(per_iteration(task, "jaxselforg", lambda n: cluster.kmeans(
+    timings.append(runner.per_iteration(task, "jaxselforg", lambda n: cluster.kmeans(
         x_device, args.k, key=jax.random.key(0), init=init, tol=0.0, max_iter=n).centers,
         args.iterations, args.repeat))
     for algorithm in ("lloyd", "elkan"):
-        timings.append(per_iteration(task, f"sklearn KMeans ({algorithm})", lambda n: KMeans(
+        timings.append(runner.per_iteration(task, f"sklearn KMeans ({algorithm})", lambda n: KMeans(
             args.k, init=init, n_init=1, max_iter=n, tol=0.0, algorithm=algorithm).fit(x),
             args.iterations, args.repeat))
     matmul = jax.jit(lambda a, c: jnp.matmul(a, c.T, precision=jax.lax.Precision.HIGHEST))
@@ -93,10 +82,10 @@ def main(argv=None):
                                       else np.tile(np.eye(d), (args.k, 1, 1))))
         device_features = jax.device_put(features)
         task = f"Gaussian EM iteration, {covariance_type}, {space}, {len(x):,} rows, k={args.k}"
-        em_timings.append(per_iteration(task, "jaxselforg", lambda n: mixture.gaussian_mixture(
+        em_timings.append(runner.per_iteration(task, "jaxselforg", lambda n: mixture.gaussian_mixture(
             device_features, args.k, key=jax.random.key(0), covariance_type=covariance_type,
             tol=0.0, max_iter=n, reg_covar=1e-3, **start).log_likelihood, iterations, repeat))
-        em_timings.append(per_iteration(task, "sklearn GaussianMixture", lambda n: GaussianMixture(
+        em_timings.append(runner.per_iteration(task, "sklearn GaussianMixture", lambda n: GaussianMixture(
             args.k, covariance_type=covariance_type, tol=0.0, max_iter=n, reg_covar=1e-3,
             **start).fit(features), iterations, repeat))
 

@@ -54,6 +54,22 @@ def time_call(task: str, implementation: str, fn: Callable[[], object], *, work:
     return timing
 
 
+def per_iteration(task: str, implementation: str, fit: Callable[[int], object],
+                  iterations: int, repeat: int) -> Timing:
+    """The time of one iteration, from whole fits: (T(1 + iterations) - T(1)) / iterations.
+
+    ``fit(n)`` runs n iterations (epochs, EM steps, ...) with any stopping test
+    disabled; set-up and final work cancel in the difference. Warm-up is that of the
+    longer fit.
+    """
+    short = time_call(f"{task} [1 iteration]", implementation, lambda: fit(1), repeat=repeat)
+    long = time_call(f"{task} [{1 + iterations} iterations]", implementation,
+                     lambda: fit(1 + iterations), repeat=repeat)
+    step = max(long.median_s - short.median_s, 1e-9) / iterations
+    return Timing(task, implementation, 1, long.first_s - long.median_s, step,
+                  [(lr - sr) / iterations for lr, sr in zip(long.runs, short.runs)])
+
+
 def machine() -> str:
     """One line describing where the numbers come from."""
     cpu = platform.processor() or platform.machine()

@@ -25,7 +25,7 @@ import jax
 from experiments import harness
 
 # In lecture order; each is a module of this package with Config, QUICK, TITLE and run().
-EXPERIMENTS = ("distances", "cluster")
+EXPERIMENTS = ("distances", "cluster", "som")
 
 
 def _environment() -> str:

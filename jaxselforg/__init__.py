@@ -7,16 +7,30 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.criteria`: compactness, separation, inertia, quantization error, ACC/NMI/ARI
 * :mod:`jaxselforg.cluster`: k-means (+ k-medians, mini-batch), winner-take-all
 * :mod:`jaxselforg.mixture`: EM for Gaussian and Bernoulli mixtures
+* :mod:`jaxselforg.som`: Kohonen self-organizing maps (online and batch), quality measures, maps
+* :mod:`jaxselforg.rbm`: restricted Boltzmann machines (CD-k, PCD), exact and AIS likelihoods, Hopfield
 * :mod:`jaxselforg.parallel`: device mesh, row sharding, cross-device reductions
 * :mod:`jaxselforg.train`: checkpoints and metric logs
 * :mod:`jaxselforg.viz`: image mosaics and figure saving
 """
 
-from jaxselforg import cluster, criteria, data, distances, mixture, parallel, train, viz
+from jaxselforg import (
+    cluster,
+    criteria,
+    data,
+    distances,
+    mixture,
+    parallel,
+    rbm,
+    som,
+    train,
+    viz,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "cluster", "criteria", "data", "distances", "mixture", "parallel", "train", "viz",
+    "cluster", "criteria", "data", "distances", "mixture", "parallel", "rbm", "som", "train",
+    "viz",
     "__version__",
 ]

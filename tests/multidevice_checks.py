@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxselforg import cluster, data, distances, mixture, parallel
+from jaxselforg import cluster, data, distances, mixture, parallel, som
 
 N_DEVICES = 8
 
@@ -146,6 +146,27 @@ def check_sharded_bernoulli_mixture_equals_one_device():
     sharded = mixture.bernoulli_mixture(x_sharded, k, sample_weight=mask, **kwargs)
     reference = mixture.bernoulli_mixture(x, k, **kwargs)
     _assert_same_fit(sharded, reference, ("weights", "means"))
+
+
+# Self-organizing maps
+
+
+def check_sharded_batch_som_equals_one_device():
+    x = _fashion(N_ROWS)[0]  # padded to 208 rows; the mask gives padding weight 0
+    mesh = parallel.data_mesh()
+    sharded, mask = parallel.shard_rows(x, mesh)
+    kwargs = dict(key=jax.random.key(0), epochs=5)  # PCA init: also computed from shards
+    for topology in ("rectangular", "hexagonal"):
+        result = som.train(sharded, (4, 6), topology=topology, sample_weight=mask, **kwargs)
+        reference = som.train(x, (4, 6), topology=topology, **kwargs)
+        np.testing.assert_allclose(result.weights, reference.weights, rtol=1e-4, atol=1e-5)
+        for name in ("quantization_error", "topographic_error"):
+            np.testing.assert_allclose(result.history[name], reference.history[name],
+                                       rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(
+            som.topographic_error(result.weights, sharded, topology=topology,
+                                  sample_weight=mask),
+            som.topographic_error(reference.weights, x, topology=topology), atol=1e-6)
 
 
 def main(names):

@@ -10,6 +10,7 @@ import pytest
 from experiments import cluster as cluster_experiment
 from experiments import distances as distances_experiment
 from experiments import harness, run_all
+from experiments import som as som_experiment
 
 
 @dataclasses.dataclass
@@ -125,3 +126,21 @@ def test_cluster_experiment_end_to_end_tiny(tmp_path):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000
     report = (tmp_path / "report.md").read_text()
     assert "| Bernoulli mixture |" in report and "Salakhutdinov" in report
+
+
+def test_som_experiment_end_to_end_tiny(tmp_path):
+    config = som_experiment.Config(toy_points=300, toy_grid=(4, 4), toy_epochs=(0, 1, 2),
+                                   chain_units=8, n_train=800, grid=(5, 5), epochs=3,
+                                   online_epochs=1)
+    summary = harness.execute(som_experiment, config, tmp_path, quick=True)
+    maps = summary["fashion_map"]
+    assert set(maps) == {"batch map (jaxselforg)", "online, asymptotic decay (jaxselforg)",
+                         "online, asymptotic decay (MiniSom)"}
+    for name, scores in maps.items():
+        # Ten classes: labelling by the winning unit must beat chance by far.
+        assert scores["winner_label_accuracy"] > 0.4, name
+        assert 0 < scores["test_quantization_error"] < 10 and 0 <= scores[
+            "test_topographic_error"] <= 1, name
+    for figure in ("development", "prototypes", "u_matrix_hits_labels", "qe_te_per_epoch"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 10_000
+    assert "| batch map (jaxselforg) |" in (tmp_path / "report.md").read_text()
