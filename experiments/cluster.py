@@ -18,11 +18,11 @@ import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from experiments import harness  # noqa: E402
-from jaxselforg import cluster, criteria, data, mixture, viz  # noqa: E402
+from experiments import harness
+from jaxselforg import cluster, criteria, data, mixture, viz
 
 TITLE = "Clustering: k-means, winner-take-all and EM mixtures"
 
@@ -285,7 +285,7 @@ def run(config: Config, run: harness.Run) -> dict:
 
     fits = fit_methods(config, x, x_test, run)
     scores = {fit.name: score(fit, x_test, test_labels) for fit in fits}
-    fmt = lambda v: "-" if v is None else v  # noqa: E731
+    fmt = lambda v: "-" if v is None else v
     rows = []
     for fit in fits:
         s = scores[fit.name]

@@ -14,11 +14,11 @@ import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from experiments import harness  # noqa: E402
-from jaxselforg import data, distances  # noqa: E402
+from experiments import harness
+from jaxselforg import data, distances
 
 TITLE = "Distances: the result depends on the metric"
 

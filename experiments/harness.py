@@ -131,7 +131,7 @@ class Run:
 
     def table(self, header: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
         """Adds a markdown table; floats print with 4 significant digits."""
-        fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+        fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
         markdown = (f"{caption}\n\n" if caption else "") + "\n".join(lines)

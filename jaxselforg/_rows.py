@@ -13,7 +13,6 @@ then reads only its own rows, and no block is gathered across devices.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import jax

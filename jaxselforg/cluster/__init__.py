@@ -10,12 +10,6 @@ from jaxselforg.cluster.competitive import (
     learning_rate_schedule,
     winner_take_all,
 )
-from jaxselforg.cluster.minibatch import (
-    MiniBatchState,
-    minibatch_init,
-    minibatch_kmeans,
-    minibatch_step,
-)
 from jaxselforg.cluster.kmeans import (
     UPDATES,
     KMeansResult,
@@ -26,26 +20,32 @@ from jaxselforg.cluster.kmeans import (
     step,
     transform,
 )
+from jaxselforg.cluster.minibatch import (
+    MiniBatchState,
+    minibatch_init,
+    minibatch_kmeans,
+    minibatch_step,
+)
 
 __all__ = [
+    "INITS",
     "SCHEDULES",
+    "UPDATES",
     "CompetitiveLearner",
     "CompetitiveResult",
     "CompetitiveState",
-    "competitive_learning",
-    "learning_rate_schedule",
-    "winner_take_all",
-    "INITS",
-    "UPDATES",
     "KMeansResult",
     "KMeansState",
+    "MiniBatchState",
+    "competitive_learning",
     "init_state",
     "kmeans",
-    "predict",
-    "step",
-    "transform",
-    "MiniBatchState",
+    "learning_rate_schedule",
     "minibatch_init",
     "minibatch_kmeans",
     "minibatch_step",
+    "predict",
+    "step",
+    "transform",
+    "winner_take_all",
 ]

@@ -33,12 +33,12 @@ from jaxselforg.data import batching
 
 __all__ = [
     "SCHEDULES",
-    "CompetitiveState",
     "CompetitiveLearner",
     "CompetitiveResult",
-    "winner_take_all",
-    "learning_rate_schedule",
+    "CompetitiveState",
     "competitive_learning",
+    "learning_rate_schedule",
+    "winner_take_all",
 ]
 
 SCHEDULES = ("constant", "linear", "exponential")

@@ -27,8 +27,16 @@ from jax.typing import ArrayLike
 from jaxselforg import _restarts, _validation, distances
 from jaxselforg.cluster import _seeding
 
-__all__ = ["KMeansState", "KMeansResult", "init_state", "step", "kmeans", "predict", "transform",
-           "UPDATES"]
+__all__ = [
+    "UPDATES",
+    "KMeansResult",
+    "KMeansState",
+    "init_state",
+    "kmeans",
+    "predict",
+    "step",
+    "transform",
+]
 
 UPDATES = ("mean", "median")
 _HIGHEST = lax.Precision.HIGHEST
@@ -189,10 +197,10 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
         sorted_x = jnp.take_along_axis(x, order, axis=0)
         ranks = jnp.zeros(x.shape, jnp.int32).at[order, jnp.arange(x.shape[1])].set(
             jnp.arange(x.shape[0], dtype=jnp.int32)[:, None])
-        update_fn = lambda labels, sq: _median_update(  # noqa: E731
+        update_fn = lambda labels, sq: _median_update(
             x, labels, weights, sq, k, ranks, sorted_x)
     else:
-        update_fn = lambda labels, sq: _mean_update(x, labels, weights, sq, k)  # noqa: E731
+        update_fn = lambda labels, sq: _mean_update(x, labels, weights, sq, k)
 
     def sq_distances(a, b):
         return distances.pairwise(a, b, metric, p=p, w=w) ** 2

@@ -28,7 +28,7 @@ from jaxselforg.cluster import _seeding
 from jaxselforg.cluster.kmeans import KMeansResult
 from jaxselforg.data import batching
 
-__all__ = ["MiniBatchState", "minibatch_init", "minibatch_step", "minibatch_kmeans"]
+__all__ = ["MiniBatchState", "minibatch_init", "minibatch_kmeans", "minibatch_step"]
 
 
 class MiniBatchState(NamedTuple):

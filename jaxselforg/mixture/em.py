@@ -37,15 +37,15 @@ from jax.typing import ArrayLike
 from jaxselforg import _restarts, _validation
 
 __all__ = [
-    "EMState",
     "EMResult",
+    "EMState",
+    "best_of_restarts",
     "e_step",
+    "init_state",
     "lower_bound",
     "mean_log_likelihood",
-    "init_state",
-    "step",
     "run",
-    "best_of_restarts",
+    "step",
 ]
 
 LogComponentProb = Callable[[Any, jax.Array], jax.Array]

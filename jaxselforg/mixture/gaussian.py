@@ -46,16 +46,16 @@ __all__ = [
     "INITS",
     "GaussianMixtureParams",
     "GaussianMixtureResult",
+    "aic",
+    "bic",
     "gaussian_mixture",
     "log_component_prob",
-    "m_step",
     "log_likelihood",
-    "predict_proba",
-    "predict",
-    "sample",
+    "m_step",
     "n_parameters",
-    "bic",
-    "aic",
+    "predict",
+    "predict_proba",
+    "sample",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -157,13 +157,13 @@ def _log_gaussian_prob(x, means, precisions_cholesky, covariance_type):
     d = x.shape[1]
     if covariance_type == "full":
         factors = precisions_cholesky
-        transform = lambda diff, factor: _dot(diff, factor)  # noqa: E731
+        transform = lambda diff, factor: _dot(diff, factor)
     elif covariance_type == "tied":
         factors = jnp.broadcast_to(precisions_cholesky, (means.shape[0], d, d))
-        transform = lambda diff, factor: _dot(diff, factor)  # noqa: E731
+        transform = lambda diff, factor: _dot(diff, factor)
     else:
         factors = precisions_cholesky
-        transform = lambda diff, factor: diff * factor  # noqa: E731
+        transform = lambda diff, factor: diff * factor
 
     def quadratic(args):
         mean, factor = args
