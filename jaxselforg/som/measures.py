@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 from jax.typing import ArrayLike
 
 from jaxselforg import _rows, _validation, distances
@@ -84,15 +85,27 @@ def best_two(x: jax.Array, prototypes: jax.Array, metric: str, p: float):
     """
     units = prototypes.shape[0]
     columns = jnp.arange(units)
+    if metric in ("euclidean", "sqeuclidean"):
+        # Rank by |w|^2 - 2<x, w>, monotone in the distance, around the data's mean (for
+        # precision). Only the prototypes depend on the map, so a vmapped sweep shares
+        # one product over x for all its maps.
+        centre = jnp.mean(x, axis=0)
+        centred, prototypes_c = x - centre, prototypes - centre
+        norms = jnp.sum(prototypes_c * prototypes_c, axis=1)
+        score = lambda rows: norms - 2 * jnp.matmul(  # noqa: E731
+            rows, prototypes_c.T, precision=lax.Precision.HIGHEST)
+    else:
+        centred = x
+        score = lambda rows: distances.pairwise(rows, prototypes, metric, p=p)  # noqa: E731
 
     def block(rows):
-        dist = distances.pairwise(rows, prototypes, metric, p=p)
+        dist = score(rows)
         first = jnp.argmin(dist, axis=1)
         second = jnp.argmin(jnp.where(columns[None, :] == first[:, None], jnp.inf, dist), axis=1)
         return jnp.stack([first, second], axis=1).astype(jnp.int32)
 
     block_rows = max(64, min(4096, _BLOCK_ELEMENTS // units))
-    pairs = _rows.map_rows(block, x, block_rows=block_rows)
+    pairs = _rows.map_rows(block, centred, block_rows=block_rows)
     first, second = pairs[:, 0], pairs[:, 1]
     pair = lambda a, b: distances.distance(a, b, metric, p=p)  # noqa: E731
     return first, second, jax.vmap(pair)(x, prototypes[first])
