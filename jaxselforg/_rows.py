@@ -14,6 +14,7 @@ then reads only its own rows, and no block is gathered across devices.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -42,10 +43,11 @@ def sum_over_rows(fn: Callable[..., jax.Array], *arrays: jax.Array,
     return total if tail is None else total + fn(*tail)
 
 
-def map_rows(fn: Callable[..., jax.Array], *arrays: jax.Array,
-             block_rows: int = BLOCK_ROWS) -> jax.Array:
-    """``fn`` applied to blocks of rows, ``[n, ...]`` (one output row per input row)."""
+def map_rows(fn: Callable[..., Any], *arrays: jax.Array, block_rows: int = BLOCK_ROWS) -> Any:
+    """``fn`` applied to blocks of rows: every output leaf ``[n, ...]`` (one row per input row)."""
     blocks, tail = _split(arrays, block_rows)
-    out = lax.map(lambda block: fn(*block), blocks)  # [n_blocks, rows, ...]
-    out = jnp.swapaxes(out, 0, 1).reshape((-1,) + out.shape[2:])
-    return out if tail is None else jnp.concatenate([out, fn(*tail)])
+    out = lax.map(lambda block: fn(*block), blocks)  # leaves [n_blocks, rows, ...]
+    out = jax.tree.map(lambda leaf: jnp.swapaxes(leaf, 0, 1).reshape((-1,) + leaf.shape[2:]), out)
+    if tail is None:
+        return out
+    return jax.tree.map(lambda a, b: jnp.concatenate([a, b]), out, fn(*tail))

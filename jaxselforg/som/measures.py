@@ -98,17 +98,19 @@ def best_two(x: jax.Array, prototypes: jax.Array, metric: str, p: float):
         centred = x
         score = lambda rows: distances.pairwise(rows, prototypes, metric, p=p)  # noqa: E731
 
-    def block(rows):
-        dist = score(rows)
+    pair = lambda a, b: distances.distance(a, b, metric, p=p)  # noqa: E731
+
+    def block(rows, rows_for_score):
+        dist = score(rows_for_score)
         first = jnp.argmin(dist, axis=1)
         second = jnp.argmin(jnp.where(columns[None, :] == first[:, None], jnp.inf, dist), axis=1)
-        return jnp.stack([first, second], axis=1).astype(jnp.int32)
+        # The winner's distance exactly from its definition, a block at a time (a
+        # vmapped sweep never holds [maps, n, d] winner prototypes).
+        return first.astype(jnp.int32), second.astype(jnp.int32), jax.vmap(pair)(
+            rows, prototypes[first])
 
     block_rows = max(64, min(4096, _BLOCK_ELEMENTS // units))
-    pairs = _rows.map_rows(block, centred, block_rows=block_rows)
-    first, second = pairs[:, 0], pairs[:, 1]
-    pair = lambda a, b: distances.distance(a, b, metric, p=p)  # noqa: E731
-    return first, second, jax.vmap(pair)(x, prototypes[first])
+    return _rows.map_rows(block, x, centred, block_rows=block_rows)
 
 
 def weighted_mean(values: jax.Array, sample_weight: jax.Array) -> jax.Array:
