@@ -10,7 +10,8 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.som`: Kohonen self-organizing maps (online and batch), quality measures, maps
 * :mod:`jaxselforg.rbm`: restricted Boltzmann machines (CD-k, PCD), exact and AIS likelihoods, Hopfield
 * :mod:`jaxselforg.parallel`: device mesh, row sharding, cross-device reductions
-* :mod:`jaxselforg.train`: checkpoints and metric logs
+* :mod:`jaxselforg.models`: the VAE (MLP and convolutional), its losses and evaluation
+* :mod:`jaxselforg.train`: the training core (pure jit'd steps, scanned epochs, vmapped runs, checkpoints, metric logs)
 * :mod:`jaxselforg.viz`: image mosaics and figure saving
 """
 
@@ -20,6 +21,7 @@ from jaxselforg import (
     data,
     distances,
     mixture,
+    models,
     parallel,
     rbm,
     som,
@@ -30,7 +32,7 @@ from jaxselforg import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "cluster", "criteria", "data", "distances", "mixture", "parallel", "rbm", "som", "train",
+    "cluster", "criteria", "data", "distances", "mixture", "models", "parallel", "rbm", "som", "train",
     "viz",
     "__version__",
 ]

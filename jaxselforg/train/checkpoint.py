@@ -20,13 +20,13 @@ import json
 import os
 import pathlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-__all__ = ["Checkpointer", "CheckpointMismatchError"]
+__all__ = ["CheckpointMismatchError", "Checkpointer"]
 
 _CONFIG_FILE = "config.json"
 
@@ -46,9 +46,17 @@ def _describe(leaf) -> tuple[tuple[int, ...], str]:
 
 
 def _path(path) -> str:
-    """Path of a leaf, the same for a dict key and a NamedTuple/dataclass field."""
-    names = (getattr(e, "key", getattr(e, "name", getattr(e, "idx", e))) for e in path)
-    return "".join(f"[{name!r}]" for name in names)
+    """Path of a leaf, the same for a dict key and a NamedTuple/dataclass field.
+
+    Dict keys compare as strings because Orbax stores them so: the int keys of an
+    ``nnx.List``'s state come back from the metadata as ``'0'``, ``'1'``, ...
+    """
+    def name(entry):
+        if isinstance(entry, jax.tree_util.DictKey):
+            return str(entry.key)
+        return getattr(entry, "key", getattr(entry, "name", getattr(entry, "idx", entry)))
+
+    return "".join(f"[{name(entry)!r}]" for entry in path)
 
 
 class Checkpointer:
@@ -183,7 +191,7 @@ class Checkpointer:
         self._manager.wait_until_finished()
         self._manager.close()
 
-    def __enter__(self) -> Checkpointer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -1,0 +1,216 @@
+"""Training a VAE on an array of images: the one call the experiments make.
+
+    result = models.train_vae(train_x, key=jax.random.key(0), latent_dim=20, epochs=10,
+                              test_images=test_x, checkpoint_dir=out / "checkpoints",
+                              metrics_path=out / "train_metrics.jsonl")
+    result.model                 # the trained VAE (an NNX module)
+    result.history["loss"]       # per-epoch mean training loss, [epochs]
+
+A key of shape ``[n_runs]`` (and optionally ``learning_rate`` of shape ``[n_runs]``)
+trains that many runs vmapped in one program (seeds x learning rates).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import Mesh
+from jax.typing import ArrayLike
+
+from jaxselforg import _validation, train
+from jaxselforg.models import _checks
+from jaxselforg.models.vae import ARCHITECTURES, VAE, make_vae
+from jaxselforg.models.vae_evaluation import elbo_terms
+from jaxselforg.models.vae_objective import make_loss
+
+__all__ = ["VAETraining", "train_vae"]
+
+
+class VAETraining(NamedTuple):
+    """A trained VAE (or a batch of them).
+
+    Attributes:
+      graphdef: the model structure.
+      state: the final :class:`~jaxselforg.train.TrainState` (leaves ``[n_runs, ...]``
+        for a vmapped sweep).
+      history: ``{name: [epochs]}`` (``[epochs, n_runs]`` for a sweep) of per-epoch
+        means: ``loss``, ``reconstruction``, ``kl``, ``negative_elbo``,
+        ``grad_norm``, ``seconds``, and ``test_negative_elbo`` when test images
+        were given (on one fixed binarization of them, the same for every run,
+        when ``binarize``; one sample of z per image).
+    """
+
+    graphdef: nnx.GraphDef
+    state: train.TrainState
+    history: dict[str, np.ndarray]
+
+    @property
+    def n_runs(self) -> int | None:
+        """Number of vmapped runs, or None for a single run."""
+        step = np.asarray(self.state.step)
+        return int(step.shape[0]) if step.ndim else None
+
+    @property
+    def model(self) -> VAE:
+        """The trained model of a single run."""
+        if self.n_runs is not None:
+            raise ValueError(f"This result holds {self.n_runs} runs; use run_model(i).")
+        return train.merge_model(self.graphdef, self.state.params, self.state.model_state)
+
+    def run_model(self, i: int) -> VAE:
+        """The trained model of run ``i`` of a sweep."""
+        if self.n_runs is None:
+            return self.model
+        one = train.select_run(self.state, i)
+        return train.merge_model(self.graphdef, one.params, one.model_state)
+
+
+def train_vae(
+    images: ArrayLike,
+    *,
+    key: jax.Array,
+    latent_dim: int = 20,
+    image_shape: Sequence[int] = (28, 28),
+    architecture: str = "mlp",
+    hidden: Sequence[int] | int | None = None,
+    activation: str = "relu",
+    epochs: int = 10,
+    batch_size: int = 128,
+    learning_rate: ArrayLike = 1e-3,
+    beta: float = 1.0,
+    binarize: bool = True,
+    test_images: ArrayLike | None = None,
+    eval_every: int = 1,
+    checkpoint_dir: str | os.PathLike | None = None,
+    save_every: int = 1,
+    keep: int = 3,
+    metrics_path: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    desc: str = "vae",
+    mesh: Mesh | None = None,
+) -> VAETraining:
+    """Trains a VAE with Adam on ``images`` (``jaxselforg.train.fit`` underneath).
+
+    Args:
+      images: ``[n, h, w]`` training images in [0, 1].
+      key: PRNG key (model initialization and training randomness), or ``[n_runs]``
+        keys for a vmapped sweep.
+      latent_dim: dimension of z.
+      image_shape: ``(h, w)`` the images must have.
+      architecture: ``"mlp"`` or ``"conv"`` (:func:`make_vae`).
+      hidden: hidden widths (``None``: the architecture's default).
+      activation: MLP activation.
+      epochs: total number of epochs (a resumed run continues up to it).
+      batch_size: images per step.
+      learning_rate: Adam's step size, a scalar or ``[n_runs]`` (traced, via
+        ``optax.inject_hyperparams``).
+      beta: KL weight (1 for likelihood numbers).
+      binarize: dynamic binarization, resampled for every batch of every epoch.
+      test_images: optional ``[m, h, w]`` images for a per-epoch test -ELBO.
+      eval_every: evaluate the test -ELBO every this many epochs.
+      checkpoint_dir: Orbax checkpoints (resumed if present; the config must match).
+      save_every: checkpoint every this many epochs.
+      keep: checkpoints kept.
+      metrics_path: per-epoch ``metrics.jsonl``.
+      progress: tqdm bar (default: unless ``JAXSELFORG_PROGRESS=0``).
+      desc: progress bar label.
+      mesh: optional 1-D device mesh for data parallelism (``parallel.data_mesh()``);
+        ``batch_size`` must be a multiple of its size.
+
+    Returns:
+      A :class:`VAETraining`.
+
+    Raises:
+      ValueError: bad images (shape, range), ``latent_dim < 1``, unknown
+        architecture, a learning rate per run that does not match the keys.
+      NonFiniteLossError: the loss diverged (the last good checkpoint is kept).
+      CheckpointMismatchError: ``checkpoint_dir`` belongs to another configuration.
+    """
+    _validation.choice(architecture, ARCHITECTURES, "architecture")
+    latent_dim = _validation.positive_int(latent_dim, "latent_dim")
+    if hidden is not None and not isinstance(hidden, int):
+        hidden = tuple(hidden)
+    model_fn = _VAEFactory(architecture, latent_dim, tuple(image_shape), hidden, activation)
+    abstract = nnx.eval_shape(lambda: model_fn(nnx.Rngs(0)))  # validates, computes nothing
+    image_shape = abstract.image_shape
+    images = _checks.images(images, image_shape)
+    optimizer = _ADAM
+    key = jnp.asarray(key)
+    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.wrap_key_data(key)
+    sweep = key.ndim == 1
+    if sweep:
+        graphdef, state = train.init_states(model_fn, optimizer, key, learning_rate=learning_rate)
+    else:
+        graphdef, state = train.create_state(model_fn, optimizer, key=key,
+                                             learning_rate=learning_rate)
+
+    step = _cached_step(graphdef, float(beta), bool(binarize))
+    eval_fn = None
+    if test_images is not None:
+        test_images = _checks.images(test_images, image_shape, "test_images")
+        if binarize:
+            # One fixed binarization of the test set, the same for every run and seed so
+            # that their numbers compare; drawn on the host (no sampler compiled for
+            # one use).
+            uniform = np.random.default_rng(0).random(test_images.shape, np.float32)
+            test_images = jnp.asarray(uniform < np.asarray(test_images), test_images.dtype)
+        elbo_key = jax.random.key(2**31 - 1)
+
+        def eval_fn(state):
+            runs = [state] if not sweep else [train.select_run(state, i)
+                                              for i in range(key.shape[0])]
+            values = [np.mean(elbo_terms(train.merge_model(graphdef, s.params, s.model_state),
+                                         test_images, key=elbo_key).loss) for s in runs]
+            return {"test_negative_elbo": values[0] if not sweep else np.stack(values)}
+
+    config: dict[str, Any] = {
+        "model": "vae", "architecture": architecture, "latent_dim": latent_dim,
+        "hidden": hidden, "activation": activation, "beta": beta, "binarize": binarize,
+        "key": np.asarray(jax.random.key_data(key)).tolist(),
+    }
+    result = train.fit(step, state, images, batch_size=batch_size, epochs=epochs,
+                       checkpoint_dir=checkpoint_dir, config=config, save_every=save_every,
+                       keep=keep, metrics_path=metrics_path, eval_fn=eval_fn,
+                       eval_every=eval_every, progress=progress, desc=desc,
+                       mesh=mesh)
+    return VAETraining(graphdef, result.state, result.history)
+
+
+# One optimizer object and one step function per (model structure, loss settings):
+# repeated calls (resumes, sweeps, a single run checked against a sweep) hash to the
+# same compiled programs.
+_ADAM = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
+_STEPS: dict[tuple[Any, ...], train.StepFn] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class _VAEFactory:
+    """``make_vae`` with fixed settings, hashable by value (a static jit argument)."""
+
+    architecture: str
+    latent_dim: int
+    image_shape: tuple[int, int]
+    hidden: tuple[int, ...] | int | None
+    activation: str
+
+    def __call__(self, rngs: nnx.Rngs) -> VAE:
+        return make_vae(self.architecture, latent_dim=self.latent_dim,
+                        image_shape=self.image_shape, hidden=self.hidden,
+                        activation=self.activation, rngs=rngs)
+
+
+def _cached_step(graphdef, beta: float, binarize: bool) -> train.StepFn:
+    cache_key = (graphdef, beta, binarize)
+    if cache_key not in _STEPS:
+        _STEPS[cache_key] = train.make_step(graphdef, make_loss(beta=beta, binarize=binarize),
+                                            _ADAM)
+    return _STEPS[cache_key]

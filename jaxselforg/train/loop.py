@@ -1,0 +1,385 @@
+"""Epochs and the training loop: one compiled ``lax.scan`` per epoch, checkpoints,
+metric logs, a progress bar and a clean stop on a non-finite loss.
+
+Three layers, each usable alone:
+
+* :func:`make_epoch`: a pure ``epoch(state, data) -> (state, metrics)`` that draws the
+  epoch's batch order from ``state.key`` and scans the step over it, on device;
+* :func:`run_epochs`: a whole run as one pure function (a scan over epochs), which
+  ``jax.vmap`` maps over seeds and traced hyperparameters;
+* :func:`fit`: the Python loop around the compiled epoch: resume from the latest
+  checkpoint, log ``metrics.jsonl``, show progress, save every few epochs, stop on
+  NaN/Inf. A state with a leading run axis (``init_states``) is trained vmapped.
+
+Resuming is exact: the checkpoint holds the whole ``TrainState`` (parameters,
+optimizer moments, step, PRNG key), and every random choice of an epoch derives
+from that key, so an interrupted and resumed run ends with the same bits as an
+uninterrupted one (on the same device and JAX version).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jaxselforg import _validation
+from jaxselforg.data.batching import epoch_indices
+from jaxselforg.train.checkpoint import Checkpointer
+from jaxselforg.train.metrics import MetricsWriter, read_metrics
+from jaxselforg.train.state import get_hyperparams
+from jaxselforg.train.step import StepFn, tree_all_finite
+
+__all__ = [
+    "FitResult",
+    "NonFiniteLossError",
+    "fit",
+    "make_epoch",
+    "progress_enabled",
+    "run_epochs",
+]
+
+_FALSE = {"0", "false", "no", "off"}
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or Inf loss (or parameters); the run was stopped.
+
+    Attributes:
+      step: the first optimizer step whose loss was not finite (1-based), or the
+        step after which the parameters were not finite.
+      last_checkpoint: the newest checkpoint step kept on disk, or None.
+    """
+
+    def __init__(self, message: str, *, step: int, last_checkpoint: int | None):
+        super().__init__(message)
+        self.step = step
+        self.last_checkpoint = last_checkpoint
+
+
+class FitResult(NamedTuple):
+    """The outcome of :func:`fit`.
+
+    Attributes:
+      state: the final state (leaves ``[n_runs, ...]`` for a vmapped run).
+      history: ``{name: array [n_epochs]}`` (``[n_epochs, n_runs]`` when vmapped) of
+        per-epoch means of every step metric, the evaluation metrics, and ``"epoch"``
+        and ``"step"``; epochs before a resume are included when ``metrics_path``
+        holds them.
+      start_epoch: the epoch the call started from (> 0 after a resume).
+    """
+
+    state: Any
+    history: dict[str, np.ndarray]
+    start_epoch: int
+
+
+def progress_enabled() -> bool:
+    """Progress bars are on unless the environment sets ``JAXSELFORG_PROGRESS=0``."""
+    return os.environ.get("JAXSELFORG_PROGRESS", "1").lower() not in _FALSE
+
+
+def make_epoch(step: StepFn, batch_size: int, *, mesh: Mesh | None = None):
+    """One epoch as a pure function ``epoch(state, data) -> (state, metrics)``.
+
+    The epoch splits ``state.key`` for a random permutation of the examples
+    (``jaxselforg.data.epoch_indices``: ``n // batch_size`` full batches, the rest
+    dropped, differently every epoch) and runs ``step`` on each batch in a
+    ``lax.scan``; each batch is gathered from ``data`` on device.
+
+    Args:
+      step: ``step(state, batch) -> (state, metrics)`` (:func:`make_step`); ``state``
+        must be a NamedTuple with a ``key`` field holding PRNG key data.
+      batch_size: examples per step (static).
+      mesh: optional 1-D device mesh: each batch is sharded along its first
+        dimension over it (data parallelism; ``batch_size`` must be a multiple of
+        the number of devices). The state is left to the compiler (replicated).
+
+    Returns:
+      ``epoch(state, data)``: ``data`` is a pytree of arrays sharing their first
+      (example) dimension; ``metrics`` are the step metrics stacked ``[n_batches]``.
+    """
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    sharding = None
+    if mesh is not None:
+        if len(mesh.axis_names) != 1 or batch_size % mesh.size:
+            raise ValueError(f"mesh must be 1-D with a size dividing batch_size {batch_size}; "
+                             f"got axes {mesh.axis_names} of sizes {tuple(mesh.shape.values())}.")
+        sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
+
+    def epoch(state, data):
+        data = jax.tree.map(jnp.asarray, data)
+        n = {leaf.shape[0] for leaf in jax.tree.leaves(data)}
+        if len(n) != 1:
+            raise ValueError(f"All data arrays must share their first dimension; got {sorted(n)}.")
+        key, order_key = jax.random.split(jax.random.wrap_key_data(state.key))
+        state = state._replace(key=jax.random.key_data(key))
+        indices = epoch_indices(order_key, n.pop(), batch_size)
+
+        def body(state, index):
+            batch = jax.tree.map(lambda leaf: leaf[index], data)
+            if sharding is not None:
+                batch = lax.with_sharding_constraint(batch, sharding)
+            return step(state, batch)
+
+        return lax.scan(body, state, indices)
+
+    return epoch
+
+
+def run_epochs(epoch, state, data, n_epochs: int):
+    """A whole run as one pure function: ``n_epochs`` epochs in a ``lax.scan``.
+
+    ``jax.vmap(lambda s: run_epochs(epoch, s, data, n))(states)`` trains a batch of
+    runs (seeds, traced hyperparameters) in one compiled program.
+
+    Args:
+      epoch: from :func:`make_epoch`.
+      state: the initial state.
+      data: the training data (pytree, shared first dimension).
+      n_epochs: number of epochs (static).
+
+    Returns:
+      ``(state, metrics)`` with metrics ``[n_epochs, n_batches]``.
+    """
+    n_epochs = _validation.positive_int(n_epochs, "n_epochs")
+    return lax.scan(lambda s, _: epoch(s, data), state, None, length=n_epochs)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | None):
+    """The jitted (and, for a batch of runs, vmapped) epoch, which also reports whether
+    the new parameters are finite; cached so that repeated ``fit`` calls with the same
+    step compile once."""
+    epoch = make_epoch(step, batch_size, mesh=mesh)
+
+    def checked(state, data):
+        state, metrics = epoch(state, data)
+        return state, metrics, tree_all_finite(state.params)
+
+    if vmapped:
+        checked = jax.vmap(checked, in_axes=(0, None))
+    return jax.jit(checked)
+
+
+def _committed(tree):
+    """Every array committed to its current sharding.
+
+    Orbax restores committed arrays and a fresh state is usually uncommitted; jit
+    compiles the two apart, so a resumed run would recompile its epoch. Committing
+    both makes them one program (and the resumed run's bits those of a straight run).
+    """
+    return jax.tree.map(lambda leaf: jax.device_put(leaf, leaf.sharding)
+                        if isinstance(leaf, jax.Array) else jnp.asarray(leaf), tree)
+
+
+def _fit_config(config, data, batch_size, state, n_runs) -> dict[str, Any]:
+    """The user's config plus what fit itself must match on resume."""
+    full = dict(config or {})
+    full["fit.batch_size"] = batch_size
+    full["fit.n_runs"] = n_runs
+    full["fit.data"] = [[list(leaf.shape), str(leaf.dtype)] for leaf in jax.tree.leaves(data)]
+    for name, value in sorted(get_hyperparams(state).items()):
+        full[f"fit.hyperparams.{name}"] = np.asarray(value).tolist()
+    return full
+
+
+def _epoch_record(epoch: int, step: int, metrics, seconds: float) -> dict[str, Any]:
+    # Step metrics are [n_batches] (or [n_runs, n_batches]): average over the batches.
+    record = {"epoch": epoch, "step": step, "seconds": seconds}
+    for name, values in metrics.items():
+        record[name] = np.mean(np.asarray(values, dtype=np.float64), axis=-1)
+    return record
+
+
+def _history(records: Iterable[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    records = [r for r in records if "epoch" in r and "error" not in r]
+    names = dict.fromkeys(name for r in records for name in r)
+    return {name: np.asarray([np.nan if r.get(name) is None else r[name] for r in records],
+                             dtype=np.float64 if name not in ("epoch", "step") else np.int64)
+            for name in names}
+
+
+def _first_bad(loss: np.ndarray) -> tuple[int, list[int]]:
+    """Index of the first batch with a non-finite loss, and the runs affected."""
+    bad = ~np.isfinite(loss.reshape(-1, loss.shape[-1]))
+    return int(np.argmax(bad.any(axis=0))), [int(r) for r in np.flatnonzero(bad.any(axis=1))]
+
+
+def fit(
+    step: StepFn,
+    state,
+    data,
+    *,
+    batch_size: int,
+    epochs: int,
+    checkpoint_dir: str | os.PathLike | None = None,
+    config: Mapping[str, Any] | None = None,
+    save_every: int = 1,
+    keep: int = 3,
+    ignore: Iterable[str] = (),
+    metrics_path: str | os.PathLike | None = None,
+    eval_fn: Callable[[Any], Mapping[str, Any]] | None = None,
+    eval_every: int = 1,
+    progress: bool | None = None,
+    desc: str = "train",
+    mesh: Mesh | None = None,
+) -> FitResult:
+    """Trains ``state`` for ``epochs`` epochs with checkpoints, logs and a progress bar.
+
+    Each epoch is one call of the jitted :func:`make_epoch` program. After it the
+    loss is checked: a NaN or Inf (or non-finite parameters) stops the run with
+    :class:`NonFiniteLossError` before anything of that epoch is saved, so the last
+    good checkpoint stays the newest. Otherwise the epoch's mean metrics (and
+    ``eval_fn``'s, every ``eval_every`` epochs) are appended to ``metrics_path`` and
+    the state is saved every ``save_every`` epochs and at the end.
+
+    With ``checkpoint_dir``, a call resumes from the newest checkpoint there and runs
+    the remaining epochs up to ``epochs`` (a total, not an increment). The directory
+    must belong to the same configuration: ``config`` plus the batch size, data
+    shapes and injected hyperparameters of ``state``; anything else raises
+    :class:`~jaxselforg.train.CheckpointMismatchError` before any state is restored.
+
+    A ``state`` whose leaves have a leading run axis (``init_states``) trains all runs
+    vmapped in one program; metrics then hold one value per run, and a non-finite
+    loss in any run stops them all.
+
+    Args:
+      step: ``step(state, batch) -> (state, metrics)``, e.g. from :func:`make_step`;
+        ``state`` has ``step`` (int32 count) and ``key`` (PRNG key data) fields.
+      state: the initial state (ignored in favour of the newest checkpoint, if any).
+      data: pytree of arrays sharing their first (example) dimension.
+      batch_size: examples per step.
+      epochs: total number of epochs.
+      checkpoint_dir: where to save and resume; None for no checkpoints.
+      config: JSON-serializable run configuration stored with the checkpoints.
+      save_every: save every this many epochs (a checkpoint's number is its step).
+      keep: how many of the newest checkpoints to keep.
+      ignore: ``config`` keys allowed to differ on resume.
+      metrics_path: this run's own ``metrics.jsonl``: one record per epoch
+        (``epoch``, ``step``, ``seconds`` (the first includes compilation), the
+        step metrics' epoch means, ``eval_fn``'s values). On start, epoch records
+        past the state's step (an interrupted run's, or an earlier run's) are
+        dropped, so after a resume the file reads as if never interrupted.
+      eval_fn: ``eval_fn(state) -> {name: value}``, logged with the epoch's record.
+      eval_every: evaluate every this many epochs (and after the last).
+      progress: show a tqdm bar with the live loss; default: unless the environment
+        sets ``JAXSELFORG_PROGRESS=0``.
+      desc: the progress bar's label.
+      mesh: data-parallel device mesh: the state and ``data`` are replicated on it
+        and every batch is split over it (see :func:`make_epoch`).
+
+    Returns:
+      A :class:`FitResult`.
+
+    Raises:
+      NonFiniteLossError: the loss or the parameters became NaN or Inf.
+      CheckpointMismatchError: ``checkpoint_dir`` holds another configuration's run.
+      ValueError: bad settings (non-positive counts, batch larger than the data).
+    """
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    epochs = _validation.positive_int(epochs, "epochs")
+    save_every = _validation.positive_int(save_every, "save_every")
+    eval_every = _validation.positive_int(eval_every, "eval_every")
+    data = jax.tree.map(jnp.asarray, data)
+    sizes = {leaf.shape[0] if leaf.ndim else 0 for leaf in jax.tree.leaves(data)}
+    if len(sizes) != 1 or 0 in sizes:
+        raise ValueError(f"data must be arrays sharing a non-empty first dimension; "
+                         f"got first dimensions {sorted(sizes)}.")
+    n_examples = sizes.pop()
+    if batch_size > n_examples:
+        raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n_examples}.")
+    steps_per_epoch = n_examples // batch_size
+    step_count = np.asarray(state.step)
+    n_runs = int(step_count.shape[0]) if step_count.ndim == 1 else None
+    epoch_fn = _compiled_epoch(step, batch_size, n_runs is not None, mesh)
+    show = progress_enabled() if progress is None else progress
+
+    ckpt = None
+    if checkpoint_dir is not None:
+        ckpt = Checkpointer(checkpoint_dir,
+                            config=_fit_config(config, data, batch_size, state, n_runs),
+                            save_every=save_every * steps_per_epoch, keep=keep, ignore=ignore)
+    try:
+        if ckpt is not None:
+            state, _ = ckpt.restore_or(state)
+        if mesh is None:
+            state = _committed(state)
+        else:
+            # Data parallelism: state and data replicated, each batch split (make_epoch).
+            replicated = NamedSharding(mesh, PartitionSpec())
+            state, data = jax.device_put((state, data), replicated)
+        done = int(np.max(np.asarray(state.step)))
+        if done % steps_per_epoch:
+            raise ValueError(f"The state is at step {done}, not at the end of an epoch of "
+                             f"{steps_per_epoch} steps; fit resumes at epoch boundaries only.")
+        start_epoch = done // steps_per_epoch
+
+        records: list[dict[str, Any]] = []
+        writer = None
+        if metrics_path is not None:
+            writer = MetricsWriter(metrics_path)
+            if writer.path.exists():
+                records = [r for r in read_metrics(writer.path)
+                           if "epoch" not in r or r.get("step", 0) <= done]
+                writer.path.write_text("")
+                for record in records:
+                    writer.write(record)
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs * steps_per_epoch, initial=min(done, epochs * steps_per_epoch),
+                   desc=desc, unit="step", disable=not show, dynamic_ncols=True, leave=False)
+        with bar:
+            for epoch in range(start_epoch + 1, epochs + 1):
+                started = time.perf_counter()
+                new_state, metrics, finite = epoch_fn(state, data)
+                loss = np.asarray(metrics["loss"])
+                seconds = time.perf_counter() - started
+                step_number = epoch * steps_per_epoch
+                problem = None
+                if not np.all(np.isfinite(loss)):
+                    batch, runs = _first_bad(loss)
+                    step_number = (epoch - 1) * steps_per_epoch + batch + 1
+                    problem = f"the loss is {loss.reshape(-1, loss.shape[-1])[runs[0], batch]}"
+                elif not np.all(np.asarray(finite)):
+                    runs = [int(r) for r in np.flatnonzero(~np.asarray(finite).reshape(-1))]
+                    problem = "the parameters hold NaN or Inf"
+                if problem is not None:
+                    last = ckpt.latest_step if ckpt is not None else None
+                    where = "" if n_runs is None else f" in run(s) {runs}"
+                    kept = (f"The last good checkpoint, step {last}, is kept in "
+                            f"{ckpt.directory}." if last is not None else
+                            "No checkpoint was saved.")
+                    if writer is not None:
+                        writer.write(epoch=epoch, step=step_number, error=problem)
+                    raise NonFiniteLossError(
+                        f"Training stopped at step {step_number} (epoch {epoch}){where}: "
+                        f"{problem}. {kept} Lower the learning rate or check the data and "
+                        "the loss for overflow.", step=step_number, last_checkpoint=last)
+                state = new_state
+                record = _epoch_record(epoch, step_number, metrics, seconds)
+                if eval_fn is not None and (epoch % eval_every == 0 or epoch == epochs):
+                    record.update(eval_fn(state))
+                records.append(record)
+                if writer is not None:
+                    writer.write(record)
+                if ckpt is not None:
+                    ckpt.save(step_number, state)
+                bar.update(steps_per_epoch)
+                bar.set_postfix(loss=f"{float(np.mean(record['loss'])):.4g}", epoch=epoch)
+        final = epochs * steps_per_epoch
+        if ckpt is not None and start_epoch < epochs and ckpt.latest_step != final:
+            ckpt.save(final, state, force=True)
+    finally:
+        if ckpt is not None:
+            ckpt.close()
+    return FitResult(state, _history(records), start_epoch)

@@ -1,0 +1,337 @@
+"""Tests for jaxselforg.models' VAE: the objective against closed forms and Monte Carlo,
+the architectures, training on real Fashion-MNIST rows, importance-weighted
+evaluation, latent-space helpers and input validation.
+
+Compilation dominates the run time, so the tests share one trained model, build
+layers with fixed (numpy) weights instead of random initializers, and check shapes
+with ``jax.eval_shape`` where no numbers are needed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
+from flax import nnx
+
+from jaxselforg import data, models, train
+
+N_TRAIN, N_TEST = 512, 64
+EPOCHS = 5
+KEY = jax.random.key(0)
+SETTINGS = {"latent_dim": 4, "hidden": (64,), "epochs": EPOCHS, "batch_size": 64,
+            "progress": False}
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    train_images, _ = data.load("fashion_mnist", "train")
+    test_images, _ = data.load("fashion_mnist", "test")
+    x = np.asarray(train_images[:N_TRAIN], np.float32) / 255.0
+    x_test = np.asarray(test_images[:N_TEST], np.float32) / 255.0
+    binary_test = (np.random.default_rng(99).random(x_test.shape) < x_test).astype(np.float32)
+    return x, x_test, binary_test
+
+
+@pytest.fixture(scope="module")
+def trained(fashion):
+    x, x_test, _ = fashion
+    return models.train_vae(x, key=KEY, learning_rate=3e-3, test_images=x_test, **SETTINGS)
+
+
+def _with_weights(module_fn, **values):
+    """A module built without running its random initializers, holding ``values``."""
+    module = nnx.eval_shape(module_fn)
+    nnx.update(module, nnx.State(values))
+    return module
+
+
+# ---------------------------------------------------------------------------
+# The objective's pieces.
+
+
+def test_gaussian_kl_matches_textbook_formula_and_monte_carlo():
+    mean = np.array([[0.0, 0.0], [1.5, -0.5], [-2.0, 0.3]], np.float32)
+    log_variance = np.array([[0.0, 0.0], [-1.0, 0.7], [0.4, -2.0]], np.float32)
+    n = 200_000
+
+    @jax.jit
+    def compute(key):
+        z = models.reparameterize(key, jnp.broadcast_to(mean, (n, 3, 2)),
+                                  jnp.broadcast_to(log_variance, (n, 3, 2)))
+        log_ratio = (models.gaussian_log_density(z, mean, log_variance)
+                     - models.gaussian_log_density(z, jnp.zeros(()), jnp.zeros(())))
+        return models.gaussian_kl(mean, log_variance), z, log_ratio
+
+    kl, z, log_ratio = map(np.asarray, compute(jax.random.key(1)))
+    # KL(N(m, s^2) || N(0, 1)) = ln(1 / s) + (s^2 + m^2) / 2 - 1/2, per coordinate.
+    m, s = mean.astype(np.float64), np.exp(0.5 * log_variance.astype(np.float64))
+    textbook = np.sum(np.log(1.0 / s) + (s**2 + m**2) / 2.0 - 0.5, axis=1)
+    np.testing.assert_allclose(kl, textbook, rtol=1e-6, atol=1e-7)
+    assert kl[0] == 0.0
+    # Monte Carlo: E_q[ln q(z) - ln p(z)] over reparameterized samples.
+    estimate, stderr = np.mean(log_ratio, 0), np.std(log_ratio, 0) / math.sqrt(n)
+    assert np.all(np.abs(estimate - textbook) < 4 * stderr + 1e-6)
+    # The samples have the moments of N(mu, sigma^2).
+    assert np.all(np.abs(np.mean(z, 0) - m) < 4 * s / math.sqrt(n))
+    np.testing.assert_allclose(np.std(z, 0), s, rtol=0.01)
+
+
+def test_bernoulli_log_likelihood_is_summed_bce_and_stable():
+    rng = np.random.default_rng(2)
+    logits = (3.0 * rng.normal(size=(3, 4, 5))).astype(np.float32)
+    targets = rng.random((3, 4, 5)).astype(np.float32)
+    p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    direct = np.sum(targets * np.log(p) + (1 - targets) * np.log(1 - p), axis=(1, 2))
+    ours = jax.jit(models.bernoulli_log_likelihood)
+    np.testing.assert_allclose(ours(logits, targets), direct, rtol=1e-5)
+    # Saturated logits give exact values instead of log(0).
+    np.testing.assert_allclose(ours(np.full((1, 1, 2), 100.0, np.float32),
+                                    np.array([[[1.0, 0.0]]], np.float32)), [-100.0], rtol=1e-6)
+
+
+def test_vae_loss_terms_and_beta(trained, fashion):
+    graphdef, state = nnx.split(trained.model)
+
+    @jax.jit
+    def terms(state, x, key):
+        model = nnx.merge(graphdef, state)
+        return (models.vae_loss(model, x, key), models.vae_loss(model, x, key, beta=0.25),
+                model.encode(x))
+
+    full, weighted, (mean, log_variance) = terms(state, fashion[2][:8], jax.random.key(4))
+    np.testing.assert_allclose(full.kl, models.gaussian_kl(mean, log_variance), rtol=1e-6)
+    np.testing.assert_allclose(full.loss, full.reconstruction + full.kl, rtol=1e-6)
+    np.testing.assert_allclose(weighted.loss, full.reconstruction + 0.25 * full.kl, rtol=1e-6)
+    assert full.loss.shape == (8,) and np.all(full.reconstruction > 0) and np.all(full.kl > 0)
+
+
+# ---------------------------------------------------------------------------
+# Architectures.
+
+
+def test_conv_transpose_equals_flax_conv_transpose():
+    rng = np.random.default_rng(3)
+    kernel = rng.normal(size=(3, 3, 5, 3)).astype(np.float32)
+    bias = rng.normal(size=3).astype(np.float32)
+    ours = _with_weights(lambda: models.ConvTranspose2x(5, 3, rngs=nnx.Rngs(0)),
+                         kernel=kernel, bias=bias)
+    flax_layer = _with_weights(
+        lambda: nnx.ConvTranspose(5, 3, (3, 3), strides=2, padding="SAME", rngs=nnx.Rngs(0)),
+        kernel=kernel, bias=bias)
+    for shape in [(2, 7, 7, 5), (1, 3, 6, 5)]:
+        x = rng.normal(size=shape).astype(np.float32)
+        mine = ours(x)
+        assert mine.shape == (shape[0], 2 * shape[1], 2 * shape[2], 3)
+        np.testing.assert_allclose(mine, flax_layer(x), rtol=1e-5, atol=1e-5)
+
+
+def test_architectures_shapes():
+    mlp = nnx.eval_shape(lambda: models.MLPVAE(latent_dim=5, hidden=(300, 300),
+                                               rngs=nnx.Rngs(0)))
+    assert [layer.kernel.shape for layer in mlp.encoder] == [(784, 300), (300, 300)]
+    assert [layer.kernel.shape for layer in mlp.decoder] == [(5, 300), (300, 300)]
+    assert mlp.logits.kernel.shape == (300, 784)
+    conv = nnx.eval_shape(lambda: models.make_vae("conv", latent_dim=2, hidden=16,
+                                                  rngs=nnx.Rngs(0)))
+    assert isinstance(conv, models.ConvVAE)
+    # The Keras example's encoder: Conv 32 and 64, 3x3, stride 2, then dense.
+    assert conv.conv1.kernel.shape == (3, 3, 1, 32) and conv.conv1.strides == 2
+    assert conv.conv2.kernel.shape == (3, 3, 32, 64) and conv.conv2.strides == 2
+    assert conv.dense.kernel.shape == (7 * 7 * 64, 16)
+    assert conv.deconv1.kernel.shape == (3, 3, 64, 64)
+    assert conv.deconv2.kernel.shape == (3, 3, 64, 32)
+    x = jax.ShapeDtypeStruct((3, 28, 28), jnp.float32)
+    for model, d in [(mlp, 5), (conv, 2)]:
+        graphdef, state = nnx.split(model)
+        (mean, log_variance), (logits, _, _) = jax.eval_shape(
+            lambda s, x, g=graphdef: (nnx.merge(g, s).encode(x),
+                                      nnx.merge(g, s)(x, jax.random.key(0))), state, x)
+        assert mean.shape == log_variance.shape == (3, d)
+        assert logits.shape == (3, 28, 28)
+
+
+# ---------------------------------------------------------------------------
+# Training on real data, and evaluation of the trained model.
+
+
+def test_loss_decreases_on_fashion_mnist(trained, fashion):
+    history = trained.history
+    assert history["loss"].shape == (EPOCHS,) and np.all(np.isfinite(history["loss"]))
+    assert history["loss"][-1] < history["loss"][0] - 50.0
+    assert np.all(np.diff(history["test_negative_elbo"]) < 0)
+    # At beta = 1 the loss is the -ELBO: reconstruction + KL.
+    np.testing.assert_allclose(history["negative_elbo"], history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(history["reconstruction"] + history["kl"], history["loss"],
+                               rtol=1e-5)
+    # Better than any model that ignores the image: the best constant decoder (each
+    # pixel Bernoulli with its training mean) on the same binary test images.
+    x, _, binary_test = fashion
+    p = np.clip(x.mean(0), 1e-3, 1 - 1e-3)
+    constant = -np.mean(np.sum(binary_test * np.log(p) + (1 - binary_test) * np.log(1 - p),
+                               (1, 2)))
+    ours = float(np.mean(models.elbo_terms(trained.model, binary_test, key=KEY).loss))
+    assert ours < constant - 20.0
+
+
+def test_importance_weighted_bound_rises_with_k_above_the_elbo(trained, fashion):
+    model, x = trained.model, fashion[2]
+    key = jax.random.key(5)
+    elbo = -float(np.mean(models.elbo_terms(model, x, key=key).loss))
+    bounds = {k: float(np.mean(models.importance_log_likelihood(
+        model, x, key=key, n_samples=k, chunk_size=30))) for k in (1, 10, 100)}
+    # L_1 is a one-sample ELBO estimate; L_K rises with K (Burda et al., theorem 1).
+    assert abs(bounds[1] - elbo) < 3.0
+    assert bounds[1] + 1.0 < bounds[10] < bounds[100] and bounds[100] > elbo + 1.0
+    # Chunking K only changes how the samples are summed, not which are drawn.
+    unchunked = models.importance_log_likelihood(model, x, key=key, n_samples=100,
+                                                 chunk_size=100)
+    np.testing.assert_allclose(np.mean(unchunked), bounds[100], rtol=1e-6)
+
+
+def test_evaluate_table_row(trained, fashion):
+    model, x = trained.model, fashion[2]
+    row = models.evaluate(model, x, key=jax.random.key(6), n_samples=100, chunk_size=30)
+    np.testing.assert_allclose(row.negative_elbo, row.reconstruction + row.kl, rtol=1e-5)
+    assert row.log_likelihood > -row.negative_elbo and row.n_samples == 100
+    decoded = [models.decode(model, models.encode(model, x[i:i + 16])[0])
+               for i in range(0, N_TEST, 16)]
+    mse = np.mean((np.concatenate(decoded) - x) ** 2)
+    np.testing.assert_allclose(row.reconstruction_mse, mse, rtol=1e-5)
+    assert 0.0 < float(row.reconstruction_mse) < 0.25
+    assert np.isnan(models.evaluate(model, x, key=jax.random.key(6)).log_likelihood)
+
+
+def test_vmapped_sweep_equals_single_runs(trained, fashion):
+    keys = jnp.stack([KEY, jax.random.key(1)])
+    sweep = models.train_vae(fashion[0], key=keys, learning_rate=jnp.array([3e-3, 1e-3]),
+                             test_images=fashion[1], **SETTINGS)
+    assert sweep.n_runs == 2 and sweep.history["loss"].shape == (EPOCHS, 2)
+    first = sweep.run_model(0)
+    for a, e in zip(jax.tree.leaves(nnx.state(first, nnx.Param)),
+                    jax.tree.leaves(nnx.state(trained.model, nnx.Param)), strict=True):
+        # vmapped matrix products may round differently: float32 tolerance.
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(sweep.history["loss"][:, 0], trained.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(sweep.history["test_negative_elbo"][:, 0],
+                               trained.history["test_negative_elbo"], rtol=1e-5)
+    assert not np.allclose(sweep.history["loss"][:, 1], trained.history["loss"])
+    with pytest.raises(ValueError, match="use run_model"):
+        sweep.model  # noqa: B018
+
+
+def test_resume_continues_training(fashion, tmp_path, trained):
+    # 3 of the 5 epochs, then a resumed call: the same bits as the straight run (and an
+    # nnx.List model's int-keyed state survives the checkpoint round trip).
+    x, x_test, _ = fashion
+    models.train_vae(x, key=KEY, learning_rate=3e-3, test_images=x_test,
+                     checkpoint_dir=tmp_path, save_every=3, **{**SETTINGS, "epochs": 3})
+    resumed = models.train_vae(x, key=KEY, learning_rate=3e-3, test_images=x_test,
+                               checkpoint_dir=tmp_path, **SETTINGS)
+    for a, e in zip(jax.tree.leaves(resumed.state), jax.tree.leaves(trained.state),
+                    strict=True):
+        np.testing.assert_array_equal(a, e)
+    np.testing.assert_array_equal(resumed.history["epoch"], [4, 5])
+    with pytest.raises(train.CheckpointMismatchError, match="latent_dim: saved 4, now 3"):
+        models.train_vae(x, key=KEY, learning_rate=3e-3, checkpoint_dir=tmp_path,
+                         **{**SETTINGS, "latent_dim": 3})
+
+
+# ---------------------------------------------------------------------------
+# Latent space.
+
+
+def test_latent_helpers(trained, fashion):
+    model, x = trained.model, fashion[1]
+    traversal = models.latent_traversal(model, x[0], offsets=jnp.array([-2.0, 0.0, 2.0]))
+    assert traversal.shape == (4, 3, 28, 28)
+    mean, _ = models.encode(model, x[:2])
+    at_mean = models.decode(model, mean)
+    for row in range(4):
+        np.testing.assert_allclose(traversal[row, 1], at_mean[0], atol=1e-6)
+        assert not np.allclose(traversal[row, 0], traversal[row, 2], atol=1e-3)
+    path = models.interpolate(model, x[0], x[1], n_steps=5)
+    assert path.shape == (5, 28, 28)
+    np.testing.assert_allclose(path[0], at_mean[0], atol=1e-6)
+    np.testing.assert_allclose(path[-1], at_mean[1], atol=1e-6)
+    samples = models.sample(model, key=jax.random.key(3), n=6)
+    assert samples.shape == (6, 28, 28) and np.all((samples >= 0) & (samples <= 1))
+    # Encoding one image alone or among others gives the same code.
+    np.testing.assert_allclose(models.encode(model, x[1:2])[0], mean[1:2], rtol=1e-6)
+
+
+def test_latent_grid_layout():
+    rng = np.random.default_rng(4)
+    flat = _with_weights(
+        lambda: models.MLPVAE(latent_dim=2, hidden=(8,), rngs=nnx.Rngs(0)),
+        **jax.tree.map(lambda leaf: rng.normal(size=leaf.shape).astype(np.float32),
+                       nnx.to_pure_dict(nnx.state(nnx.eval_shape(
+                           lambda: models.MLPVAE(latent_dim=2, hidden=(8,),
+                                                 rngs=nnx.Rngs(0)))))))
+    grid = models.latent_grid(flat, n=4, quantiles=(0.1, 0.9))
+    assert grid.shape == (4, 4, 28, 28)
+    v = scipy.stats.norm.ppf(np.linspace(0.1, 0.9, 4))
+    # Row 0 is the top of the plot (largest z_2); column 3 the right (largest z_1).
+    corners = models.decode(flat, jnp.array([[v[3], v[3]], [v[1], v[0]]]))
+    np.testing.assert_allclose(grid[0, 3], corners[0], atol=1e-6)
+    np.testing.assert_allclose(grid[3, 1], corners[1], atol=1e-6)
+    assert not np.allclose(grid[0, 0], grid[3, 3], atol=1e-3)
+
+
+# ---------------------------------------------------------------------------
+# Bad input.
+
+
+@pytest.mark.parametrize("latent_dim", [0, -2, 2.5])
+def test_latent_dim_below_one_raises(latent_dim, fashion):
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
+        nnx.eval_shape(lambda: models.MLPVAE(latent_dim=latent_dim, rngs=nnx.Rngs(0)))
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
+        nnx.eval_shape(lambda: models.ConvVAE(latent_dim=latent_dim, rngs=nnx.Rngs(0)))
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
+        models.train_vae(fashion[0], key=KEY, latent_dim=latent_dim)
+
+
+def _entry_points(model, images):
+    return [lambda: models.elbo_terms(model, images, key=KEY),
+            lambda: models.importance_log_likelihood(model, images, key=KEY, n_samples=2),
+            lambda: models.evaluate(model, images, key=KEY),
+            lambda: models.encode(model, images),
+            lambda: models.train_vae(images, key=KEY, **SETTINGS)]
+
+
+def test_bad_images_raise(trained, fashion):
+    model, x = trained.model, fashion[1]
+    raw, _ = data.load("fashion_mnist", "test")
+    with_nan = x[:4].copy()
+    with_nan[0, 3, 3] = np.nan
+    cases = [
+        (raw[:4], r"values in \[0, 1\].*to_unit_range.*got values in \[0.0, 255.0\]"),
+        (x[:4] - 0.5, r"values in \[0, 1\]"),
+        (with_nan, r"values in \[0, 1\]"),
+        (x[:4, :27], r"shape \[n, 28, 28\] with n >= 1; got \(4, 27, 28\)"),
+        (x[:4].reshape(4, 784), r"shape \[n, 28, 28\]"),
+        (x[:0], r"n >= 1"),
+    ]
+    for images, message in cases:
+        for call in _entry_points(model, images):
+            with pytest.raises(ValueError, match=message):
+                call()
+    with pytest.raises(ValueError, match=r"images must have shape \[n, 28, 28\] for this model"):
+        jax.eval_shape(model.encode, jax.ShapeDtypeStruct((2, 28, 27), jnp.float32))
+    with pytest.raises(ValueError, match=r"z must have shape \[n, 4\]"):
+        models.decode(model, np.zeros((3, 2), np.float32))
+    with pytest.raises(ValueError, match="only finite latent codes"):
+        models.decode(model, np.full((3, 4), np.inf, np.float32))
+    with pytest.raises(ValueError, match="multiples of 4"):
+        nnx.eval_shape(lambda: models.ConvVAE(image_shape=(30, 30), rngs=nnx.Rngs(0)))
+    with pytest.raises(ValueError, match="Unknown architecture 'rnn'; accepted: 'mlp', 'conv'"):
+        models.train_vae(x, key=KEY, architecture="rnn")
+    with pytest.raises(ValueError, match="Unknown activation 'sigmoidish'; accepted: 'relu'"):
+        nnx.eval_shape(lambda: models.MLPVAE(activation="sigmoidish", rngs=nnx.Rngs(0)))
+    with pytest.raises(ValueError, match="latent_grid needs a 2-d latent space"):
+        models.latent_grid(model)
