@@ -25,7 +25,7 @@ import jax
 from experiments import harness
 
 # In lecture order; each is a module of this package with Config, QUICK, TITLE and run().
-EXPERIMENTS = ("distances", "cluster", "som")
+EXPERIMENTS = ("distances", "cluster", "som", "vae")
 
 
 def _environment() -> str:

@@ -144,3 +144,28 @@ def test_som_experiment_end_to_end_tiny(tmp_path):
     for figure in ("development", "prototypes", "u_matrix_hits_labels", "qe_te_per_epoch"):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000
     assert "| batch map (jaxselforg) |" in (tmp_path / "report.md").read_text()
+
+
+def test_vae_experiment_end_to_end_tiny(tmp_path):
+    from experiments import vae as vae_experiment
+
+    config = vae_experiment.Config(n_train=1000, n_test=500, latent_dims=(2,),
+                                   traversal_latent=2, hidden=(64,), epochs=2, iw_samples=10,
+                                   iw_images=100, interpolation_pairs=2, interpolation_steps=5,
+                                   n_samples=16, n_reconstructions=8)
+    summary = harness.execute(vae_experiment, config, tmp_path, quick=True)
+    for d in ("2",):
+        elbo = summary["test_negative_elbo"][d]
+        # Binarized 28x28 images: between the perfect 0 and a coin per pixel (784 ln 2).
+        assert 0 < elbo < 784 * 0.6932, d
+        # The importance-weighted bound is at least the ELBO on the same images (K = 10).
+        scores = summary["by_latent_dim"][d]
+        assert -elbo - 20 < summary["iw_log_likelihood"][d] < 0
+        assert summary["iw_log_likelihood"][d] >= -scores["negative_elbo_on_iw_subset"] - 1.0
+        assert scores["test_kl"] > 0 and scores["test_reconstruction"] > 0
+        assert (tmp_path / f"train_metrics_latent{d}.jsonl").read_text().count("\n") == 2
+    for figure in ("manifold_2d", "latent_scatter_2d", "traversal", "interpolation", "samples",
+                   "reconstructions", "loss_curves"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 10_000, figure
+    report = (tmp_path / "report.md").read_text()
+    assert "| 2 | 2 |" in report and "binarized" in report
