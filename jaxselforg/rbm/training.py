@@ -56,6 +56,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation
+from jaxselforg.cluster.competitive import SCHEDULES, learning_rate_schedule
 from jaxselforg.data import batching
 from jaxselforg.rbm import _checks, model, monitoring
 from jaxselforg.rbm.model import (
@@ -71,16 +72,15 @@ from jaxselforg.rbm.model import (
 __all__ = [
     "SCHEDULES",
     "Hyperparameters",
-    "RBMTrainState",
-    "RBMLearner",
     "RBMFit",
-    "learning_rate_schedule",
+    "RBMLearner",
+    "RBMTrainState",
     "cd_gradient",
     "contrastive_divergence",
     "fit",
+    "learning_rate_schedule",
 ]
 
-SCHEDULES = ("constant", "linear", "exponential")
 
 
 class Hyperparameters(NamedTuple):
@@ -143,24 +143,6 @@ class RBMFit(NamedTuple):
 
     params: RBMParams
     history: dict
-
-
-def learning_rate_schedule(schedule: str | Callable, eta0: ArrayLike,
-                           eta_final: ArrayLike) -> Callable[[jax.Array], jax.Array]:
-    """eta as a function of training progress t in [0, 1].
-
-    ``"constant"``: eta0; ``"linear"``: eta0 + t (eta_final - eta0) (Tieleman's decay to
-    zero for PCD); ``"exponential"``: eta0 (eta_final / eta0)^t. A callable ``t -> eta``
-    is used as is.
-    """
-    if callable(schedule):
-        return schedule
-    _validation.choice(schedule, SCHEDULES, "schedule")
-    if schedule == "constant":
-        return lambda t: jnp.asarray(eta0) + 0.0 * t
-    if schedule == "linear":
-        return lambda t: eta0 + t * (eta_final - eta0)
-    return lambda t: eta0 * (eta_final / eta0) ** t
 
 
 # ---------------------------------------------------------------------------
