@@ -10,6 +10,7 @@ import pytest
 from experiments import cluster as cluster_experiment
 from experiments import distances as distances_experiment
 from experiments import harness, run_all
+from experiments import rbm as rbm_experiment
 from experiments import som as som_experiment
 
 
@@ -169,3 +170,32 @@ def test_vae_experiment_end_to_end_tiny(tmp_path):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000, figure
     report = (tmp_path / "report.md").read_text()
     assert "| 2 | 2 |" in report and "binarized" in report
+
+
+def test_rbm_experiment_end_to_end_tiny(tmp_path):
+    # Mostly compilation: one dataset, and the Hopfield probes share one shape.
+    config = rbm_experiment.Config(
+        datasets=("fashion_mnist",), n_train=600, n_hidden=16, cd1_epochs=2, cd_k=2,
+        cd_k_epochs=1, pcd_epochs=2, ais_chains=8, ais_betas=100, train_ll_rows=300,
+        sample_chains=4, chain_columns=4, sample_steps=(1, 5), memory_show=4, memory_eval=40,
+        complete_steps=6, hopfield_patterns=5, capacity_units=40, capacity_alphas=(0.05,),
+        capacity_probes=40, probe_train=300, probe_max_iter=50)
+    summary = harness.execute(rbm_experiment, config, tmp_path, quick=True)
+    scores = summary["log_likelihood"]["fashion_mnist"]
+    assert set(scores) == {"CD-1", "CD-2", "PCD-1"}
+    for name, s in scores.items():
+        # 784 binary pixels: between certainty (0 nats) and uniform noise (784 ln 2).
+        assert -784 * 0.6932 < s["test"] < 0 and s["log_z_std"] >= 0, name
+    memory = summary["memory"]
+    completion = "completion (bottom half hidden)"
+    # Half the hidden pixels of the noise start are wrong; any RBM does better.
+    assert memory[f"{completion} / corrupted input / start noise"]["pixel_error_pct"] > 35
+    assert memory[f"{completion} / RBM CD-1 / start blank"]["pixel_error_pct"] < 35
+    assert summary["hopfield_capacity"]["overlap_random_exact"]["0.05"] > 0.95
+    assert set(summary["probe_accuracy"]) >= {"raw pixels (grey levels)"}
+    assert all(0.1 < a <= 1 for a in summary["probe_accuracy"].values())
+    for figure in ("filters", "gibbs_chains", "samples_by_method", "monitors_per_epoch",
+                   "associative_memory", "hopfield_capacity"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 10_000
+    report = (tmp_path / "report.md").read_text()
+    assert "| PCD-1 | 2 |" in report and "| Hopfield" in report
