@@ -9,7 +9,6 @@ the published figures.
 from __future__ import annotations
 
 import dataclasses
-import time
 import warnings
 from collections.abc import Callable
 
@@ -67,12 +66,6 @@ class Fit:
     history: np.ndarray | None = None
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    result = jax.block_until_ready(fn())
-    return result, time.perf_counter() - start
-
-
 def _valid(history) -> np.ndarray:
     history = np.asarray(history, np.float64)
     return history[np.isfinite(history) & (history != -1)]
@@ -81,19 +74,19 @@ def _valid(history) -> np.ndarray:
 def _kmeans(config, x, x_test, key):
     fits = []
     for init in ("random-partition", "k-means++"):
-        result, seconds = _timed(lambda: cluster.kmeans(x, config.k, key=key, init=init))
+        result, seconds = harness.timed(lambda: cluster.kmeans(x, config.k, key=key, init=init))
         fits.append(Fit(f"k-means ({init})", "pixels", np.asarray(result.centers),
                         lambda t, c=result.centers: np.asarray(cluster.predict(t, c)), seconds,
                         int(result.n_iter), history=_valid(result.inertia_history) / x.shape[0]))
     if config.sklearn_reference:
         from sklearn.cluster import KMeans
 
-        reference, seconds = _timed(lambda: KMeans(config.k, n_init=1, random_state=config.seed)
+        reference, seconds = harness.timed(lambda: KMeans(config.k, n_init=1, random_state=config.seed)
                                     .fit(np.asarray(x)))
         fits.append(Fit("sklearn KMeans (k-means++)", "pixels", reference.cluster_centers_,
                         lambda t, r=reference: r.predict(np.asarray(t)), seconds,
                         int(reference.n_iter_)))
-    result, seconds = _timed(lambda: cluster.kmeans(x, config.k, key=key, metric="manhattan",
+    result, seconds = harness.timed(lambda: cluster.kmeans(x, config.k, key=key, metric="manhattan",
                                                     update="median"))
     fits.append(Fit("k-medians (manhattan)", "pixels", np.asarray(result.centers),
                     lambda t, c=result.centers: np.asarray(cluster.predict(t, c, "manhattan")),
@@ -102,7 +95,7 @@ def _kmeans(config, x, x_test, key):
 
 
 def _winner_take_all(config, x, x_test, key):
-    result, seconds = _timed(lambda: cluster.competitive_learning(
+    result, seconds = harness.timed(lambda: cluster.competitive_learning(
         x, config.k, key=key, epochs=config.wta_epochs, learning_rate=0.1,
         final_learning_rate=0.001, conscience=2.0, conscience_rate=1e-4))
     return [Fit("winner-take-all (online, conscience)", "pixels", np.asarray(result.prototypes),
@@ -120,7 +113,7 @@ def _gaussian_mixtures(config, x, x_test, key):
                                             + pca.mean))}
     fits = []
     for covariance_type, (train_f, test_f, features, to_pixels) in spaces.items():
-        result, seconds = _timed(lambda: mixture.gaussian_mixture(
+        result, seconds = harness.timed(lambda: mixture.gaussian_mixture(
             train_f, config.k, key=key, covariance_type=covariance_type,
             reg_covar=config.reg_covar))
         fits.append(Fit(
@@ -131,7 +124,7 @@ def _gaussian_mixtures(config, x, x_test, key):
         if config.sklearn_reference:
             from sklearn.mixture import GaussianMixture
 
-            reference, seconds = _timed(lambda: GaussianMixture(
+            reference, seconds = harness.timed(lambda: GaussianMixture(
                 config.k, covariance_type=covariance_type, reg_covar=config.reg_covar,
                 random_state=config.seed).fit(np.asarray(train_f)))
             fits.append(Fit(
@@ -145,7 +138,7 @@ def _gaussian_mixtures(config, x, x_test, key):
 
 def _bernoulli_mixture(config, x, x_test, key):
     binary, binary_test = data.binarize(x), data.binarize(x_test)
-    result, seconds = _timed(lambda: mixture.bernoulli_mixture(binary, config.k, key=key))
+    result, seconds = harness.timed(lambda: mixture.bernoulli_mixture(binary, config.k, key=key))
     return [Fit("Bernoulli mixture", "binarized pixels", np.asarray(result.means),
                 lambda t, r=result, f=binary_test: np.asarray(mixture.predict(r, f)),
                 seconds, int(result.n_iter),
@@ -263,7 +256,7 @@ def bernoulli_mnist(config: Config, run: harness.Run):
     x_test = data.binarize(data.flatten(data.to_unit_range(test)))
     rows, models = [], {}
     for k in run.progress(config.bernoulli_ks, "Bernoulli mixtures on MNIST"):
-        result, seconds = _timed(lambda: mixture.bernoulli_mixture(
+        result, seconds = harness.timed(lambda: mixture.bernoulli_mixture(
             x, k, key=jax.random.key(config.seed), max_iter=config.bernoulli_max_iter))
         test_ll = float(jnp.mean(mixture.log_likelihood(result, x_test)))
         models[k] = result

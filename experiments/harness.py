@@ -28,6 +28,8 @@ import typing
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import jax
+
 from jaxselforg import train, viz
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -154,6 +156,13 @@ class Run:
                 filename, caption = content
                 parts.append(f"![{caption}]({link_prefix}{filename})\n\n*{caption}*")
         return "\n\n".join(parts) + "\n"
+
+
+def timed(fn):
+    """``(fn(), seconds)``, waiting for JAX's asynchronous results before stopping the clock."""
+    start = time.perf_counter()
+    result = jax.block_until_ready(fn())
+    return result, time.perf_counter() - start
 
 
 def execute(module: types.ModuleType, config, out: str | os.PathLike, *, quick: bool) -> dict:

@@ -10,7 +10,6 @@ capacity; P(h | v) as features for a logistic-regression probe; per-epoch monito
 from __future__ import annotations
 
 import dataclasses
-import time
 import warnings
 
 import jax
@@ -76,12 +75,6 @@ QUICK = {"n_train": 6_000, "n_hidden": 200, "cd1_epochs": 8, "cd_k_epochs": 3,
          "capacity_probes": 50, "probe_train": 3_000, "probe_max_iter": 300}
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    result = jax.block_until_ready(fn())
-    return result, time.perf_counter() - start
-
-
 def _binary(dataset, split, n=None):
     images, labels = data.load(dataset, split)
     images = images if n is None else images[:n]
@@ -121,10 +114,10 @@ def train_and_score(config: Config, dataset: str, run: harness.Run) -> dict:
     fit_key, ais_key = jax.random.split(key)
     results = {}
     for name, settings, epochs in run.progress(_methods(config), f"RBMs on {dataset}"):
-        fitted, fit_s = _timed(lambda e=epochs, s=settings: rbm.fit(
+        fitted, fit_s = harness.timed(lambda e=epochs, s=settings: rbm.fit(
             x, config.n_hidden, key=fit_key, epochs=e, batch_size=config.batch_size,
             learning_rate=config.learning_rate, validation=x_test, **s))
-        (log_z, log_z_std), ais_s = _timed(lambda p=fitted.params: rbm.log_partition_ais(
+        (log_z, log_z_std), ais_s = harness.timed(lambda p=fitted.params: rbm.log_partition_ais(
             p, key=ais_key, data=x, n_chains=config.ais_chains, n_betas=config.ais_betas))
         test_ll = float(jnp.mean(rbm.log_likelihood(fitted.params, x_test, log_z=log_z)))
         train_ll = float(jnp.mean(rbm.log_likelihood(
@@ -505,7 +498,7 @@ def feature_probe(config: Config, results: dict, run: harness.Run) -> dict:
         # One BLAS thread: on a shared 2-core machine OpenBLAS's spinning threads made
         # these fits 20x slower (40 s instead of 2 s at 3,000 images).
         with threadpool_limits(1):
-            probe, seconds = _timed(lambda f=train_f: LogisticRegression(
+            probe, seconds = harness.timed(lambda f=train_f: LogisticRegression(
                 max_iter=config.probe_max_iter).fit(np.asarray(f), y))
         accuracy[name] = float(probe.score(np.asarray(test_f), y_test))
         rows.append((name, accuracy[name], round(seconds, 1)))

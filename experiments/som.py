@@ -8,7 +8,6 @@ against batch, next to MiniSom.
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import jax
 import matplotlib
@@ -43,12 +42,6 @@ class Config:
 
 QUICK = {"toy_points": 1000, "n_train": 5_000, "epochs": 10, "online_epochs": 3,
          "grid": (12, 12), "minisom_epochs": 1}
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    result = jax.block_until_ready(fn())
-    return result, time.perf_counter() - start
 
 
 def _draw_map(ax, weights, points, title):
@@ -129,9 +122,9 @@ def fashion_map(config: Config, run: harness.Run) -> dict:
     rows, cols = config.grid
 
     fits = {}
-    fits["batch map (jaxselforg)"], batch_s = _timed(lambda: som.train(
+    fits["batch map (jaxselforg)"], batch_s = harness.timed(lambda: som.train(
         x, config.grid, key=key, mode="batch", epochs=config.epochs))
-    fits["online, asymptotic decay (jaxselforg)"], online_s = _timed(lambda: som.train(
+    fits["online, asymptotic decay (jaxselforg)"], online_s = harness.timed(lambda: som.train(
         x, config.grid, key=key, mode="online", epochs=config.online_epochs,
         sigma_schedule="asymptotic", learning_rate_schedule="asymptotic"))
     seconds = {"batch map (jaxselforg)": batch_s,
@@ -142,7 +135,7 @@ def fashion_map(config: Config, run: harness.Run) -> dict:
     if config.minisom_reference:
         start = som.initial_weights(x, config.grid, key=jax.random.split(key)[0], init="pca")
         name = "online, asymptotic decay (MiniSom)"
-        weights[name], seconds[name] = _timed(lambda: _minisom(
+        weights[name], seconds[name] = harness.timed(lambda: _minisom(
             config, np.asarray(x), np.asarray(start), config.minisom_epochs))
         epochs_of[name] = config.minisom_epochs
 
