@@ -281,3 +281,23 @@ def test_progress_bar_shows_loss_and_is_silenced_by_env(problem, capsys, monkeyp
     assert not train.progress_enabled()
     train.fit(problem["step"], problem["state"], problem["data"], batch_size=BATCH, epochs=2)
     assert capsys.readouterr().err == ""
+
+
+def test_cosine_decay_adam_equals_optax_adam_on_a_cosine_schedule():
+    params = {"w": jnp.array([1.0, -2.0, 0.5])}
+    grads = [{"w": jnp.array([0.3, -1.0, 2.0]) * (i + 1)} for i in range(7)]
+    # Optax's own way to a scheduled Adam; inject_hyperparams in both (it stores Adam's
+    # constants as float32, which moves the updates by ~1e-5 relative).
+    adam = optax.inject_hyperparams(optax.adam)
+    for decay_steps, reference in [
+            (4, adam(learning_rate=optax.cosine_decay_schedule(0.1, 4))),
+            (0, adam(learning_rate=0.1))]:
+        ours = optax.inject_hyperparams(train.cosine_decay_adam)(learning_rate=0.1,
+                                                                  decay_steps=decay_steps)
+        states = ours.init(params), reference.init(params)
+        for g in grads:
+            (u, s_ours), (e, s_ref) = ours.update(g, states[0]), reference.update(g, states[1])
+            states = s_ours, s_ref
+            np.testing.assert_allclose(u["w"], e["w"], rtol=1e-6, atol=1e-9)
+        # Past the decay the step size is 0 (or, constant, still 0.1).
+        assert np.any(u["w"] != 0) == (decay_steps == 0)

@@ -85,6 +85,7 @@ def train_vae(
     epochs: int = 10,
     batch_size: int = 128,
     learning_rate: ArrayLike = 1e-3,
+    learning_rate_decay: str = "constant",
     beta: float = 1.0,
     binarize: bool = True,
     test_images: ArrayLike | None = None,
@@ -112,6 +113,9 @@ def train_vae(
       batch_size: images per step.
       learning_rate: Adam's step size, a scalar or ``[n_runs]`` (traced, via
         ``optax.inject_hyperparams``).
+      learning_rate_decay: ``"constant"``, or ``"cosine"``: the step size falls from
+        ``learning_rate`` to 0 along a half cosine over the ``epochs`` (part of the
+        checkpoint's config, so a resume must keep ``epochs``).
       beta: KL weight (1 for likelihood numbers).
       binarize: dynamic binarization, resampled for every batch of every epoch.
       test_images: optional ``[m, h, w]`` images for a per-epoch test -ELBO.
@@ -142,16 +146,21 @@ def train_vae(
     abstract = nnx.eval_shape(lambda: model_fn(nnx.Rngs(0)))  # validates, computes nothing
     image_shape = abstract.image_shape
     images = _checks.images(images, image_shape)
+    epochs = _validation.positive_int(epochs, "epochs")
+    decay = _validation.choice(learning_rate_decay, DECAYS, "learning_rate_decay")
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    decay_steps = epochs * (images.shape[0] // batch_size) if decay == "cosine" else 0
     optimizer = _ADAM
     key = jnp.asarray(key)
     if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.wrap_key_data(key)
     sweep = key.ndim == 1
     if sweep:
-        graphdef, state = train.init_states(model_fn, optimizer, key, learning_rate=learning_rate)
+        graphdef, state = train.init_states(model_fn, optimizer, key, learning_rate=learning_rate,
+                                            decay_steps=decay_steps)
     else:
         graphdef, state = train.create_state(model_fn, optimizer, key=key,
-                                             learning_rate=learning_rate)
+                                             learning_rate=learning_rate, decay_steps=decay_steps)
 
     step = _cached_step(graphdef, float(beta), bool(binarize))
     eval_fn = None
@@ -175,6 +184,7 @@ def train_vae(
     config: dict[str, Any] = {
         "model": "vae", "architecture": architecture, "latent_dim": latent_dim,
         "hidden": hidden, "activation": activation, "beta": beta, "binarize": binarize,
+        "learning_rate_decay": decay, "decay_steps": decay_steps,
         "key": np.asarray(jax.random.key_data(key)).tolist(),
     }
     result = train.fit(step, state, images, batch_size=batch_size, epochs=epochs,
@@ -188,7 +198,8 @@ def train_vae(
 # One optimizer object and one step function per (model structure, loss settings):
 # repeated calls (resumes, sweeps, a single run checked against a sweep) hash to the
 # same compiled programs.
-_ADAM = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
+DECAYS = ("constant", "cosine")
+_ADAM = optax.inject_hyperparams(train.cosine_decay_adam)(learning_rate=1e-3, decay_steps=0)
 _STEPS: dict[tuple[Any, ...], train.StepFn] = {}
 
 

@@ -25,6 +25,7 @@ from jaxselforg.train.loop import (
     run_epochs,
 )
 from jaxselforg.train.metrics import MetricsWriter, read_metrics
+from jaxselforg.train.optimizers import cosine_decay_adam
 from jaxselforg.train.state import (
     TrainState,
     create_state,
@@ -47,6 +48,7 @@ __all__ = [
     "NonFiniteLossError",
     "StepFn",
     "TrainState",
+    "cosine_decay_adam",
     "create_state",
     "fit",
     "get_hyperparams",
