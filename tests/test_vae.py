@@ -130,6 +130,27 @@ def test_conv_transpose_equals_flax_conv_transpose():
         np.testing.assert_allclose(mine, flax_layer(x), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("in_features, out_features, stride, side", [
+    (1, 4, 2, 28), (3, 4, 2, 7), (4, 3, 1, 9), (3, 4, 1, 6)])  # im2col / taps first
+def test_conv3x3_equals_flax_conv(in_features, out_features, stride, side):
+    rng = np.random.default_rng(5)
+    kernel = rng.normal(size=(3, 3, in_features, out_features)).astype(np.float32)
+    bias = rng.normal(size=out_features).astype(np.float32)
+    ours = _with_weights(lambda: models.Conv3x3(in_features, out_features, stride,
+                                                rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
+    flax_layer = _with_weights(
+        lambda: nnx.Conv(in_features, out_features, (3, 3), strides=stride, padding="SAME",
+                         rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
+    x = rng.normal(size=(2, side, side + 1, in_features)).astype(np.float32)
+    np.testing.assert_allclose(ours(x), flax_layer(x), rtol=1e-5, atol=1e-5)
+    # Same initialization as nnx.Conv from the same key.
+    fresh = models.Conv3x3(in_features, out_features, stride, rngs=nnx.Rngs(1))
+    reference = nnx.Conv(in_features, out_features, (3, 3), strides=stride, rngs=nnx.Rngs(1))
+    np.testing.assert_array_equal(fresh.kernel[...], reference.kernel[...])
+    with pytest.raises(ValueError, match="stride must be 1 or 2"):
+        models.Conv3x3(1, 1, 3, rngs=nnx.Rngs(0))
+
+
 def test_architectures_shapes():
     mlp = nnx.eval_shape(lambda: models.MLPVAE(latent_dim=5, hidden=(300, 300),
                                                rngs=nnx.Rngs(0)))
@@ -140,8 +161,8 @@ def test_architectures_shapes():
                                                   rngs=nnx.Rngs(0)))
     assert isinstance(conv, models.ConvVAE)
     # The Keras example's encoder: Conv 32 and 64, 3x3, stride 2, then dense.
-    assert conv.conv1.kernel.shape == (3, 3, 1, 32) and conv.conv1.strides == 2
-    assert conv.conv2.kernel.shape == (3, 3, 32, 64) and conv.conv2.strides == 2
+    assert conv.conv1.kernel.shape == (3, 3, 1, 32) and conv.conv1.stride == 2
+    assert conv.conv2.kernel.shape == (3, 3, 32, 64) and conv.conv2.stride == 2
     assert conv.dense.kernel.shape == (7 * 7 * 64, 16)
     assert conv.deconv1.kernel.shape == (3, 3, 64, 64)
     assert conv.deconv2.kernel.shape == (3, 3, 64, 32)
@@ -239,6 +260,23 @@ def test_resume_continues_training(fashion, tmp_path, trained):
     with pytest.raises(train.CheckpointMismatchError, match="latent_dim: saved 4, now 3"):
         models.train_vae(x, key=KEY, learning_rate=3e-3, checkpoint_dir=tmp_path,
                          **{**SETTINGS, "latent_dim": 3})
+
+
+def test_cosine_decay_reaches_zero_and_is_part_of_the_checkpoint(fashion, tmp_path):
+    x = fashion[0]
+    settings = {**SETTINGS, "epochs": 2, "learning_rate_decay": "cosine"}
+    result = models.train_vae(x, key=KEY, checkpoint_dir=tmp_path, **settings)
+    hyper = train.get_hyperparams(result.state)
+    assert int(hyper["decay_steps"]) == 2 * (len(x) // SETTINGS["batch_size"])
+    assert int(result.state.step) == int(hyper["decay_steps"])
+    constant = models.train_vae(x, key=KEY, **{**settings, "learning_rate_decay": "constant"})
+    # Same first epoch up to the decaying step size, different end point.
+    assert not np.allclose(constant.history["loss"][1], result.history["loss"][1])
+    # A longer run would follow another schedule: refused, not silently mixed.
+    with pytest.raises(train.CheckpointMismatchError, match="decay_steps"):
+        models.train_vae(x, key=KEY, checkpoint_dir=tmp_path, **{**settings, "epochs": 3})
+    with pytest.raises(ValueError, match="Unknown learning_rate_decay .linear.; accepted: .constant., .cosine."):
+        models.train_vae(x, key=KEY, **{**settings, "learning_rate_decay": "linear"})
 
 
 # ---------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from flax import nnx
 
 from jaxselforg import _validation
 
-__all__ = ["ACTIVATIONS", "ARCHITECTURES", "MLPVAE", "VAE", "ConvTranspose2x", "ConvVAE",
-           "make_vae"]
+__all__ = ["ACTIVATIONS", "ARCHITECTURES", "MLPVAE", "VAE", "Conv3x3", "ConvTranspose2x",
+           "ConvVAE", "make_vae"]
 
 ARCHITECTURES = ("mlp", "conv")
 ACTIVATIONS = {"relu": jax.nn.relu, "tanh": jnp.tanh, "gelu": jax.nn.gelu, "elu": jax.nn.elu,
@@ -126,6 +126,64 @@ class MLPVAE(VAE):
         return self.logits(h).reshape(z.shape[0], *self.image_shape)
 
 
+def _conv_params(in_features: int, out_features: int, rngs: nnx.Rngs):
+    """A ``[3, 3, in, out]`` kernel and bias initialized as ``nnx.Conv``'s."""
+    kernel = nnx.Param(nnx.initializers.lecun_normal()(
+        rngs.params(), (3, 3, in_features, out_features)))
+    return kernel, nnx.Param(jnp.zeros((out_features,)))
+
+
+class Conv3x3(nnx.Module):
+    """A 3x3 convolution with stride 1 or 2 and "SAME" padding, as a matrix product.
+
+    The same function of the same ``[3, 3, in, out]`` kernel as ``nnx.Conv(in, out,
+    (3, 3), strides=stride, padding="SAME")``, as matrix products, in whichever of two
+    orders materializes less: the nine shifted (strided) views of the padded input
+    side by side (im2col, ``9 * in`` values per output pixel) times the kernel as a
+    ``[9 * in, out]`` matrix; or, for stride 1 with fewer outputs than inputs (a
+    logits layer), the input times the kernel as ``[in, 9 * out]`` first and the
+    nine shifted slices of that summed (``9 * out`` values per pixel). Written out
+    because XLA's CPU backend runs convolutions, and above all their gradients,
+    several times slower inside a loop body (jax-ml/jax#12868) -- and a training
+    epoch is a ``lax.scan`` -- while matrix products keep their speed; a test checks
+    equality with ``nnx.Conv``.
+
+    Args:
+      in_features: input channels.
+      out_features: output channels.
+      stride: 1 or 2.
+      rngs: initialization randomness (LeCun normal kernel, zero bias, as ``nnx.Conv``).
+    """
+
+    def __init__(self, in_features: int, out_features: int, stride: int = 1, *,
+                 rngs: nnx.Rngs):
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2; got {stride!r}.")
+        self.stride = stride
+        self.kernel, self.bias = _conv_params(in_features, out_features, rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        n, h, w, c = x.shape
+        kernel = self.kernel[...]
+        k_out = kernel.shape[3]
+        s = self.stride
+        out_h, out_w = -(-h // s), -(-w // s)
+        # "SAME": total padding (out - 1) * s + 3 - side, the smaller half before.
+        pad_h, pad_w = (out_h - 1) * s + 3 - h, (out_w - 1) * s + 3 - w
+        pads = [(pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)]
+        if s == 1 and k_out < c:
+            taps = x @ kernel.transpose(2, 0, 1, 3).reshape(c, 9 * k_out)
+            taps = jnp.pad(taps.reshape(n, h, w, 9, k_out), [(0, 0), *pads, (0, 0), (0, 0)])
+            y = sum(taps[:, u:u + h, v:v + w, 3 * u + v] for u in range(3) for v in range(3))
+        else:
+            padded = jnp.pad(x, [(0, 0), *pads, (0, 0)])
+            patches = jnp.concatenate(
+                [padded[:, u:u + s * (out_h - 1) + 1:s, v:v + s * (out_w - 1) + 1:s]
+                 for u in range(3) for v in range(3)], axis=-1)  # [n, oh, ow, (u, v, in)]
+            y = patches @ kernel.reshape(9 * c, k_out)
+        return y + self.bias[...]
+
+
 class ConvTranspose2x(nnx.Module):
     """A 3x3 transposed convolution with stride 2 and "SAME" padding (doubles h and w).
 
@@ -141,7 +199,8 @@ class ConvTranspose2x(nnx.Module):
     ``[4 * in, 4 * out]`` matrix of taps give all four phases, and a depth-to-space
     reshape interleaves them. Written out because XLA's CPU backend differentiates
     ``lax.conv_transpose`` (an input-dilated convolution) several times slower than
-    a matrix product; a test checks equality with ``nnx.ConvTranspose``.
+    a matrix product, the more so inside a loop body (see :class:`Conv3x3`); a test
+    checks equality with ``nnx.ConvTranspose``.
 
     Args:
       in_features: input channels.
@@ -150,9 +209,7 @@ class ConvTranspose2x(nnx.Module):
     """
 
     def __init__(self, in_features: int, out_features: int, *, rngs: nnx.Rngs):
-        self.kernel = nnx.Param(nnx.initializers.lecun_normal()(
-            rngs.params(), (3, 3, in_features, out_features)))
-        self.bias = nnx.Param(jnp.zeros((out_features,)))
+        self.kernel, self.bias = _conv_params(in_features, out_features, rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         n, h, w, c = x.shape
@@ -199,8 +256,8 @@ class ConvVAE(VAE):
         hidden = _validation.positive_int(hidden, "hidden")
         self.small = (self.image_shape[0] // 4, self.image_shape[1] // 4)
         n_small = self.small[0] * self.small[1] * 64
-        self.conv1 = nnx.Conv(1, 32, (3, 3), strides=2, padding="SAME", rngs=rngs)
-        self.conv2 = nnx.Conv(32, 64, (3, 3), strides=2, padding="SAME", rngs=rngs)
+        self.conv1 = Conv3x3(1, 32, stride=2, rngs=rngs)
+        self.conv2 = Conv3x3(32, 64, stride=2, rngs=rngs)
         self.dense = nnx.Linear(n_small, hidden, rngs=rngs)
         self.mean = nnx.Linear(hidden, self.latent_dim, rngs=rngs)
         self.log_variance = nnx.Linear(hidden, self.latent_dim, rngs=rngs)
@@ -208,7 +265,7 @@ class ConvVAE(VAE):
         self.deconv1 = ConvTranspose2x(64, 64, rngs=rngs)
         self.deconv2 = ConvTranspose2x(64, 32, rngs=rngs)
         # A stride-1 "SAME" transposed convolution is a "SAME" convolution.
-        self.logits = nnx.Conv(32, 1, (3, 3), strides=1, padding="SAME", rngs=rngs)
+        self.logits = Conv3x3(32, 1, stride=1, rngs=rngs)
 
     def encode(self, images):
         self._check_shape(images)
