@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxselforg import cluster, data, distances, mixture, parallel, som
+from jaxselforg import cluster, data, distances, mixture, models, parallel, som
 
 N_DEVICES = 8
 
@@ -167,6 +167,23 @@ def check_sharded_batch_som_equals_one_device():
             som.topographic_error(result.weights, sharded, topology=topology,
                                   sample_weight=mask),
             som.topographic_error(reference.weights, x, topology=topology), atol=1e-6)
+
+
+# Training core (a VAE fit, data-parallel)
+
+
+def check_sharded_vae_fit_equals_one_device():
+    images, _ = data.load("fashion_mnist", "train")
+    x = data.to_unit_range(images[:256])
+    kwargs = dict(key=jax.random.key(0), latent_dim=4, hidden=(32,), epochs=2, batch_size=64,
+                  progress=False)
+    sharded = models.train_vae(x, mesh=parallel.data_mesh(), **kwargs)
+    reference = models.train_vae(x, **kwargs)
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(sharded.state.params),
+                            jax.tree.leaves(reference.state.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6,
+                                   err_msg=jax.tree_util.keystr(path))
+    np.testing.assert_allclose(sharded.history["loss"], reference.history["loss"], rtol=1e-5)
 
 
 def main(names):
