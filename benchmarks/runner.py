@@ -59,14 +59,16 @@ def per_iteration(task: str, implementation: str, fit: Callable[[int], object],
     """The time of one iteration, from whole fits: (T(1 + iterations) - T(1)) / iterations.
 
     ``fit(n)`` runs n iterations (epochs, EM steps, ...) with any stopping test
-    disabled; set-up and final work cancel in the difference. Warm-up is that of the
-    longer fit.
+    disabled; set-up and final work cancel in the difference. Warm-up (compilation) is
+    the larger excess of a first call over its median.
     """
     short = time_call(f"{task} [1 iteration]", implementation, lambda: fit(1), repeat=repeat)
     long = time_call(f"{task} [{1 + iterations} iterations]", implementation,
                      lambda: fit(1 + iterations), repeat=repeat)
     step = max(long.median_s - short.median_s, 1e-9) / iterations
-    return Timing(task, implementation, 1, long.first_s - long.median_s, step,
+    # Whichever fit compiled (the first call of a shape) shows the warm-up.
+    warmup = max(short.first_s - short.median_s, long.first_s - long.median_s, 0.0)
+    return Timing(task, implementation, 1, warmup + step, step,
                   [(lr - sr) / iterations for lr, sr in zip(long.runs, short.runs)])
 
 
