@@ -153,8 +153,14 @@ def test_vae_experiment_end_to_end_tiny(tmp_path):
     config = vae_experiment.Config(n_train=1000, n_test=500, latent_dims=(2,),
                                    traversal_latent=2, hidden=(64,), epochs=2, iw_samples=10,
                                    iw_images=100, interpolation_pairs=2, interpolation_steps=5,
-                                   n_samples=16, n_reconstructions=8)
+                                   n_samples=16, n_reconstructions=8, conv_epochs=1,
+                                   mnist_hidden=(32,), mnist_epochs=4, further_iw_samples=5)
     summary = harness.execute(vae_experiment, config, tmp_path, quick=True)
+    further = summary["further_models"]
+    assert [s["dataset"] for s in further.values()] == ["fashion_mnist", "mnist"]
+    for name, scores in further.items():
+        assert 0 < scores["test_negative_elbo"] < 784 * 0.6932, name
+        assert -784 * 0.6932 < scores["iw_log_likelihood"] < 0, name
     for d in ("2",):
         elbo = summary["test_negative_elbo"][d]
         # Binarized 28x28 images: between the perfect 0 and a coin per pixel (784 ln 2).
@@ -169,7 +175,7 @@ def test_vae_experiment_end_to_end_tiny(tmp_path):
                    "reconstructions", "loss_curves"):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000, figure
     report = (tmp_path / "report.md").read_text()
-    assert "| 2 | 2 |" in report and "binarized" in report
+    assert "| 2 | 2 |" in report and "binarized" in report and "Flax example" in report
 
 
 def test_rbm_experiment_end_to_end_tiny(tmp_path):
