@@ -100,8 +100,10 @@ def table(timings: list[Timing], reference: str, units: str = "queries") -> str:
         for r in rows:
             ratio = f"{ref.per_unit_s / r.per_unit_s:.1f}x" if ref else "n/a"
             warmup = max(r.first_s - r.median_s, 0.0)
+            rate = r.work / r.median_s
+            rate = f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
             lines.append(f"| {task} | {r.implementation} | {r.work:,} | {warmup:.2f} | "
-                         f"{r.median_s:.3f} | {r.work / r.median_s:,.0f} | {ratio} |")
+                         f"{r.median_s:.3f} | {rate} | {ratio} |")
     return "\n".join(lines)
 
 
