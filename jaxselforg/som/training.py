@@ -281,7 +281,9 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
                                           sample_weight[i])
                 return state, None
 
-            state, _ = lax.scan(step, state, index)
+            # Unrolled by 4: on CPU each loop iteration costs more than one sample's
+            # small update (60,000 x 784, 10x10: 2.4-3.0 s per epoch, 3.4 s rolled).
+            state, _ = lax.scan(step, state, index, unroll=4)
             last = state.step - 1
             kept = state.weights if record_weights else None
             return state, (evaluate(state.weights), rate_at(last, total), sigma_at(last, total),
