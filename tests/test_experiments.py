@@ -153,11 +153,13 @@ def test_vae_experiment_end_to_end_tiny(tmp_path):
     config = vae_experiment.Config(n_train=1000, n_test=500, latent_dims=(2,),
                                    traversal_latent=2, hidden=(64,), epochs=2, iw_samples=10,
                                    iw_images=100, interpolation_pairs=2, interpolation_steps=5,
-                                   n_samples=16, n_reconstructions=8, conv_epochs=1,
+                                   n_samples=16, n_reconstructions=8, conv_epochs=0,
                                    mnist_hidden=(32,), mnist_epochs=4, further_iw_samples=5)
     summary = harness.execute(vae_experiment, config, tmp_path, quick=True)
     further = summary["further_models"]
-    assert [s["dataset"] for s in further.values()] == ["fashion_mnist", "mnist"]
+    # The conv model is tested in test_vae.py; here the MNIST check alone (its compile
+    # would double this test's time).
+    assert [s["dataset"] for s in further.values()] == ["mnist"]
     for name, scores in further.items():
         assert 0 < scores["test_negative_elbo"] < 784 * 0.6932, name
         assert -784 * 0.6932 < scores["iw_log_likelihood"] < 0, name
