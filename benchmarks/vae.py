@@ -102,7 +102,7 @@ def ours_fit(x, epochs: int, *, key, **settings):
     result = models.train_vae(x, key=key, epochs=epochs, batch_size=BATCH,
                               learning_rate=settings.pop("learning_rate", LEARNING_RATE),
                               progress=False, **settings)
-    return result.state.params
+    return result.state.params["model"]
 
 
 def per_image(timing: runner.Timing, rows: int) -> runner.Timing:

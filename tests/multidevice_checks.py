@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxselforg import cluster, data, distances, mixture, models, parallel, som
+from jaxselforg import cluster, data, distances, mixture, models, parallel, som, train
 
 N_DEVICES = 8
 
@@ -184,6 +184,43 @@ def check_sharded_vae_fit_equals_one_device():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6,
                                    err_msg=jax.tree_util.keystr(path))
     np.testing.assert_allclose(sharded.history["loss"], reference.history["loss"], rtol=1e-5)
+
+
+def check_sharded_alternating_fit_equals_one_device():
+    # Two roles, two optimizers, an alternating step: the same code, data-parallel.
+    import optax
+    from flax import nnx
+
+    class Generator(nnx.Module):
+        def __init__(self, rngs):
+            self.mean = nnx.Param(jnp.zeros(()))
+
+        def __call__(self, z):
+            return self.mean[...] + z
+
+    def g_loss(models, x, key, hyperparams):
+        fake = models["generator"](jax.random.normal(key, x.shape))
+        return jnp.mean(optax.sigmoid_binary_cross_entropy(
+            models["discriminator"](fake[:, None])[:, 0], 1.0)), {}
+
+    def d_loss(models, x, key, hyperparams):
+        fake = models["generator"](jax.random.normal(key, x.shape))
+        d = models["discriminator"]
+        return (jnp.mean(optax.sigmoid_binary_cross_entropy(d(x[:, None])[:, 0], 1.0))
+                + jnp.mean(optax.sigmoid_binary_cross_entropy(d(fake[:, None])[:, 0], 0.0))), {}
+
+    adam = {"generator": optax.adam(0.05), "discriminator": optax.adam(0.05)}
+    graphdefs, state = train.create_state(
+        {"generator": Generator, "discriminator": lambda rngs: nnx.Linear(1, 1, rngs=rngs)},
+        adam, key=jax.random.key(0))
+    step = train.make_alternating_step(graphdefs, adam, [
+        train.Phase("discriminator", d_loss, repeats=2), train.Phase("generator", g_loss)])
+    x = (2.0 + np.random.default_rng(0).normal(size=256)).astype(np.float32)
+    kwargs = dict(batch_size=64, epochs=3, progress=False)
+    sharded = train.fit(step, state, x, mesh=parallel.data_mesh(), **kwargs)
+    reference = train.fit(step, state, x, **kwargs)
+    for a, b in zip(jax.tree.leaves(sharded.state), jax.tree.leaves(reference.state)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def main(names):

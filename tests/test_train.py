@@ -30,7 +30,7 @@ class Net(nnx.Module):
         return self.out(jnp.tanh(self.hidden(x)))[:, 0]
 
 
-def loss_fn(model, batch, key):
+def loss_fn(model, batch, key, hyperparams):
     x, y = batch
     # Random target noise: the step's key must be split and restored exactly on resume.
     err = model(x) - y - 0.01 * jax.random.normal(key, y.shape)
@@ -76,18 +76,23 @@ def test_step_is_a_pure_update_of_the_split_model(problem):
         # plain SGD with momentum makes the first update -lr * gradient.
         _, loss_key = jax.random.split(jax.random.wrap_key_data(state.key))
         loss, grads = jax.value_and_grad(
-            lambda p: loss_fn(train.merge_model(graphdef, p), batch, loss_key)[0])(state.params)
-        return loss, jax.tree.map(lambda p, g: p - 0.1 * g, state.params, grads)
+            lambda p: loss_fn(train.merge_model(graphdef, p), batch, loss_key, {})[0])(
+            state.params["model"])
+        return loss, jax.tree.map(lambda p, g: p - 0.1 * g, state.params["model"], grads)
 
     new, metrics = jax.jit(problem["step"])(state, batch)
     loss, params = by_hand(state, batch)
     assert int(new.step) == 1 and set(metrics) == {"loss", "grad_norm", "mae"}
     assert not np.array_equal(new.key, state.key)
     np.testing.assert_allclose(metrics["loss"], loss, rtol=1e-6)
-    for a, e in zip(jax.tree.leaves(new.params), jax.tree.leaves(params), strict=True):
+    for a, e in zip(jax.tree.leaves(new.params["model"]), jax.tree.leaves(params), strict=True):
         np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-7)
     # The input state is untouched (no hidden mutation through the NNX module).
     assert int(problem["state"].step) == 0
+
+
+def _squared_output(model, x, key, hyperparams):
+    return jnp.mean(model(x) ** 2), {}
 
 
 class NormNet(nnx.Module):
@@ -102,13 +107,13 @@ class NormNet(nnx.Module):
 def test_step_carries_non_parameter_state():
     # Batch statistics (GAN discriminators, SimCLR encoders) live in model_state.
     graphdef, state = train.create_state(NormNet, OPTIMIZER, key=jax.random.key(0))
-    assert set(state.model_state["norm"]) == {"mean", "var"}
-    assert "mean" not in state.params["norm"]
-    step = train.make_step(graphdef, lambda m, x, k: (jnp.mean(m(x) ** 2), {}), OPTIMIZER)
+    assert set(state.model_state["model"]["norm"]) == {"mean", "var"}
+    assert "mean" not in state.params["model"]["norm"]
+    step = train.make_step(graphdef, _squared_output, OPTIMIZER)
     x = 3.0 + np.random.default_rng(1).normal(size=(32, 4)).astype(np.float32)
     new, _ = jax.jit(step)(state, x)
-    linear = x @ state.params["linear"]["kernel"] + state.params["linear"]["bias"]
-    np.testing.assert_allclose(new.model_state["norm"]["mean"], 0.5 * jnp.mean(linear, 0),
+    linear = x @ state.params["model"]["linear"]["kernel"] + state.params["model"]["linear"]["bias"]
+    np.testing.assert_allclose(new.model_state["model"]["norm"]["mean"], 0.5 * jnp.mean(linear, 0),
                                rtol=1e-5)
 
 
@@ -116,9 +121,10 @@ def test_hyperparameters_are_traced_state(problem):
     state = train.set_hyperparams(problem["state"], learning_rate=0.25)
     assert float(train.get_hyperparams(state)["learning_rate"]) == 0.25
     assert float(train.get_hyperparams(problem["state"])["learning_rate"]) == pytest.approx(0.1)
-    with pytest.raises(ValueError, match=r"Unknown hyperparameter\(s\) \['lr'\].*learning_rate"):
+    with pytest.raises(ValueError, match=r"Unknown hyperparameter 'lr'.*learning_rate"):
         train.set_hyperparams(state, lr=0.1)
-    plain = problem["state"]._replace(opt_state=optax.sgd(0.1).init(problem["state"].params))
+    plain = problem["state"]._replace(
+        opt_state={"model": optax.sgd(0.1).init(problem["state"].params["model"])})
     with pytest.raises(ValueError, match="inject_hyperparams"):
         train.set_hyperparams(plain, learning_rate=0.1)
     with pytest.raises(ValueError, match="one value per run"):
@@ -301,3 +307,305 @@ def test_cosine_decay_adam_equals_optax_adam_on_a_cosine_schedule():
             np.testing.assert_allclose(u["w"], e["w"], rtol=1e-6, atol=1e-9)
         # Past the decay the step size is 0 (or, constant, still 0.1).
         assert np.any(u["w"] != 0) == (decay_steps == 0)
+
+
+# ---------------------------------------------------------------------------
+# Several roles: an alternating game, frozen roles, partial freezing.
+
+
+class Generator(nnx.Module):
+    """G(z) = mean + exp(log_scale) z: a 1-D generator."""
+
+    def __init__(self, rngs):
+        self.mean = nnx.Param(jnp.zeros(()))
+        self.log_scale = nnx.Param(jnp.zeros(()))
+
+    def __call__(self, z):
+        return self.mean[...] + jnp.exp(self.log_scale[...]) * z
+
+
+class Discriminator(nnx.Module):
+    """Logistic regression on (x, x^2 / 4), with an optional BatchNorm on the features."""
+
+    def __init__(self, rngs, norm: bool = False):
+        self.linear = nnx.Linear(2, 1, rngs=rngs)
+        self.norm = nnx.BatchNorm(2, momentum=0.5, rngs=rngs) if norm else None
+
+    def __call__(self, x, *, train: bool = True):
+        h = jnp.stack([x, x**2 / 4], -1)
+        if self.norm is not None:
+            h = self.norm(h, use_running_average=not train)
+        return self.linear(h)[:, 0]
+
+
+class NormDiscriminator(Discriminator):
+    def __init__(self, rngs):
+        super().__init__(rngs, norm=True)
+
+
+def d_loss(models, x, key, hyperparams):
+    fake = models["generator"](jax.random.normal(key, x.shape))
+    d = models["discriminator"]
+    loss = (jnp.mean(optax.sigmoid_binary_cross_entropy(d(x), 1.0))
+            + jnp.mean(optax.sigmoid_binary_cross_entropy(d(fake), 0.0)))
+    return loss, {"d_real": jnp.mean(jax.nn.sigmoid(d(x)))}
+
+
+def g_loss(models, x, key, hyperparams):
+    # The discriminator runs in train mode on purpose: its statistics must still not move.
+    fake = models["generator"](jax.random.normal(key, x.shape))
+    return jnp.mean(optax.sigmoid_binary_cross_entropy(models["discriminator"](fake), 1.0)), {}
+
+
+ADAM = optax.adam(0.05, b1=0.5)
+GAN_OPTIMIZERS = {"generator": ADAM, "discriminator": ADAM}
+GAN_DATA = (2.0 + 0.5 * np.random.default_rng(0).normal(size=512)).astype(np.float32)
+
+
+def _gan(discriminator=Discriminator, repeats=2):
+    graphdefs, state = train.create_state(
+        {"generator": Generator, "discriminator": discriminator}, GAN_OPTIMIZERS,
+        key=jax.random.key(0))
+    step = train.make_alternating_step(graphdefs, GAN_OPTIMIZERS, [
+        train.Phase("discriminator", d_loss, repeats=repeats), train.Phase("generator", g_loss)])
+    return graphdefs, state, step
+
+
+def test_alternating_game_moves_the_generator_to_the_data_mean():
+    _, state, step = _gan()
+    result = train.fit(step, state, GAN_DATA, batch_size=64, epochs=20, progress=False)
+    assert {"discriminator/loss", "discriminator/d_real", "generator/loss",
+            "generator/grad_norm"} <= set(result.history)
+    # From 0 to the data mean 2.0; the discriminator's loss at the game's equilibrium
+    # (D = 1/2 everywhere) is 2 ln 2.
+    assert abs(float(result.state.params["generator"]["mean"]) - 2.0) < 0.15
+    assert abs(result.history["discriminator/loss"][-1] - 2 * np.log(2)) < 0.05
+
+
+def test_alternating_step_is_the_phases_in_order():
+    graphdefs, state, step = _gan(NormDiscriminator, repeats=2)
+    batch = GAN_DATA[:64]
+    new, metrics = jax.jit(step)(state, batch)
+
+    @jax.jit
+    def by_hand(state):
+        key, k1, k2, k3 = jax.random.split(jax.random.wrap_key_data(state.key), 4)
+        params, stats, opt = dict(state.params), dict(state.model_state), dict(state.opt_state)
+
+        def update(role, loss, key):
+            def objective(p):
+                models = {r: train.merge_model(graphdefs[r], p if r == role else params[r],
+                                               stats[r]) for r in graphdefs}
+                value = loss(models, batch, key, {})[0]
+                return value, nnx.to_pure_dict(nnx.split(models[role], nnx.Param, ...)[2])
+            (value, new_stats), grads = jax.value_and_grad(objective, has_aux=True)(
+                params[role])
+            updates, opt[role] = GAN_OPTIMIZERS[role].update(grads, opt[role], params[role])
+            params[role] = optax.apply_updates(params[role], updates)
+            stats[role] = new_stats
+            return value
+
+        d_losses = [update("discriminator", d_loss, k) for k in (k1, k2)]
+        update("generator", g_loss, k3)
+        return params, stats, jnp.mean(jnp.stack(d_losses)), jax.random.key_data(key)
+
+    params, stats, d_mean, key = by_hand(state)
+    np.testing.assert_array_equal(new.key, key)
+    np.testing.assert_allclose(metrics["discriminator/loss"], d_mean, rtol=1e-6)
+    for actual, expected in ((new.params, params), (new.model_state, stats)):
+        for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
+            np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
+    assert int(new.step) == 1
+
+
+def test_role_held_fixed_keeps_parameters_and_statistics_bit_identical():
+    graphdefs, state = train.create_state(
+        {"generator": Generator, "discriminator": NormDiscriminator}, GAN_OPTIMIZERS,
+        key=jax.random.key(3))
+    # Only the generator's phase; the loss runs the discriminator's BatchNorm in train mode.
+    step = train.make_step(graphdefs, g_loss, GAN_OPTIMIZERS, role="generator")
+    result = train.fit(step, state, GAN_DATA, batch_size=64, epochs=2, progress=False)
+    _assert_identical(result.state.params["discriminator"], state.params["discriminator"])
+    _assert_identical(result.state.model_state["discriminator"],
+                      state.model_state["discriminator"])
+    _assert_identical(result.state.opt_state["discriminator"], state.opt_state["discriminator"])
+    assert not np.array_equal(result.state.params["generator"]["mean"],
+                              state.params["generator"]["mean"])
+    # ... while the discriminator's own phase does update its statistics.
+    own = train.make_step(graphdefs, d_loss, GAN_OPTIMIZERS, role="discriminator")
+    new, _ = jax.jit(own)(state, GAN_DATA[:64])
+    assert not np.array_equal(new.model_state["discriminator"]["norm"]["mean"],
+                              state.model_state["discriminator"]["norm"]["mean"])
+
+
+def distill_loss(models, batch, key, hyperparams):
+    x, _ = batch
+    # A teacher in train mode by mistake: the frozen role must stay untouched anyway.
+    target = models["teacher"](x, train=True)
+    return jnp.mean((models["student"](x) - target) ** 2), {}
+
+
+class Teacher(nnx.Module):
+    def __init__(self, rngs):
+        self.net = Net(rngs)
+        self.norm = nnx.BatchNorm(4, momentum=0.5, rngs=rngs)
+
+    def __call__(self, x, *, train: bool = False):
+        return self.net(self.norm(x, use_running_average=not train))
+
+
+def test_frozen_role_is_bit_identical_after_training(problem):
+    teacher = Teacher(nnx.Rngs(5))
+    graphdefs, state = train.init_state({"student": Net(nnx.Rngs(6)), "teacher": teacher},
+                                        {"student": OPTIMIZER, "teacher": None},
+                                        key=jax.random.key(2))
+    assert set(state.opt_state) == {"student"}  # no optimizer state for a frozen role
+    step = train.make_step(graphdefs, distill_loss, {"student": OPTIMIZER, "teacher": None})
+    result = train.fit(step, state, problem["data"], batch_size=BATCH, epochs=3,
+                       progress=False)
+    _assert_identical(result.state.params["teacher"], state.params["teacher"])
+    _assert_identical(result.state.model_state["teacher"], state.model_state["teacher"])
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    trained = train.get_model(graphdefs, result.state, "teacher")
+    _assert_identical(nnx.to_pure_dict(nnx.state(trained)), nnx.to_pure_dict(nnx.state(teacher)))
+
+
+class Encoded(nnx.Module):
+    def __init__(self, rngs):
+        self.encoder = nnx.Linear(4, 8, rngs=rngs)
+        self.head = nnx.Linear(8, 1, rngs=rngs)
+
+    def __call__(self, x):
+        return self.head(jnp.tanh(self.encoder(x)))[:, 0]
+
+
+def test_partition_trains_the_head_only_or_at_two_rates(problem):
+    head_only = train.partition({"head": optax.sgd(0.1), "frozen": None},
+                                {"head": "head", "": "frozen"})
+    graphdef, state = train.create_state(Encoded, head_only, key=jax.random.key(4))
+    step = train.make_step(graphdef, loss_fn, head_only)
+    result = train.fit(step, state, problem["data"], batch_size=BATCH, epochs=2, progress=False)
+    _assert_identical(result.state.params["model"]["encoder"], state.params["model"]["encoder"])
+    assert not np.array_equal(result.state.params["model"]["head"]["kernel"],
+                              state.params["model"]["head"]["kernel"])
+
+    # Two rates, both traced and named by their label.
+    sgd = optax.inject_hyperparams(optax.sgd)
+    two = train.partition({"encoder": sgd(learning_rate=0.0), "head": sgd(learning_rate=0.1)},
+                          {"encoder": "encoder", "head": "head"})
+    _, state = train.create_state(Encoded, two, key=jax.random.key(4))
+    assert set(train.get_hyperparams(state)) == {"encoder.learning_rate", "head.learning_rate"}
+    state = train.set_hyperparams(state, {"head.learning_rate": 0.2})
+    assert float(train.get_hyperparams(state)["head.learning_rate"]) == pytest.approx(0.2)
+    assert float(train.get_hyperparams(state)["encoder.learning_rate"]) == 0.0
+
+    with pytest.raises(ValueError, match=r"label\(s\) \['decoder'\] match no parameter"):
+        train.create_state(Encoded, train.partition(
+            {"head": optax.sgd(0.1), "decoder": None, "rest": None},
+            {"head": "head", "": "rest", "decoder": "decoder"}), key=jax.random.key(0))
+    with pytest.raises(ValueError, match="Parameter 'encoder/bias' matches no label prefix"):
+        train.create_state(Encoded, train.partition({"head": optax.sgd(0.1)}, {"head": "head"}),
+                           key=jax.random.key(0))
+
+
+def test_two_optimizer_state_resumes_bit_identical(tmp_path):
+    _, state, step = _gan(NormDiscriminator)
+    straight = train.fit(step, state, GAN_DATA, batch_size=64, epochs=4, progress=False)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_epoch_3(state):
+        if int(state.step) == 3 * 8:
+            raise Interrupt
+        return {}
+
+    with pytest.raises(Interrupt):
+        train.fit(step, state, GAN_DATA, batch_size=64, epochs=4, checkpoint_dir=tmp_path,
+                  eval_fn=stop_after_epoch_3, progress=False)
+    resumed = train.fit(step, state, GAN_DATA, batch_size=64, epochs=4,
+                        checkpoint_dir=tmp_path, progress=False)
+    assert resumed.start_epoch == 2
+    _assert_identical(resumed.state, straight.state)
+
+
+def test_hyperparameter_names_across_roles_and_the_loss():
+    sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1)
+    _, state = train.create_state({"generator": Generator, "discriminator": Discriminator},
+                                  {"generator": sgd, "discriminator": sgd},
+                                  key=jax.random.key(0), hyperparams={"gp_weight": 10.0},
+                                  **{"generator.learning_rate": 0.5})
+    found = train.get_hyperparams(state)
+    assert set(found) == {"gp_weight", "generator.learning_rate", "discriminator.learning_rate"}
+    assert float(found["generator.learning_rate"]) == 0.5
+    assert float(found["discriminator.learning_rate"]) == pytest.approx(0.1)
+    both = train.set_hyperparams(state, learning_rate=0.01, gp_weight=5.0)
+    assert all(float(v) == 5.0 or float(v) == pytest.approx(0.01)
+               for v in train.get_hyperparams(both).values())
+
+
+def _weighted(model, batch, key, hyperparams):
+    x, y = batch
+    loss = hyperparams["weight"] * jnp.mean((model(x) - y) ** 2)
+    return loss, {"weight": hyperparams["weight"]}
+
+
+def test_loss_hyperparameters_are_traced_per_run(problem):
+    keys = jax.random.split(jax.random.key(0), 2)
+    graphdef, states = train.init_states(Net, OPTIMIZER, keys,
+                                         hyperparams={"weight": jnp.array([0.5, 2.0])})
+    step = train.make_step(graphdef, _weighted, OPTIMIZER)
+    result = train.fit(step, states, problem["data"], batch_size=BATCH, epochs=1,
+                       progress=False)
+    np.testing.assert_allclose(result.history["weight"][0], [0.5, 2.0])
+    # A rebuilt step is the same step: fit reuses its compiled epoch.
+    again = train.make_step(graphdef, _weighted, OPTIMIZER)
+    assert again == step and hash(again) == hash(step)
+
+
+def test_role_and_phase_errors_name_the_role():
+    graphdefs, state, _ = _gan()
+    with pytest.raises(ValueError, match=r"needs repeats \(n_critic\) >= 1; got 0"):
+        train.make_alternating_step(graphdefs, GAN_OPTIMIZERS,
+                                    [train.Phase("discriminator", d_loss, repeats=0)])
+    with pytest.raises(ValueError, match="Phase role 'critic' is not a role"):
+        train.make_alternating_step(graphdefs, GAN_OPTIMIZERS, [train.Phase("critic", d_loss)])
+    frozen = {"generator": ADAM, "discriminator": None}
+    with pytest.raises(ValueError, match="Role 'discriminator' is frozen"):
+        train.make_step(graphdefs, d_loss, frozen, role="discriminator")
+    # A state made with the discriminator frozen, handed a step that trains it.
+    _, frozen_state = train.create_state({"generator": Generator,
+                                          "discriminator": Discriminator}, frozen,
+                                         key=jax.random.key(0))
+    step = train.make_step(graphdefs, d_loss, GAN_OPTIMIZERS, role="discriminator")
+    with pytest.raises(ValueError, match="Role 'discriminator' is frozen in the state"):
+        step(frozen_state, GAN_DATA[:8])
+    with pytest.raises(ValueError, match="name the role"):
+        train.make_step(graphdefs, d_loss, GAN_OPTIMIZERS)
+
+    def unknown_role(models, x, key, hyperparams):
+        return jnp.mean(models["critic"](x)), {}
+
+    step = train.make_step(graphdefs, unknown_role, GAN_OPTIMIZERS, role="discriminator")
+    with pytest.raises(KeyError, match=r"No role 'critic'.*\['generator', 'discriminator'\]"):
+        step(state, GAN_DATA[:8])
+
+
+def test_tensorboard_events_hold_the_epoch_records(problem, tmp_path):
+    from tensorboardX.proto import event_pb2
+
+    result = _fit(problem, epochs=2, tensorboard_dir=tmp_path / "tb")
+    (events,) = (tmp_path / "tb").glob("events.out.tfevents.*")
+    scalars = {}
+    data = events.read_bytes()
+    offset = 0
+    while offset < len(data):  # TFRecord framing: length, crc, payload, crc
+        length = int(np.frombuffer(data[offset:offset + 8], np.uint64)[0])
+        event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
+        offset += 16 + length
+        for value in event.summary.value:
+            scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    assert [step for step, _ in scalars["loss"]] == [SPE, 2 * SPE]
+    np.testing.assert_allclose([v for _, v in scalars["loss"]], result.history["loss"],
+                               rtol=1e-6)
+    assert "grad_norm" in scalars and "mae" in scalars

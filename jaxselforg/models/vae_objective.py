@@ -118,7 +118,7 @@ def vae_loss(model: VAE, images: jax.Array, key: jax.Array, *, beta: ArrayLike =
 
 
 def make_loss(*, beta: ArrayLike = 1.0, binarize: bool = True):
-    """The training loss ``loss_fn(model, images, key) -> (mean loss, metrics)``.
+    """The training loss ``loss_fn(model, images, key, hyperparams) -> (mean loss, metrics)``.
 
     Plugs into :func:`jaxselforg.train.make_step`; a batch is ``[b, h, w]`` images.
 
@@ -133,7 +133,7 @@ def make_loss(*, beta: ArrayLike = 1.0, binarize: bool = True):
       ``negative_elbo`` (= reconstruction + kl, whatever ``beta``).
     """
 
-    def loss_fn(model: VAE, images: jax.Array, key: jax.Array):
+    def loss_fn(model: VAE, images: jax.Array, key: jax.Array, hyperparams):
         binarize_key, sample_key = jax.random.split(key)
         if binarize:
             images = jax.random.bernoulli(binarize_key, images).astype(images.dtype)

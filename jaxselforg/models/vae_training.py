@@ -63,14 +63,14 @@ class VAETraining(NamedTuple):
         """The trained model of a single run."""
         if self.n_runs is not None:
             raise ValueError(f"This result holds {self.n_runs} runs; use run_model(i).")
-        return train.merge_model(self.graphdef, self.state.params, self.state.model_state)
+        return train.get_model(self.graphdef, self.state)
 
     def run_model(self, i: int) -> VAE:
         """The trained model of run ``i`` of a sweep."""
         if self.n_runs is None:
             return self.model
         one = train.select_run(self.state, i)
-        return train.merge_model(self.graphdef, one.params, one.model_state)
+        return train.get_model(self.graphdef, one)
 
 
 def train_vae(
@@ -177,7 +177,7 @@ def train_vae(
         def eval_fn(state):
             runs = [state] if not sweep else [train.select_run(state, i)
                                               for i in range(key.shape[0])]
-            values = [np.mean(elbo_terms(train.merge_model(graphdef, s.params, s.model_state),
+            values = [np.mean(elbo_terms(train.get_model(graphdef, s),
                                          test_images, key=elbo_key).loss) for s in runs]
             return {"test_negative_elbo": values[0] if not sweep else np.stack(values)}
 

@@ -1,18 +1,32 @@
-"""The deep-learning training core: Flax NNX models split into pure pytrees, Optax
-optimizers with traced hyperparameters, a jitted step and epoch (``lax.scan`` over
-on-device batches), Orbax checkpoints, ``metrics.jsonl`` logs and the ``fit`` loop.
+"""The deep-learning training core: Flax NNX networks ("roles") split into pure pytrees,
+Optax optimizers with traced hyperparameters, single and alternating jitted steps,
+frozen roles and partially frozen parameters, an epoch as one ``lax.scan`` over
+on-device batches, Orbax checkpoints, ``metrics.jsonl`` and TensorBoard logs, and the
+``fit`` loop that trains every one of these unchanged.
+
+One network::
 
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
     graphdef, state = train.create_state(model_fn, optimizer, key=key)  # model_fn(rngs)
-    step = train.make_step(graphdef, loss_fn, optimizer)   # loss_fn(model, batch, key)
+    step = train.make_step(graphdef, loss_fn, optimizer)  # loss_fn(model, batch, key, hp)
     result = train.fit(step, state, data, batch_size=128, epochs=10,
                        checkpoint_dir=run_dir / "checkpoints", config=asdict(cfg),
                        metrics_path=run_dir / "train_metrics.jsonl")
-    model = train.merge_model(graphdef, result.state.params, result.state.model_state)
+    model = train.get_model(graphdef, result.state)
 
-A sweep: ``train.init_states(model_fn, optimizer, jax.random.split(key, 8),
-learning_rate=rates)`` gives states with a leading run axis, which ``fit`` trains
-vmapped in one program (``run_epochs`` is the same as one pure function).
+Several networks (a GAN: the discriminator ``n_critic`` times, then the generator)::
+
+    graphdefs, state = train.create_state({"generator": G, "discriminator": D},
+                                          {"generator": adam, "discriminator": adam}, key=key)
+    step = train.make_alternating_step(graphdefs, optimizers, [
+        train.Phase("discriminator", d_loss, repeats=n_critic),
+        train.Phase("generator", g_loss)])
+
+A frozen role (a teacher) has the optimizer ``None``; ``train.partition`` trains
+parts of one network at different rates, or not at all. A sweep:
+``train.init_states(model_fn, optimizer, jax.random.split(key, 8), learning_rate=rates)``
+gives states with a leading run axis, which ``fit`` trains vmapped in one program
+(``run_epochs`` is the same as one pure function).
 """
 
 from jaxselforg.train.checkpoint import Checkpointer, CheckpointMismatchError
@@ -24,12 +38,15 @@ from jaxselforg.train.loop import (
     progress_enabled,
     run_epochs,
 )
-from jaxselforg.train.metrics import MetricsWriter, read_metrics
+from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
 from jaxselforg.train.optimizers import cosine_decay_adam
+from jaxselforg.train.partition import parameter_labels, partition
 from jaxselforg.train.state import (
+    SINGLE_ROLE,
     TrainState,
     create_state,
     get_hyperparams,
+    get_model,
     init_state,
     init_states,
     merge_model,
@@ -37,26 +54,42 @@ from jaxselforg.train.state import (
     set_hyperparams,
     split_model,
 )
-from jaxselforg.train.step import LossFn, StepFn, make_step, tree_all_finite
+from jaxselforg.train.step import (
+    LossFn,
+    Phase,
+    Step,
+    StepFn,
+    make_alternating_step,
+    make_step,
+    tree_all_finite,
+)
 
 __all__ = [
+    "SINGLE_ROLE",
     "CheckpointMismatchError",
     "Checkpointer",
     "FitResult",
     "LossFn",
     "MetricsWriter",
     "NonFiniteLossError",
+    "Phase",
+    "Step",
     "StepFn",
+    "TensorBoardWriter",
     "TrainState",
     "cosine_decay_adam",
     "create_state",
     "fit",
     "get_hyperparams",
+    "get_model",
     "init_state",
     "init_states",
+    "make_alternating_step",
     "make_epoch",
     "make_step",
     "merge_model",
+    "parameter_labels",
+    "partition",
     "progress_enabled",
     "read_metrics",
     "run_epochs",

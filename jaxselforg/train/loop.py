@@ -34,7 +34,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxselforg import _validation
 from jaxselforg.data.batching import epoch_indices
 from jaxselforg.train.checkpoint import Checkpointer
-from jaxselforg.train.metrics import MetricsWriter, read_metrics
+from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
 from jaxselforg.train.state import get_hyperparams
 from jaxselforg.train.step import StepFn, tree_all_finite
 
@@ -208,6 +208,16 @@ def _history(records: Iterable[Mapping[str, Any]]) -> dict[str, np.ndarray]:
             for name in names}
 
 
+def _losses(metrics) -> dict[str, np.ndarray]:
+    """The step's loss metrics: ``loss`` (one network) or ``<role>/loss`` (several)."""
+    found = {name: np.asarray(value) for name, value in metrics.items()
+             if name == "loss" or name.endswith("/loss")}
+    if not found:
+        raise ValueError(f"The step's metrics need a 'loss' (or '<role>/loss'); got "
+                         f"{sorted(metrics)}.")
+    return found
+
+
 def _first_bad(loss: np.ndarray) -> tuple[int, list[int]]:
     """Index of the first batch with a non-finite loss, and the runs affected."""
     bad = ~np.isfinite(loss.reshape(-1, loss.shape[-1]))
@@ -227,6 +237,7 @@ def fit(
     keep: int = 3,
     ignore: Iterable[str] = (),
     metrics_path: str | os.PathLike | None = None,
+    tensorboard_dir: str | os.PathLike | None = None,
     eval_fn: Callable[[Any], Mapping[str, Any]] | None = None,
     eval_every: int = 1,
     progress: bool | None = None,
@@ -240,7 +251,9 @@ def fit(
     :class:`NonFiniteLossError` before anything of that epoch is saved, so the last
     good checkpoint stays the newest. Otherwise the epoch's mean metrics (and
     ``eval_fn``'s, every ``eval_every`` epochs) are appended to ``metrics_path`` and
-    the state is saved every ``save_every`` epochs and at the end.
+    the state is saved every ``save_every`` epochs and at the end. Every state of
+    :func:`~jaxselforg.train.create_state` trains here unchanged: one network,
+    several roles (an alternating GAN step, a frozen teacher), partial freezing.
 
     With ``checkpoint_dir``, a call resumes from the newest checkpoint there and runs
     the remaining epochs up to ``epochs`` (a total, not an increment). The directory
@@ -253,8 +266,10 @@ def fit(
     loss in any run stops them all.
 
     Args:
-      step: ``step(state, batch) -> (state, metrics)``, e.g. from :func:`make_step`;
-        ``state`` has ``step`` (int32 count) and ``key`` (PRNG key data) fields.
+      step: ``step(state, batch) -> (state, metrics)``, e.g. from :func:`make_step`
+        or :func:`make_alternating_step`; ``state`` has ``step`` (int32 count) and
+        ``key`` (PRNG key data) fields; ``metrics`` has ``"loss"`` or
+        ``"<role>/loss"`` entries, all checked for NaN/Inf.
       state: the initial state (ignored in favour of the newest checkpoint, if any).
       data: pytree of arrays sharing their first (example) dimension.
       batch_size: examples per step.
@@ -269,6 +284,9 @@ def fit(
         step metrics' epoch means, ``eval_fn``'s values). On start, epoch records
         past the state's step (an interrupted run's, or an earlier run's) are
         dropped, so after a resume the file reads as if never interrupted.
+      tensorboard_dir: also write every epoch's record as TensorBoard scalars
+        here (:class:`~jaxselforg.train.TensorBoardWriter`; one sub-folder per run
+        of a sweep).
       eval_fn: ``eval_fn(state) -> {name: value}``, logged with the epoch's record.
       eval_every: evaluate every this many epochs (and after the last).
       progress: show a tqdm bar with the live loss; default: unless the environment
@@ -303,7 +321,7 @@ def fit(
     epoch_fn = _compiled_epoch(step, batch_size, n_runs is not None, mesh)
     show = progress_enabled() if progress is None else progress
 
-    ckpt = None
+    ckpt = board = None
     if checkpoint_dir is not None:
         ckpt = Checkpointer(checkpoint_dir,
                             config=_fit_config(config, data, batch_size, state, n_runs),
@@ -325,6 +343,8 @@ def fit(
 
         records: list[dict[str, Any]] = []
         writer = None
+        if tensorboard_dir is not None:
+            board = TensorBoardWriter(tensorboard_dir)
         if metrics_path is not None:
             writer = MetricsWriter(metrics_path)
             if writer.path.exists():
@@ -342,14 +362,17 @@ def fit(
             for epoch in range(start_epoch + 1, epochs + 1):
                 started = time.perf_counter()
                 new_state, metrics, finite = epoch_fn(state, data)
-                loss = np.asarray(metrics["loss"])
+                losses = _losses(metrics)
                 seconds = time.perf_counter() - started
                 step_number = epoch * steps_per_epoch
                 problem = None
-                if not np.all(np.isfinite(loss)):
+                bad = [name for name, loss in losses.items() if not np.all(np.isfinite(loss))]
+                if bad:
+                    loss = losses[bad[0]]
                     batch, runs = _first_bad(loss)
                     step_number = (epoch - 1) * steps_per_epoch + batch + 1
-                    problem = f"the loss is {loss.reshape(-1, loss.shape[-1])[runs[0], batch]}"
+                    what = "loss" if bad[0] == "loss" else f"{bad[0].split('/')[0]} loss"
+                    problem = f"the {what} is {loss.reshape(-1, loss.shape[-1])[runs[0], batch]}"
                 elif not np.all(np.asarray(finite)):
                     runs = [int(r) for r in np.flatnonzero(~np.asarray(finite).reshape(-1))]
                     problem = "the parameters hold NaN or Inf"
@@ -372,14 +395,19 @@ def fit(
                 records.append(record)
                 if writer is not None:
                     writer.write(record)
+                if board is not None:
+                    board.write(step_number, record)
                 if ckpt is not None:
                     ckpt.save(step_number, state)
                 bar.update(steps_per_epoch)
-                bar.set_postfix(loss=f"{float(np.mean(record['loss'])):.4g}", epoch=epoch)
+                bar.set_postfix({name: f"{float(np.mean(record[name])):.4g}"
+                                 for name in losses} | {"epoch": epoch})
         final = epochs * steps_per_epoch
         if ckpt is not None and start_epoch < epochs and ckpt.latest_step != final:
             ckpt.save(final, state, force=True)
     finally:
         if ckpt is not None:
             ckpt.close()
+        if board is not None:
+            board.close()
     return FitResult(state, _history(records), start_epoch)
