@@ -4,6 +4,7 @@ structure checks, NaN refusal) and the metrics.jsonl writer."""
 from __future__ import annotations
 
 import json
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -11,7 +12,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxselforg.train import CheckpointMismatchError, Checkpointer, MetricsWriter, read_metrics
+from jaxselforg.train import (
+    CheckpointMismatchError,
+    Checkpointer,
+    CorruptCheckpointError,
+    CorruptCheckpointWarning,
+    MetricsWriter,
+    read_metrics,
+)
 
 CONFIG = {"lr": 0.1, "k": 10, "grid": (4, 4), "epochs": 5}
 
@@ -339,3 +347,115 @@ def test_read_metrics_skips_blank_lines(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"a": 1}\n\n{"a": 2}\n')
     assert read_metrics(path) == [{"a": 1}, {"a": 2}]
+
+
+# ---------------------------------------------------------------------------
+# Damaged checkpoints, odd directories and configs.
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _garbage(path):
+    path.write_bytes(b"\x00not what orbax wrote{")
+
+
+def _delete(path):
+    path.unlink()
+
+
+def _largest_data_file(step_dir):
+    return max((p for p in (step_dir / "state").rglob("d/*") if p.is_file()),
+               key=lambda p: p.stat().st_size)
+
+
+DAMAGE = [
+    ("truncated data file", _largest_data_file, _truncate),
+    ("flipped byte in a data file", _largest_data_file, _flip),
+    ("garbage array metadata", lambda d: d / "state" / "_METADATA", _garbage),
+    ("deleted manifest", lambda d: d / "state" / "manifest.ocdbt", _delete),
+    ("deleted process manifest", lambda d: d / "state" / "ocdbt.process_0" / "manifest.ocdbt",
+     _delete),
+    ("garbage per-process metadata",
+     lambda d: d / "state" / "array_metadatas" / "process_0", _garbage),
+    ("garbage sharding file", lambda d: d / "state" / "_sharding", _garbage),
+    ("garbage digest", lambda d: d / "digest" / "metadata", _garbage),
+    ("garbage step metadata", lambda d: d / "_CHECKPOINT_METADATA", _garbage),
+    ("deleted state folder", lambda d: d / "state", lambda p: __import__("shutil").rmtree(p)),
+]
+
+
+@pytest.mark.parametrize("name, target, damage", DAMAGE, ids=[d[0] for d in DAMAGE])
+def test_damaged_latest_step_falls_back_to_the_newest_readable(tmp_path, name, target, damage):
+    with Checkpointer(tmp_path, config=CONFIG, keep=3) as ckpt:
+        for step in (1, 2, 3):
+            ckpt.save(step, _state(step))
+    damage(target(tmp_path / "3"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Checkpointer(tmp_path, config=CONFIG, keep=3) as ckpt:
+            restored, step = ckpt.restore_or(_state())
+            if step == 3:
+                # The damaged file was not needed: the bytes are step 3's, digest-checked.
+                _assert_trees_identical(restored, _state(3))
+            else:
+                assert step == 2
+                _assert_trees_identical(restored, _state(2))
+                (warning,) = [w for w in caught if issubclass(w.category,
+                                                              CorruptCheckpointWarning)]
+                message = str(warning.message)
+                assert "step 3" in message and str(tmp_path / "3") in message
+                assert "resuming from step 2" in message
+                assert (tmp_path / "corrupt" / "3").is_dir() and not (tmp_path / "3").exists()
+                # Training goes on: step 3 can be saved again.
+                assert ckpt.save(3, _state(3))
+    if step == 3:
+        # Files Orbax does not need to read the arrays back.
+        assert name in ("garbage sharding file", "garbage step metadata",
+                        "deleted process manifest")
+    with Checkpointer(tmp_path, config=CONFIG, keep=3) as ckpt:
+        _assert_trees_identical(ckpt.restore_or(_state())[0], _state(3))
+
+
+def test_every_step_damaged_is_a_clear_error(tmp_path):
+    with Checkpointer(tmp_path, config=CONFIG, keep=2) as ckpt:
+        for step in (1, 2):
+            ckpt.save(step, _state(step))
+    for step in (1, 2):
+        _flip(_largest_data_file(tmp_path / str(step)))
+    with Checkpointer(tmp_path, config=CONFIG, keep=2) as ckpt, warnings.catch_warnings():
+        warnings.simplefilter("ignore", CorruptCheckpointWarning)
+        with pytest.raises(CorruptCheckpointError, match=r"No checkpoint in .* could be read"
+                           r"(.|\n)*step 2(.|\n)*step 1"):
+            ckpt.restore_or(_state())
+
+
+def test_directory_that_is_a_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "ckpt"
+    path.write_text("not a folder")
+    with pytest.raises(ValueError, match="exists and is not a directory"):
+        Checkpointer(path, config=CONFIG)
+
+
+def test_config_json_cannot_hold_is_refused_naming_the_key(tmp_path):
+    with pytest.raises(ValueError, match=r"config\['model\.activation'\] is a callable"):
+        Checkpointer(tmp_path, config={"model": {"activation": jnp.tanh}, "lr": 0.1})
+    assert not (tmp_path / "config.json").exists()
+    # Paths and numpy values are plain data, and compare equal on the next open.
+    config = {"out": tmp_path / "run", "lr": np.float32(0.5), "grid": np.array([4, 4])}
+    Checkpointer(tmp_path, config=config).close()
+    Checkpointer(tmp_path, config=config).close()
+
+
+def test_unreadable_config_file_is_a_clear_error(tmp_path):
+    Checkpointer(tmp_path, config=CONFIG).close()
+    (tmp_path / "config.json").write_text("{broken")
+    with pytest.raises(CheckpointMismatchError, match="cannot be read as the run's config"):
+        Checkpointer(tmp_path, config=CONFIG)

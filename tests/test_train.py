@@ -627,3 +627,58 @@ def test_vmapped_alternating_runs_equal_individual_runs():
         # float32 tolerances on values of order 1.
         for a, e in zip(jax.tree.leaves(run), jax.tree.leaves(single.state), strict=True):
             np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Faults: damaged checkpoints and SIGKILL.
+
+
+def test_damaged_latest_checkpoint_resumes_from_the_one_before(problem, tmp_path):
+    straight = _fit(problem, epochs=4)
+    ckpt = tmp_path / "ckpt"
+    _fit(problem, epochs=3, checkpoint_dir=ckpt, keep=3)
+    data_file = max((p for p in (ckpt / str(3 * SPE) / "state").rglob("d/*") if p.is_file()),
+                    key=lambda p: p.stat().st_size)
+    data_file.write_bytes(data_file.read_bytes()[:-16])
+    with pytest.warns(train.CorruptCheckpointWarning, match=f"step {3 * SPE}"):
+        resumed = _fit(problem, epochs=4, checkpoint_dir=ckpt, keep=3)
+    assert resumed.start_epoch == 2
+    _assert_identical(resumed.state, straight.state)
+
+
+def test_runs_killed_at_random_points_resume_bit_identical(tmp_path):
+    import os
+    import pathlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = pathlib.Path(__file__).with_name("fault_run.py")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(pathlib.Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+
+    def run(directory, out, kill_after=None, delay=0.0):
+        child = subprocess.Popen([sys.executable, str(script), str(directory), str(out)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                 env=env)
+        if kill_after is not None:
+            for line in child.stdout:
+                if line.strip() == f"epoch {kill_after}":
+                    time.sleep(delay)  # inside the next epoch's step or its async save
+                    child.send_signal(signal.SIGKILL)
+                    break
+        child.communicate(timeout=120)
+        return child.returncode
+
+    assert run("-", tmp_path / "straight.npz") == 0
+    ckpt = tmp_path / "ckpt"
+    rng = np.random.default_rng(0)
+    for kill_after in (2, 5, 9):  # three kills in one run, each resumed
+        code = run(ckpt, tmp_path / "never.npz", kill_after, float(rng.uniform(0.0, 0.06)))
+        assert code == -signal.SIGKILL  # killed mid-run, not finished
+    assert run(ckpt, tmp_path / "resumed.npz") == 0
+    straight, resumed = np.load(tmp_path / "straight.npz"), np.load(tmp_path / "resumed.npz")
+    assert sorted(straight) == sorted(resumed)
+    for name in straight:
+        np.testing.assert_array_equal(resumed[name], straight[name], err_msg=name)

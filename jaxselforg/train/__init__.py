@@ -29,7 +29,12 @@ gives states with a leading run axis, which ``fit`` trains vmapped in one progra
 (``run_epochs`` is the same as one pure function).
 """
 
-from jaxselforg.train.checkpoint import Checkpointer, CheckpointMismatchError
+from jaxselforg.train.checkpoint import (
+    Checkpointer,
+    CheckpointMismatchError,
+    CorruptCheckpointError,
+    CorruptCheckpointWarning,
+)
 from jaxselforg.train.loop import (
     FitResult,
     NonFiniteLossError,
@@ -68,6 +73,8 @@ __all__ = [
     "SINGLE_ROLE",
     "CheckpointMismatchError",
     "Checkpointer",
+    "CorruptCheckpointError",
+    "CorruptCheckpointWarning",
     "FitResult",
     "LossFn",
     "MetricsWriter",

@@ -12,13 +12,23 @@ asynchronous and ``close`` (or leaving the ``with`` block) waits for them, so no
 finished step is lost. ``restore`` checks the saved tree against the template
 before reading anything: a different structure, shape or dtype is an error, never
 a partial restore.
+
+Each step is saved with a SHA-256 digest of its leaves (an Orbax JSON item beside the
+state, committed atomically with it). A step whose files cannot be read, or whose
+restored bytes do not match the digest (a truncated or flipped file), is corrupt:
+``restore_or`` warns (:class:`CorruptCheckpointWarning`, naming the step and its
+path), moves it aside to ``<directory>/corrupt/<step>`` and resumes from the newest
+readable step, so training loses only the steps since that one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
+import shutil
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
@@ -26,18 +36,60 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-__all__ = ["CheckpointMismatchError", "Checkpointer"]
+__all__ = ["CheckpointMismatchError", "Checkpointer", "CorruptCheckpointError",
+           "CorruptCheckpointWarning"]
 
 _CONFIG_FILE = "config.json"
+_CORRUPT = "corrupt"
 
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint does not belong to this run (other config or other state shape)."""
 
 
+class CorruptCheckpointError(OSError):
+    """No kept checkpoint could be read (every step's files are damaged)."""
+
+
+class CorruptCheckpointWarning(UserWarning):
+    """A damaged checkpoint step was skipped in favour of an older one."""
+
+
+def _plain_config(value, key: str):
+    """JSON-ready config values: paths as strings, numpy scalars and arrays as numbers
+    and lists; anything else that JSON cannot hold is refused (a function's repr would
+    differ on the next run and refuse its own checkpoints)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain_config(v, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_config(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (np.generic, np.ndarray)) or (
+            isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer)):
+        return np.asarray(value).tolist()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    kind = "callable" if callable(value) else type(value).__name__
+    raise ValueError(f"config[{key!r}] is a {kind} ({value!r:.60}), which a "
+                     "checkpoint's config.json cannot hold; use numbers, strings, lists or "
+                     "dicts (e.g. the function's name).")
+
+
 def _canonical(config: Mapping[str, Any]) -> dict[str, Any]:
     """JSON round trip, so tuples and lists (and key order) compare equal."""
-    return json.loads(json.dumps(dict(config), sort_keys=True, default=str))
+    plain = {str(k): _plain_config(v, str(k)) for k, v in dict(config).items()}
+    return json.loads(json.dumps(plain, sort_keys=True))
+
+
+def _digest(tree) -> str:
+    """SHA-256 over every leaf's path, dtype, shape and bytes."""
+    digest = hashlib.sha256()
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+        leaf = np.asarray(leaf)
+        digest.update(f"{_path(path)}|{leaf.dtype}|{leaf.shape}|".encode())
+        digest.update(np.ascontiguousarray(leaf).tobytes())
+    return digest.hexdigest()
 
 
 def _describe(leaf) -> tuple[tuple[int, ...], str]:
@@ -87,22 +139,32 @@ class Checkpointer:
         if save_every < 1 or keep < 1:
             raise ValueError(f"save_every and keep must be >= 1; got {save_every} and {keep}.")
         self.directory = pathlib.Path(directory).absolute()
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ValueError(f"The checkpoint directory {self.directory} exists and is not a "
+                             "directory; pass a folder path (it is created if missing).")
         self.directory.mkdir(parents=True, exist_ok=True)
         self._check_config(_canonical(config), set(ignore))
-        self._manager = ocp.CheckpointManager(
-            self.directory,
-            options=ocp.CheckpointManagerOptions(
-                max_to_keep=keep, save_interval_steps=save_every, create=True
-            ),
-            item_handlers=ocp.StandardCheckpointHandler(),
-        )
+        self._options = ocp.CheckpointManagerOptions(
+            max_to_keep=keep, save_interval_steps=save_every, create=True)
+        self._manager = self._open()
+
+    def _open(self) -> ocp.CheckpointManager:
+        return ocp.CheckpointManager(
+            self.directory, options=self._options,
+            item_handlers={"state": ocp.StandardCheckpointHandler(),
+                           "digest": ocp.JsonCheckpointHandler()})
 
     def _check_config(self, config: dict[str, Any], ignore: set[str]) -> None:
         path = self.directory / _CONFIG_FILE
         if not path.exists():
             path.write_text(json.dumps(config, indent=2, sort_keys=True))
             return
-        saved = json.loads(path.read_text())
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise CheckpointMismatchError(
+                f"{path} cannot be read as the run's configuration ({error}); restore it, or "
+                "use a new directory.") from error
         keys = (set(saved) | set(config)) - ignore
         differences = [
             f"{key}: saved {saved.get(key, '<absent>')!r}, now {config.get(key, '<absent>')!r}"
@@ -141,7 +203,9 @@ class Checkpointer:
                     f"Refusing to checkpoint step {step}: {jax.tree_util.keystr(path)} holds "
                     "NaN or Inf. The last good checkpoint is kept."
                 )
-        return self._manager.save(step, args=ocp.args.StandardSave(state), force=force)
+        args = ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                  digest=ocp.args.JsonSave({"sha256": _digest(state)}))
+        return self._manager.save(step, args=args, force=force)
 
     def restore(self, template, step: int | None = None):
         """Restores the checkpoint at ``step`` (default latest) into ``template``'s shape.
@@ -154,17 +218,68 @@ class Checkpointer:
         step = self.latest_step if step is None else step
         if step is None or step not in self._manager.all_steps():
             raise FileNotFoundError(f"No checkpoint at step {step} in {self.directory}.")
-        self._check_structure(template, step)
-        return self._manager.restore(step, args=ocp.args.StandardRestore(template))
+        try:
+            self._check_structure(template, step)
+            restored = self._manager.restore(step, args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(template), digest=ocp.args.JsonRestore()))
+            state, saved = restored["state"], restored["digest"]
+        except CheckpointMismatchError:
+            raise
+        except Exception as error:  # noqa: BLE001 - Orbax/tensorstore raise many kinds
+            raise CorruptCheckpointError(
+                f"Checkpoint step {step} in {self.directory / str(step)} cannot be read: "
+                f"{type(error).__name__}: {str(error)[:300]}") from error
+        if not isinstance(saved, Mapping) or saved.get("sha256") != _digest(state):
+            raise CorruptCheckpointError(
+                f"Checkpoint step {step} in {self.directory / str(step)} is damaged: its "
+                "restored bytes do not match the digest saved with it.")
+        return state
 
     def restore_or(self, template) -> tuple[Any, int]:
-        """``(restored state, step)`` from the latest checkpoint, else ``(template, 0)``."""
-        if self.latest_step is None:
-            return template, 0
-        return self.restore(template), self.latest_step
+        """``(restored state, step)`` from the newest readable checkpoint, else
+        ``(template, 0)``.
+
+        A damaged step (unreadable files or a digest mismatch) is reported with a
+        :class:`CorruptCheckpointWarning`, moved to ``<directory>/corrupt/<step>`` and
+        skipped for the next older one.
+
+        Raises:
+          CheckpointMismatchError: the newest readable step is another state's.
+          CorruptCheckpointError: checkpoints exist but none can be read (all are
+            moved aside; the error lists why each failed).
+        """
+        failures = []
+        while self.latest_step is not None:
+            step = self.latest_step
+            try:
+                return self.restore(template, step), step
+            except CorruptCheckpointError as error:
+                failures.append(str(error))
+                self._move_aside(step)
+                older = self.latest_step
+                warnings.warn(f"{error} Moved it to {self.directory / _CORRUPT / str(step)}; "
+                              + (f"resuming from step {older}." if older is not None else
+                                 "no older checkpoint is left."),
+                              CorruptCheckpointWarning, stacklevel=2)
+        if failures:
+            raise CorruptCheckpointError(
+                "No checkpoint in " + str(self.directory) + " could be read:\n  "
+                + "\n  ".join(failures) + "\nStart a new run in a new directory (or "
+                "delete this one).")
+        return template, 0
+
+    def _move_aside(self, step: int) -> None:
+        self._manager.wait_until_finished()
+        self._manager.close()
+        target = self.directory / _CORRUPT / str(step)
+        target.parent.mkdir(exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.move(str(self.directory / str(step)), str(target))
+        self._manager = self._open()
 
     def _check_structure(self, template, step: int) -> None:
-        saved_tree = self._manager.item_metadata(step).tree
+        saved_tree = self._manager.item_metadata(step)["state"].tree
         saved = {_path(p): _describe(leaf)
                  for p, leaf in jax.tree_util.tree_leaves_with_path(saved_tree)}
         wanted = {_path(p): _describe(leaf)
