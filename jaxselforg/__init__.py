@@ -2,6 +2,7 @@
 
 Topic modules (``from jaxselforg import distances``):
 
+* :mod:`jaxselforg.augment`: on-device, per-example image augmentation (shift, resized crop, flip, noise, erasing)
 * :mod:`jaxselforg.data`: Fashion-MNIST / MNIST, synthetic sets, preprocessing, batching
 * :mod:`jaxselforg.distances`: the lecture's metrics, pairwise and streaming nearest
 * :mod:`jaxselforg.criteria`: compactness, separation, inertia, quantization error, ACC/NMI/ARI
@@ -16,6 +17,7 @@ Topic modules (``from jaxselforg import distances``):
 """
 
 from jaxselforg import (
+    augment,
     cluster,
     criteria,
     data,
@@ -32,7 +34,7 @@ from jaxselforg import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "cluster", "criteria", "data", "distances", "mixture", "models", "parallel", "rbm", "som", "train",
+    "augment", "cluster", "criteria", "data", "distances", "mixture", "models", "parallel", "rbm", "som", "train",
     "viz",
     "__version__",
 ]

@@ -128,3 +128,30 @@ def positive_int(value, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value}.")
     return int(value)
+
+
+def prng_key(key, name: str = "key") -> jax.Array:
+    """A single typed PRNG key from ``key`` (a ``jax.random.key`` or its uint32 data).
+
+    Raises:
+      ValueError: an int seed, a float/int array or a batch of keys, naming what is
+        expected (``jax.random.key(0)``).
+    """
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        raise ValueError(f"{name} must be a PRNG key, e.g. jax.random.key({int(key)}); got the "
+                         f"int {int(key)}.")
+    try:
+        key = jnp.asarray(key)
+    except TypeError as err:
+        raise ValueError(f"{name} must be a PRNG key (jax.random.key(seed)); got "
+                         f"{type(key).__name__}.") from err
+    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.dtype != jnp.uint32 or key.shape[-1:] != (2,):
+            raise ValueError(f"{name} must be a PRNG key (jax.random.key(seed)) or its uint32 "
+                             f"key data; got an array of dtype {key.dtype} and shape "
+                             f"{tuple(key.shape)}.")
+        key = jax.random.wrap_key_data(key)
+    if key.ndim:
+        raise ValueError(f"{name} must be a single PRNG key; got a batch of shape "
+                         f"{tuple(key.shape)} (split it and pass one).")
+    return key
