@@ -682,3 +682,10 @@ def test_runs_killed_at_random_points_resume_bit_identical(tmp_path):
     assert sorted(straight) == sorted(resumed)
     for name in straight:
         np.testing.assert_array_equal(resumed[name], straight[name], err_msg=name)
+
+
+def test_an_int_seed_for_a_key_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"jax.random.key\(0\)"):
+        train.create_state(Net, OPTIMIZER, key=0)
+    with pytest.raises(ValueError, match="single PRNG key"):
+        train.create_state(Net, OPTIMIZER, key=jax.random.split(jax.random.key(0), 2))

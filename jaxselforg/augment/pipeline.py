@@ -48,8 +48,8 @@ class Compose:
         object.__setattr__(self, "steps", tuple(checked))
 
     def __call__(self, key: jax.Array, images) -> jax.Array:
-        x, _ = _batch.images(images)
-        x = jnp.asarray(images, x.dtype)
+        _batch.images(images)  # the layout check; the transforms keep the input's layout
+        x = _validation.as_float_array(images, "images")
         keys = jax.random.split(_validation.prng_key(key), 2 * max(len(self.steps), 1))
         for i, (transform, p) in enumerate(self.steps):
             if p == 0.0:

@@ -201,7 +201,7 @@ class RandomErasing:
             rows = jnp.arange(h)[:, None, None]
             cols = jnp.arange(w)[None, :, None]
             inside = ((rows >= top) & (rows < top + box_h) & (cols >= left)
-                      & (cols < left + box_w) & (box_h * box_w > 0))
+                      & (cols < left + box_w))
             return jnp.where(inside, jnp.asarray(self.value, image.dtype), image)
 
         return _batch.per_example(one, key, images)

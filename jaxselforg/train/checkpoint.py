@@ -82,11 +82,15 @@ def _canonical(config: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(plain, sort_keys=True))
 
 
-def _digest(tree) -> str:
+def _host_leaves(tree) -> list[tuple[Any, np.ndarray]]:
+    """``[(path, numpy leaf)]``: one host copy, for the NaN check and the digest."""
+    return [(path, np.asarray(leaf)) for path, leaf in jax.tree_util.tree_leaves_with_path(tree)]
+
+
+def _digest(leaves: list[tuple[Any, np.ndarray]]) -> str:
     """SHA-256 over every leaf's path, dtype, shape and bytes."""
     digest = hashlib.sha256()
-    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
-        leaf = np.asarray(leaf)
+    for path, leaf in leaves:
         digest.update(f"{_path(path)}|{leaf.dtype}|{leaf.shape}|".encode())
         digest.update(np.ascontiguousarray(leaf).tobytes())
     return digest.hexdigest()
@@ -196,15 +200,15 @@ class Checkpointer:
         """
         if not (force or self._manager.should_save(step)):
             return False
-        for path, leaf in jax.tree_util.tree_leaves_with_path(state):
-            leaf = np.asarray(leaf)
+        leaves = _host_leaves(state)
+        for path, leaf in leaves:
             if np.issubdtype(leaf.dtype, np.inexact) and not np.all(np.isfinite(leaf)):
                 raise ValueError(
                     f"Refusing to checkpoint step {step}: {jax.tree_util.keystr(path)} holds "
                     "NaN or Inf. The last good checkpoint is kept."
                 )
         args = ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                  digest=ocp.args.JsonSave({"sha256": _digest(state)}))
+                                  digest=ocp.args.JsonSave({"sha256": _digest(leaves)}))
         return self._manager.save(step, args=args, force=force)
 
     def restore(self, template, step: int | None = None):
@@ -229,7 +233,7 @@ class Checkpointer:
             raise CorruptCheckpointError(
                 f"Checkpoint step {step} in {self.directory / str(step)} cannot be read: "
                 f"{type(error).__name__}: {str(error)[:300]}") from error
-        if not isinstance(saved, Mapping) or saved.get("sha256") != _digest(state):
+        if not isinstance(saved, Mapping) or saved.get("sha256") != _digest(_host_leaves(state)):
             raise CorruptCheckpointError(
                 f"Checkpoint step {step} in {self.directory / str(step)} is damaged: its "
                 "restored bytes do not match the digest saved with it.")

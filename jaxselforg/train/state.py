@@ -40,6 +40,8 @@ import optax
 from flax import nnx
 from jax.typing import ArrayLike
 
+from jaxselforg import _validation
+
 __all__ = [
     "SINGLE_ROLE",
     "TrainState",
@@ -124,13 +126,7 @@ def _graphdefs(graphdef) -> dict[str, nnx.GraphDef]:
 
 
 def _key_data(key: ArrayLike) -> jax.Array:
-    key = jnp.asarray(key)
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return jax.random.key_data(key)
-    if key.dtype != jnp.uint32:
-        raise ValueError(f"key must be a PRNG key (jax.random.key) or its uint32 key data; "
-                         f"got dtype {key.dtype}.")
-    return key
+    return jax.random.key_data(_validation.prng_key(key))
 
 
 def _roles(models, optimizers) -> tuple[dict[str, Any], dict[str, Any], bool]:
@@ -298,10 +294,7 @@ def create_state(
       ...                                      learning_rate=3e-4)
     """
     fns, opts, single = _static_roles(model_fns, optimizers)
-    key = _typed_keys(key)
-    if key.ndim:
-        raise ValueError(f"key must be a single PRNG key; got shape {key.shape} "
-                         "(use init_states for several runs).")
+    key = _validation.prng_key(key)  # one key; init_states takes several
     loss_hp = _loss_hyperparams(hyperparams)
     _checked_values(loss_hp, None)
     values = _checked_values(values, None)

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from jaxselforg.train.state import SINGLE_ROLE, TrainState, merge_model
+from jaxselforg.train.state import SINGLE_ROLE, TrainState, _roles, merge_model
 
 __all__ = ["LossFn", "Phase", "Step", "StepFn", "make_alternating_step", "make_step",
            "tree_all_finite"]
@@ -145,19 +145,10 @@ def _check_state(step: Step, state) -> None:
 
 
 def _as_roles(graphdef, optimizer):
-    if isinstance(graphdef, Mapping):
-        if not isinstance(optimizer, Mapping):
-            raise ValueError(f"Several roles {sorted(graphdef)} need a dict {{role: optimizer "
-                             f"or None}}; got {type(optimizer).__name__}.")
-        unknown = sorted(set(optimizer) - set(graphdef))
-        if unknown:
-            raise ValueError(f"Optimizers given for unknown role(s) {unknown}; the roles are "
-                             f"{sorted(graphdef)}.")
-        return dict(graphdef), {r: o for r, o in optimizer.items() if o is not None}, False
-    if optimizer is None or isinstance(optimizer, Mapping):
-        raise ValueError("One network takes one Optax optimizer; got "
-                         f"{type(optimizer).__name__}.")
-    return {SINGLE_ROLE: graphdef}, {SINGLE_ROLE: optimizer}, True
+    """``({role: graphdef}, {trainable role: optimizer}, single)``, checked as the
+    state's roles are (:func:`~jaxselforg.train.create_state`)."""
+    graphdefs, optimizers, single = _roles(graphdef, optimizer)
+    return graphdefs, {r: o for r, o in optimizers.items() if o is not None}, single
 
 
 def _build(graphdefs, optimizers, phases, single) -> Step:
