@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from experiments import harness
-from jaxselforg import data, models, viz
+from jaxselforg import data, vae, viz
 
 TITLE = "Variational autoencoders: latent manifold, traversals and likelihoods"
 
@@ -106,7 +106,7 @@ def train_models(config: Config, x_train, test_binary, run: harness.Run) -> dict
     key = jax.random.key(config.seed)
     results = {}
     for d in config.latent_dims:
-        results[d] = models.train_vae(
+        results[d] = vae.train_vae(
             x_train, key=jax.random.fold_in(key, d), latent_dim=d, architecture="mlp",
             hidden=config.hidden, epochs=config.epochs, batch_size=config.batch_size,
             learning_rate=config.learning_rate,
@@ -124,11 +124,11 @@ def score(config: Config, results: dict, test_binary, run: harness.Run) -> tuple
     for d, result in run.progress(results.items(), "evaluating", total=len(results)):
         model = result.model
         key = jax.random.key(config.seed + 2)
-        ev = models.evaluate(model, test_binary, key=key)
-        iw = float(np.mean(np.asarray(models.importance_log_likelihood(
+        ev = vae.evaluate(model, test_binary, key=key)
+        iw = float(np.mean(np.asarray(vae.importance_log_likelihood(
             model, test_binary[:n_iw], key=jax.random.fold_in(key, 1),
             n_samples=config.iw_samples, chunk_size=min(100, config.iw_samples)))))
-        elbo_subset = float(np.mean(np.asarray(models.elbo_terms(
+        elbo_subset = float(np.mean(np.asarray(vae.elbo_terms(
             model, test_binary[:n_iw], key=jax.random.fold_in(key, 2)).loss)))
         seconds = float(np.sum(result.history["seconds"]))
         row = {"test_negative_elbo": float(ev.negative_elbo),
@@ -166,14 +166,14 @@ def further_models(config: Config, x_train, test_binary, run: harness.Run) -> di
             images, _ = data.load(dataset, "train")
             train_x = data.to_unit_range(images[: config.n_train])
             test_x = _binary_test(config, dataset)[1]
-        result = models.train_vae(
+        result = vae.train_vae(
             train_x, key=jax.random.key(config.seed), epochs=epochs,
             batch_size=config.batch_size, learning_rate=config.learning_rate, binarize=True,
             progress=harness.progress_enabled(), desc=name, **settings)
         key = jax.random.key(config.seed + 2)
-        ev = models.evaluate(result.model, test_x, key=key)
+        ev = vae.evaluate(result.model, test_x, key=key)
         n_iw = min(config.iw_images, test_x.shape[0])
-        iw = float(np.mean(np.asarray(models.importance_log_likelihood(
+        iw = float(np.mean(np.asarray(vae.importance_log_likelihood(
             result.model, test_x[:n_iw], key=jax.random.fold_in(key, 1),
             n_samples=config.further_iw_samples,
             chunk_size=min(100, config.further_iw_samples)))))
@@ -198,12 +198,12 @@ def further_models(config: Config, x_train, test_binary, run: harness.Run) -> di
 
 
 def manifold_figures(config: Config, model, x_test, labels, run: harness.Run) -> None:
-    grid = np.asarray(models.latent_grid(model, n=20))
+    grid = np.asarray(vae.latent_grid(model, n=20))
     fig = _mosaic_figure(grid, 20, "Decoded 20x20 grid over the prior's quantiles "
                          "(5%..95%; z1 left to right, z2 bottom to top)", width=10)
     run.figure(fig, "manifold_2d", "The learned 2-D manifold: Bernoulli means decoded on a "
                "20x20 grid of N(0, I) quantiles (latent_dim = 2)")
-    mean, _ = models.encode(model, x_test)
+    mean, _ = vae.encode(model, x_test)
     mean = np.asarray(mean)
     names = data.CLASS_NAMES[config.dataset]
     fig, ax = plt.subplots(figsize=(8.5, 7))
@@ -224,15 +224,14 @@ def manifold_figures(config: Config, model, x_test, labels, run: harness.Run) ->
 def latent_figures(config: Config, model, x_test, labels, run: harness.Run) -> dict:
     d = model.latent_dim
     names = data.CLASS_NAMES[config.dataset]
-    mean, log_variance = (np.asarray(a) for a in models.encode(model, x_test))
-    kl_per_dim = np.mean(0.5 * (mean**2 + np.exp(log_variance) - log_variance - 1), axis=0)
-    active = int(np.sum(np.var(mean, axis=0) > 0.01))  # Burda et al.'s active units
+    usage = vae.latent_usage(model, x_test)  # Burda et al.'s active units
+    kl_per_dim, active = np.asarray(usage.kl_per_dimension), usage.n_active
     offsets = np.linspace(-3.0, 3.0, 11)
     # Different classes for the traversed images: the first test image of classes 0, 9, 1, ...
     classes = [0, 9, 1, 8, 2, 7, 3, 5, 4, 6][: config.traversal_images]
     for n, c in enumerate(classes):
         index = int(np.flatnonzero(labels == c)[0])
-        rows = np.asarray(models.latent_traversal(model, x_test[index], offsets=offsets))
+        rows = np.asarray(vae.latent_traversal(model, x_test[index], offsets=offsets))
         labels_rows = [f"z{i + 1} (KL {kl_per_dim[i]:.2f})" for i in range(d)]
         fig = _mosaic_figure(rows, len(offsets),
                              f"Traversal around test image {index} ({names[c]}): row i decodes "
@@ -248,7 +247,7 @@ def latent_figures(config: Config, model, x_test, labels, run: harness.Run) -> d
     pairs = rng.choice(len(x_test), size=(config.interpolation_pairs, 2), replace=False)
     strips = []
     for a, b in pairs:
-        path = np.asarray(models.interpolate(model, x_test[a], x_test[b],
+        path = np.asarray(vae.interpolate(model, x_test[a], x_test[b],
                                              n_steps=config.interpolation_steps))
         strips.append(np.concatenate([np.asarray(x_test[a])[None], path,
                                       np.asarray(x_test[b])[None]]))
@@ -260,8 +259,8 @@ def latent_figures(config: Config, model, x_test, labels, run: harness.Run) -> d
     run.figure(fig, "interpolation", f"Linear interpolation in the {d}-d latent space between "
                "pairs of test images")
 
-    generated = np.asarray(models.sample(model, key=jax.random.key(config.seed + 3),
-                                         n=config.n_samples))
+    generated = np.asarray(vae.sample(model, config.n_samples,
+                                      key=jax.random.key(config.seed + 3)))
     n_cols = int(np.ceil(np.sqrt(config.n_samples)))
     fig = _mosaic_figure(generated, n_cols, f"Samples: decoded z ~ N(0, I), latent_dim = {d}",
                          width=7)
@@ -270,7 +269,7 @@ def latent_figures(config: Config, model, x_test, labels, run: harness.Run) -> d
 
     n = config.n_reconstructions
     chosen = rng.choice(len(x_test), size=n, replace=False)
-    outputs = np.asarray(models.decode(model, mean[chosen]))
+    outputs = np.asarray(vae.decode(model, vae.encode(model, x_test[chosen])[0]))
     fig = _mosaic_figure(np.concatenate([np.asarray(x_test[chosen]), outputs]), n,
                          "Reconstructions: test inputs (top) and sigmoid(f(mu(x))) (bottom)",
                          width=10, row_labels=["input", "output"])

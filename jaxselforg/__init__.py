@@ -11,7 +11,8 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.som`: Kohonen self-organizing maps (online and batch), quality measures, maps
 * :mod:`jaxselforg.rbm`: restricted Boltzmann machines (CD-k, PCD), exact and AIS likelihoods, Hopfield
 * :mod:`jaxselforg.parallel`: device mesh, row sharding, cross-device reductions
-* :mod:`jaxselforg.models`: the VAE (MLP and convolutional), its losses and evaluation
+* :mod:`jaxselforg.nn`: Flax NNX blocks (Conv3x3, ConvTranspose2x, MLP, conv encoder/decoder, heads)
+* :mod:`jaxselforg.vae`: the VAE (MLP and convolutional), its objective, evaluation, latent helpers, training
 * :mod:`jaxselforg.train`: the training core (pure jit'd steps, scanned epochs, vmapped runs, checkpoints, metric logs)
 * :mod:`jaxselforg.viz`: image mosaics and figure saving
 """
@@ -23,18 +24,19 @@ from jaxselforg import (
     data,
     distances,
     mixture,
-    models,
+    nn,
     parallel,
     rbm,
     som,
     train,
+    vae,
     viz,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "augment", "cluster", "criteria", "data", "distances", "mixture", "models", "parallel", "rbm", "som", "train",
-    "viz",
+    "augment", "cluster", "criteria", "data", "distances", "mixture", "nn", "parallel", "rbm", "som",
+    "train", "vae", "viz",
     "__version__",
 ]
