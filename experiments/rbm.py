@@ -178,15 +178,6 @@ def _grid(images, n_cols):
     return viz.image_grid(images, n_cols=n_cols, pad_value=0.25)
 
 
-def _tile_filters(w, n):
-    """The n columns of W with the largest norms, each scaled to [0, 1] around 0.5."""
-    w = np.asarray(w)
-    order = np.argsort(-np.linalg.norm(w, axis=0))[:n]
-    cols = w[:, order].T
-    cols = cols / np.maximum(np.abs(cols).max(axis=1, keepdims=True), 1e-12)
-    return viz.image_grid(0.5 + 0.5 * cols, n_cols=int(np.ceil(np.sqrt(n))))
-
-
 def filters_figure(config: Config, models: dict, run: harness.Run) -> None:
     names = list(next(iter(models.values())))
     shown = min(100, config.n_hidden)
@@ -195,7 +186,7 @@ def filters_figure(config: Config, models: dict, run: harness.Run) -> None:
     for r, (dataset, results) in enumerate(models.items()):
         for c, name in enumerate(names):
             ax = axes[r, c]
-            ax.imshow(_tile_filters(results[name]["params"].w, shown), cmap="gray", vmin=0,
+            ax.imshow(viz.filter_tiles(results[name]["params"].w, shown), cmap="gray", vmin=0,
                       vmax=1)
             ax.set_title(f"{dataset}, {name}", fontsize=10)
             ax.axis("off")
@@ -270,14 +261,8 @@ def history_figure(models: dict, run: harness.Run) -> None:
     for r, (dataset, results) in enumerate(models.items()):
         for c, (metric, label) in enumerate(panels):
             ax = axes[r, c]
-            for name, res in results.items():
-                values = res["history"][metric]
-                ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=name)
-            ax.set_xlabel("epoch")
-            ax.set_ylabel(label, fontsize=9)
-            ax.set_title(dataset, fontsize=10)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
+            viz.plot_curves(ax, {name: res["history"][metric] for name, res in results.items()},
+                            ylabel=label, title=dataset)
     fig.suptitle("Monitors after every epoch (500 training and 500 test images)")
     fig.tight_layout()
     run.figure(fig, "monitors_per_epoch", "Reconstruction error, pseudo-log-likelihood and "
