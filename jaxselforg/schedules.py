@@ -8,7 +8,8 @@ switch, and the optimizers' step sizes. A schedule made here can therefore drive
 optax transformation, and an optax schedule can drive our learners.
 
 :func:`schedule` builds the lecture's decays from an initial value a0 and a final value
-a1 reached at the last update; with progress p = count / (total - 1) in [0, 1]:
+a1 reached at the last update and held after it; with progress
+p = min(count / (total - 1), 1) in [0, 1]:
 
 * ``"exponential"``: the lecture's alpha(n) = alpha0 exp(-n / tau), with
   tau = (total - 1) / ln(a0 / a1) so that the last update uses a1: a0 (a1 / a0)^p;
@@ -71,13 +72,15 @@ def _steps(total, name: str = "total") -> int:
     return max(_validation.positive_int(total, name) - 1, 1)
 
 
-def _same_dtype(fn: Schedule, dtype) -> Schedule:
-    """``fn`` evaluated at a float count of ``dtype`` and returned in ``dtype``.
+def _progress(count, steps: int, dtype) -> jax.Array:
+    """p = min(count / steps, 1), exactly 0 at count 0 and exactly 1 from count = steps on.
 
-    Optax's schedules divide the count by a Python int, which under ``jax_enable_x64``
-    promotes a float32 hyperparameter to float64; the cast keeps the value's dtype.
+    XLA may divide by a constant as a product with its rounded reciprocal, so a plain
+    count / steps can miss 1 by an ulp at the last update (a decay to 0 then ends a
+    hair below 0); the comparison pins the end.
     """
-    return lambda count: jnp.asarray(fn(jnp.asarray(count).astype(dtype)), dtype)
+    count = jnp.asarray(count).astype(dtype)
+    return jnp.where(count >= steps, jnp.ones((), dtype), count / steps)
 
 
 def check(kind, name: str = "schedule"):
@@ -133,9 +136,12 @@ def constant(initial: ArrayLike) -> Schedule:
 
 
 def linear(initial: ArrayLike, final: ArrayLike, *, total: int) -> Schedule:
-    """The schedule f(count) = a0 + (a1 - a0) count / (total - 1).
+    """The schedule f(count) = a0 + (a1 - a0) p, p = min(count / (total - 1), 1).
 
-    ``optax.linear_schedule`` (it holds a1 after the last update).
+    ``optax.linear_schedule(a0, a1, total - 1)`` computes the same line, but its
+    (a0 - a1) (1 - count / (total - 1)) + a1 goes past a1 by an ulp when XLA rounds the
+    division (a linear decay to 0 measured -9e-11 on its last update); written here
+    with an exact progress, so the first value is a0 and the last a1.
 
     Args:
       initial: a0, the value of update 0 (traced).
@@ -149,8 +155,9 @@ def linear(initial: ArrayLike, final: ArrayLike, *, total: int) -> Schedule:
       ValueError: total < 1.
     """
     a0 = _float(initial)
-    fn = optax.linear_schedule(a0, jnp.asarray(final, a0.dtype), _steps(total))
-    return _same_dtype(fn, a0.dtype)
+    a1 = jnp.asarray(final, a0.dtype)
+    steps = _steps(total)
+    return lambda count: a0 + (a1 - a0) * _progress(count, steps, a0.dtype)
 
 
 def exponential(initial: ArrayLike, final: ArrayLike | None = None, *, total: int | None = None,
@@ -158,10 +165,11 @@ def exponential(initial: ArrayLike, final: ArrayLike | None = None, *, total: in
     """The lecture's exponential decay f(n) = a0 exp(-n / tau).
 
     Given ``tau`` it is the lecture's formula as written. Given ``final`` and ``total``,
-    tau = (total - 1) / ln(a0 / a1), so that f(n) = a0 (a1 / a0)^(n / (total - 1)) and
-    the last update uses a1. That is ``optax.exponential_decay(a0, total - 1, a1 / a0)``,
-    but optax tests its decay rate with Python comparisons (``decay_rate == 0``), which
-    a traced final value cannot answer; hence written here.
+    tau = (total - 1) / ln(a0 / a1), so that f(n) = a0 (a1 / a0)^p with
+    p = min(n / (total - 1), 1): the last update uses a1, and later ones too. That is
+    ``optax.exponential_decay(a0, total - 1, a1 / a0)`` up to the update count, but
+    optax tests its decay rate with Python comparisons (``decay_rate == 0``), which a
+    traced final value cannot answer; hence written here.
 
     Args:
       initial: a0 (traced).
@@ -190,13 +198,14 @@ def exponential(initial: ArrayLike, final: ArrayLike | None = None, *, total: in
     steps = _steps(total)
     _check_ratio("exponential", initial, final)
     ratio = jnp.asarray(final, a0.dtype) / a0
-    return lambda count: a0 * ratio ** (jnp.asarray(count).astype(a0.dtype) / steps)
+    return lambda count: a0 * ratio ** _progress(count, steps, a0.dtype)
 
 
 def inverse_time(initial: ArrayLike, final: ArrayLike, *, total: int) -> Schedule:
-    """The hyperbolic decay f(count) = a0 / (1 + (a0 / a1 - 1) count / (total - 1)).
+    """The hyperbolic decay f(count) = a0 / (1 + (a0 / a1 - 1) p).
 
-    It ends at a1 on the last update. Optax has no inverse-time schedule; written here.
+    With p = min(count / (total - 1), 1), it ends at a1 on the last update. Optax has no
+    inverse-time schedule; written here.
 
     Args:
       initial: a0 (traced).
@@ -213,8 +222,7 @@ def inverse_time(initial: ArrayLike, final: ArrayLike, *, total: int) -> Schedul
     steps = _steps(total)
     _check_ratio("inverse_time", initial, final)
     a1 = jnp.asarray(final, a0.dtype)
-    return lambda count: a0 / (1.0 + (a0 / a1 - 1.0) * (jnp.asarray(count).astype(a0.dtype)
-                                                        / steps))
+    return lambda count: a0 / (1.0 + (a0 / a1 - 1.0) * _progress(count, steps, a0.dtype))
 
 
 def asymptotic(initial: ArrayLike, *, total: int) -> Schedule:
@@ -309,7 +317,7 @@ def schedule(kind: str | Callable, initial: ArrayLike, final: ArrayLike | None =
              total: int) -> Schedule:
     """The decay of a hyperparameter over ``total`` updates, as an optax schedule.
 
-    With a0 = ``initial``, a1 = ``final`` and p = count / (total - 1):
+    With a0 = ``initial``, a1 = ``final`` and p = min(count / (total - 1), 1):
     ``"exponential"`` a0 (a1 / a0)^p (the lecture's a0 exp(-n / tau)), ``"linear"``
     a0 + (a1 - a0) p, ``"inverse_time"`` a0 / (1 + (a0 / a1 - 1) p), ``"asymptotic"``
     a0 / (1 + count / (total / 2)) (MiniSom's), ``"constant"`` a0; a callable is called

@@ -232,7 +232,7 @@ def optimizer(learning_rate: ArrayLike | optax.Schedule, momentum: ArrayLike | o
         Delta <- mu(t) Delta - eta(t) u,   theta <- theta + Delta,
 
     the velocity accumulating eta(t) u (``optax.scale_by_learning_rate`` then
-    ``optax.trace``), as in Hinton's practical guide (2010), section 9; not
+    ``optax.trace``), as in Hinton's practical guide (2010); not
     ``optax.sgd(momentum=...)``, which scales the accumulated trace by the current
     eta instead, a different rule once eta decays. t counts updates from 0.
 
