@@ -59,9 +59,9 @@ Schedule = optax.Schedule
 _CALLABLE = "a callable fn(initial, count, total)"
 
 
-def _float(value: ArrayLike, dtype=None) -> jax.Array:
+def _float(value: ArrayLike) -> jax.Array:
     """``value`` as a floating array (integers become the default float)."""
-    array = jnp.asarray(value) if dtype is None else jnp.asarray(value, dtype)
+    array = jnp.asarray(value)
     if not jnp.issubdtype(array.dtype, jnp.floating):
         array = array.astype(jnp.result_type(float))
     return array
@@ -111,7 +111,8 @@ def _check_ratio(kind: str, initial, final) -> None:
     """Raises if concrete a0, a1 are 0 or of opposite signs (a1 / a0 must be > 0)."""
     if not (_validation.is_concrete(initial) and _validation.is_concrete(final)):
         return
-    ratio = np.asarray(final, dtype=float) / np.asarray(initial, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.asarray(final, dtype=float) / np.asarray(initial, dtype=float)
     if not np.all(np.isfinite(ratio) & (ratio > 0)):
         raise ValueError(f"The {kind!r} schedule needs initial and final values of the same "
                          f"sign, neither 0; got initial={initial!r}, final={final!r}. Use "
