@@ -233,10 +233,10 @@ def asymptotic(initial: ArrayLike, *, total: int) -> Schedule:
 
     Args:
       initial: a0 (traced).
-      total: the number of updates (static, >= 1).
+      total: the number of updates (static, >= 1), MiniSom's ``max_iter``.
 
     Returns:
-      An optax schedule: ``count [...]`` -> ``value [...]``.
+      An optax schedule mapping ``count [...]`` to ``value [...]``; a1 plays no part.
 
     Raises:
       ValueError: total < 1.

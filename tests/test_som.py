@@ -221,19 +221,22 @@ def test_schedules_reach_their_ends_and_asymptotic_is_minisoms():
     assert float(custom(5)) == pytest.approx(1.5)
 
 
+def _towards_zero(initial, t, total):
+    """A user's decay, MiniSom's signature: fn(initial, t, total)."""
+    return initial * (1.0 - t / total)
+
+
 @pytest.mark.parametrize("mode", ["batch", "online"])
 def test_history_logs_the_schedules_at_each_epochs_last_update(mode):
     # 6 samples, 3 epochs: t counts epochs (0 .. 2) in batch mode, samples (0 .. 17) online.
     x = np.random.default_rng(0).uniform(size=(6, 2)).astype(np.float32)
     result = som.train(x, (2, 2), key=KEY, mode=mode, epochs=3, sigma=2.0, sigma_final=0.5,
-                       learning_rate=0.5, learning_rate_final=0.05,
-                       learning_rate_schedule="linear")
+                       learning_rate=0.5, learning_rate_schedule=_towards_zero)
     total, last = (3, np.arange(3)) if mode == "batch" else (18, np.array([5, 11, 17]))
     np.testing.assert_allclose(result.history["sigma"],
                                schedules.schedule("exponential", 2.0, 0.5, total=total)(last),
                                rtol=1e-6)
-    np.testing.assert_allclose(result.history["learning_rate"],
-                               schedules.schedule("linear", 0.5, 0.05, total=total)(last),
+    np.testing.assert_allclose(result.history["learning_rate"], 0.5 * (1.0 - last / total),
                                rtol=1e-6)
 
 
