@@ -8,6 +8,7 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.criteria`: compactness, separation, inertia, quantization error, ACC/NMI/ARI
 * :mod:`jaxselforg.cluster`: k-means (+ k-medians, mini-batch), winner-take-all
 * :mod:`jaxselforg.mixture`: EM for Gaussian and Bernoulli mixtures
+* :mod:`jaxselforg.schedules`: hyperparameter decays as optax schedules f(count) (WTA, SOM, RBM, optimizers)
 * :mod:`jaxselforg.som`: Kohonen self-organizing maps (online and batch), quality measures, maps
 * :mod:`jaxselforg.rbm`: restricted Boltzmann machines (CD-k, PCD), exact and AIS likelihoods, Hopfield
 * :mod:`jaxselforg.parallel`: device mesh, row sharding, cross-device reductions
@@ -27,6 +28,7 @@ from jaxselforg import (
     nn,
     parallel,
     rbm,
+    schedules,
     som,
     train,
     vae,
@@ -36,7 +38,7 @@ from jaxselforg import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "augment", "cluster", "criteria", "data", "distances", "mixture", "nn", "parallel", "rbm", "som",
-    "train", "vae", "viz",
+    "augment", "cluster", "criteria", "data", "distances", "mixture", "nn", "parallel", "rbm",
+    "schedules", "som", "train", "vae", "viz",
     "__version__",
 ]

@@ -7,7 +7,7 @@ import pytest
 from scipy.special import expit, logsumexp
 from sklearn.neural_network import BernoulliRBM
 
-from jaxselforg import data, rbm
+from jaxselforg import data, rbm, schedules
 from jaxselforg.rbm import hopfield, partition, training
 
 KEY = jax.random.key(0)
@@ -116,21 +116,42 @@ def test_pcd_matches_sklearn_quality_with_its_settings(mnist):
     assert mean_test_ll(ours) > mean_test_ll(initial) + 15.0
 
 
-def test_pcd_learner_update_is_momentum_on_the_decayed_pcd_gradient(mnist):
+def test_pcd_learner_hands_the_pcd_gradient_to_the_optax_chain(mnist):
     x, _ = mnist
-    learner = rbm.contrastive_divergence(1, persistent=True, n_chains=7)
+    tx = rbm.optimizer(0.05, momentum=0.5, weight_decay=0.01)
+    learner = rbm.contrastive_divergence(1, optimizer=tx, persistent=True, n_chains=7)
     state = learner.init(rbm.init_params(KEY, 784, 10, data=x), KEY)
     assert state.chains.shape == (7, 784) and state.chain_hidden.shape == (7, 10)
-    hyper = rbm.Hyperparameters(learning_rate=0.05, momentum=0.5, weight_decay=0.01)
     batch, step_key = jnp.asarray(x[:20]), jax.random.key(1)
-    new = jax.jit(learner.update)(state, batch, step_key, hyper)
+    new = jax.jit(learner.update)(state, batch, step_key)
     grad, chains = rbm.cd_gradient(state.params, batch, key=step_key, k=1, chains=state.chains)
     np.testing.assert_array_equal(new.chains, chains)  # the chains moved on, from themselves
     assert not np.array_equal(new.chains, state.chains)
-    np.testing.assert_allclose(new.velocity.w, 0.05 * (grad.w - 0.01 * state.params.w),
-                               atol=1e-7)
+    # From rest, Delta = eta (g - lambda W): the decay reaches W, not the biases.
+    np.testing.assert_allclose(new.params.w - state.params.w,
+                               0.05 * (grad.w - 0.01 * state.params.w), atol=1e-7)
     np.testing.assert_allclose(new.params.b, state.params.b + 0.05 * grad.b, atol=1e-7)
-    assert rbm.contrastive_divergence(2).init(state.params, KEY).chains.shape == (0, 784)
+    assert rbm.contrastive_divergence(2, optimizer=tx).init(state.params, KEY).chains.shape \
+        == (0, 784)
+
+
+def test_momentum_is_hintons_with_a_scheduled_switch(mnist):
+    # Delta_t = mu(t) Delta_{t-1} + eta (g_t - lambda W_t), mu switching 0.5 -> 0.9 at t = 1.
+    x, _ = mnist
+    momentum = schedules.piecewise_constant((0.5, 0.9), (1,))
+    learner = rbm.contrastive_divergence(1, optimizer=rbm.optimizer(0.05, momentum, 0.01))
+    batch, keys = jnp.asarray(x[:20]), jax.random.split(jax.random.key(2), 2)
+    states = [learner.init(rbm.init_params(KEY, 784, 10, data=x), KEY)]
+    update = jax.jit(learner.update)
+    for step_key in keys:
+        states.append(update(states[-1], batch, step_key))
+    delta = 0.0
+    for t, step_key in enumerate(keys):
+        w = states[t].params.w
+        grad, _ = rbm.cd_gradient(states[t].params, batch, key=step_key)
+        delta = float(momentum(t)) * delta + 0.05 * (grad.w - 0.01 * w)
+        np.testing.assert_allclose(states[t + 1].params.w - w, delta, atol=1e-7)
+    assert float(momentum(0)) == 0.5 and float(momentum(1)) == pytest.approx(0.9)
 
 
 # --------------------------------------------------------------------------------------

@@ -41,13 +41,12 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, distances
+from jaxselforg import _validation, distances, schedules
 from jaxselforg.cluster import _seeding
 from jaxselforg.som import grid as _grid
 from jaxselforg.som import initialization as _init
 from jaxselforg.som import measures as _measures
 from jaxselforg.som import neighborhoods as _neighborhood
-from jaxselforg.som import schedules as _schedules
 
 __all__ = [
     "MODES",
@@ -241,8 +240,11 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
         sigma_final = jnp.minimum(sigma, _FINAL_SIGMA)
     if learning_rate_final is None:
         learning_rate_final = learning_rate / _ONLINE_DECAY if mode == "online" else learning_rate
-    sigma_at = _schedules.schedule(sigma_schedule, sigma, sigma_final)
-    rate_at = _schedules.schedule(learning_rate_schedule, learning_rate, learning_rate_final)
+    # Schedules count updates: epochs in batch mode, samples online.
+    updates = epochs if mode == "batch" else epochs * (n if order is None else order.shape[-1])
+    sigma_at = schedules.schedule(sigma_schedule, sigma, sigma_final, total=updates)
+    rate_at = schedules.schedule(learning_rate_schedule, learning_rate, learning_rate_final,
+                                 total=updates)
 
     def evaluate(prototypes):
         first, second, dist = _measures.best_two(x, prototypes, metric, p)
@@ -250,7 +252,7 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
 
     if mode == "batch":
         def epoch(prototypes, e):
-            sigma_e, rate_e = sigma_at(e, epochs), rate_at(e, epochs)
+            sigma_e, rate_e = sigma_at(e), rate_at(e)
             prototypes_next, competition = batch_step(
                 prototypes, x, sample_weight, lateral, sigma_e, rate_e,
                 neighborhood=neighborhood, metric=metric, p=p)
@@ -265,8 +267,6 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
         qe, te = (jnp.append(b[1:], a) for b, a in zip(before, last))
     else:
         learner = online_som(lateral, neighborhood=neighborhood, metric=metric, p=p)
-        steps = n if order is None else order.shape[-1]
-        total = epochs * steps
 
         def epoch(state, inputs):
             e, epoch_key = inputs
@@ -277,7 +277,7 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
 
             def step(state, i):
                 t = state.step
-                state, _ = learner.update(state, x[i], rate_at(t, total), sigma_at(t, total),
+                state, _ = learner.update(state, x[i], rate_at(t), sigma_at(t),
                                           sample_weight[i])
                 return state, None
 
@@ -286,7 +286,7 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
             state, _ = lax.scan(step, state, index, unroll=4)
             last = state.step - 1
             kept = state.weights if record_weights else None
-            return state, (evaluate(state.weights), rate_at(last, total), sigma_at(last, total),
+            return state, (evaluate(state.weights), rate_at(last), sigma_at(last),
                            kept)
 
         state, ((qe, te), rates, sigmas, kept) = lax.scan(
@@ -355,8 +355,8 @@ def _prepare(x, grid, *, key, mode, epochs, topology, toroidal, neighborhood, si
         raise ValueError(f"neighborhood must be one of {_neighborhood.NEIGHBORHOODS}; "
                          f"got {neighborhood!r}.")
     _validation.choice(neighborhood, _neighborhood.NEIGHBORHOODS, "neighborhood")
-    _schedules.check_schedule(sigma_schedule, "sigma_schedule")
-    _schedules.check_schedule(learning_rate_schedule, "learning_rate_schedule")
+    schedules.check(sigma_schedule, "sigma_schedule")
+    schedules.check(learning_rate_schedule, "learning_rate_schedule")
     metric = distances.canonical_metric(metric, p)
     if sigma is None:
         sigma = max(rows, cols) / 2.0
