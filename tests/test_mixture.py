@@ -126,10 +126,10 @@ def test_gaussian_scores_equal_sklearn_on_the_same_parameters(parity_fits, covar
 
 def test_traced_hyperparameters_do_not_recompile(parity_fits):
     x, _, _ = parity_fits["spherical"]
-    compiled = gaussian._fit._cache_size()
+    compiled = gaussian.family._fit._cache_size()
     again = mixture.gaussian_mixture(x, K, key=KEY, covariance_type="spherical", tol=1e-2,
                                      reg_covar=1e-3, **_explicit_init(x, K, "spherical"))
-    assert gaussian._fit._cache_size() == compiled
+    assert gaussian.family._fit._cache_size() == compiled
     assert np.all(np.asarray(again.covariances) >= 1e-3)
 
 
@@ -228,7 +228,7 @@ def test_zero_weight_rows_are_ignored_and_weights_count_rows(small):
 @pytest.fixture(scope="module")
 def log_joint(small):
     result = mixture.gaussian_mixture(small, 3, key=KEY, init="kmeans", tol=1e-4, max_iter=200)
-    return result, np.asarray(gaussian.log_component_prob(result.params, jnp.asarray(small)))
+    return result, np.asarray(mixture.log_component_prob(result.params, jnp.asarray(small)))
 
 
 def test_lower_bound_equals_log_likelihood_after_the_e_step(log_joint):
