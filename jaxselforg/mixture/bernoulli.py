@@ -153,15 +153,17 @@ def n_component_parameters(params: BernoulliMixtureParams) -> int:
 
 
 def sample(params: BernoulliMixtureParams, labels: jax.Array, *, key: jax.Array) -> jax.Array:
-    """One binary image per label: x_ia ~ Bernoulli(mu_{l_i} a), independently.
+    """The family's sampler: one binary image per label, x_ia ~ Bernoulli(mu_{l_i a}).
+
+    Every pixel is drawn independently given the image's component l_i.
 
     Args:
-      params: the mixture's parameters.
-      labels: ``[n]`` component of every draw.
-      key: PRNG key.
+      params: pixel probabilities ``means`` ``[k, d]`` (the weights are not used).
+      labels: ``[n]`` int component index of each image to draw.
+      key: PRNG key for the n d pixel draws.
 
     Returns:
-      ``[n, d]`` draws in {0, 1}, of the means' dtype.
+      ``[n, d]`` images with values in {0, 1}, of the means' dtype.
     """
     return jax.random.bernoulli(key, params.means[labels]).astype(params.means.dtype)
 
@@ -239,12 +241,19 @@ def bernoulli_mixture(
       sample_weight: optional ``[n]`` non-negative point weights; 0 ignores a row.
 
     Returns:
-      A ``BernoulliMixtureResult``.
+      A ``BernoulliMixtureResult``; use it with :func:`jaxselforg.mixture.log_likelihood`,
+      ``predict_proba``, ``predict``, ``bic``, ``aic`` and ``sample``.
 
     Raises:
       ValueError: bad arguments (k out of range, NaN/Inf, values outside [0, 1],
         empty data, an ``*_init`` of the wrong shape or range, unknown init, tol < 0,
         alpha <= 0), or a fit whose log-likelihood became non-finite.
+
+    Examples:
+      >>> x = (jax.random.uniform(jax.random.key(0), (100, 16)) < 0.3).astype(jnp.float32)
+      >>> bmm = bernoulli_mixture(x, 3, key=jax.random.key(1))
+      >>> bmm.means.shape, bool(jnp.all((bmm.means > 0) & (bmm.means < 1)))
+      ((3, 16), True)
     """
     x, k, max_iter, n_init, weights = em._check_fit_arguments(x, k, tol, max_iter, n_init,
                                                              sample_weight)

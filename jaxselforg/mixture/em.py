@@ -117,11 +117,13 @@ _FAMILIES: dict[type, Family] = {}
 def register_family(family: Family) -> Family:
     """Makes ``family`` known to the fitted-model API; returns it.
 
+    Registering a family again under the same name replaces it (a re-imported module).
+
     Raises:
-      ValueError: another family already registered the same ``params_type``.
+      ValueError: a family of another name already registered the same ``params_type``.
     """
     known = _FAMILIES.get(family.params_type)
-    if known is not None and known is not family:
+    if known is not None and known.name != family.name:
         raise ValueError(f"{family.params_type.__name__} already belongs to the {known.name} "
                          f"family; register {family.name} with its own parameter class.")
     _FAMILIES[family.params_type] = family
@@ -545,14 +547,16 @@ def _total_log_likelihood(model, x):
 def bic(model: Any, x: ArrayLike) -> jax.Array:
     """Bayesian information criterion BIC = -2 ln P(X) + p ln n (lower is better).
 
-    ln P(X) = sum_i ln p(x_i) over the n rows of ``x``; p is :func:`n_parameters`.
+    ln P(X) = sum_i ln p(x_i) over the n rows of ``x`` and p = :func:`n_parameters`
+    (Schwarz, 1978; scikit-learn's ``GaussianMixture.bic``). Each free parameter costs
+    ln n, more than AIC's 2 once n > e^2, so BIC prefers fewer components.
 
     Args:
-      model: a fitted mixture (a fit's result or its ``params``), of any family.
-      x: ``[n, d]`` data with the model's d features.
+      model: a fitted mixture of any family (a fit's result or its ``params``).
+      x: ``[n, d]`` the points scored, usually the training data.
 
     Returns:
-      The criterion, a scalar.
+      BIC, a scalar.
 
     Raises:
       ValueError: as :func:`log_likelihood`.
@@ -564,14 +568,15 @@ def bic(model: Any, x: ArrayLike) -> jax.Array:
 def aic(model: Any, x: ArrayLike) -> jax.Array:
     """Akaike information criterion AIC = -2 ln P(X) + 2 p (lower is better).
 
-    ln P(X) = sum_i ln p(x_i) over the rows of ``x``; p is :func:`n_parameters`.
+    ln P(X) = sum_i ln p(x_i) summed over ``x`` and p = :func:`n_parameters` (Akaike,
+    1974; scikit-learn's ``GaussianMixture.aic``); the penalty does not grow with n.
 
     Args:
-      model: a fitted mixture (a fit's result or its ``params``), of any family.
-      x: ``[n, d]`` data with the model's d features.
+      model: a fitted Gaussian, Bernoulli or other registered mixture, or its params.
+      x: data ``[n, d]`` with as many features as the model's means.
 
     Returns:
-      The criterion, a scalar.
+      AIC as a 0-d array.
 
     Raises:
       ValueError: as :func:`log_likelihood`.

@@ -129,15 +129,18 @@ def from_precisions(precisions: jax.Array, covariance_type: str) -> tuple[jax.Ar
 
 
 def sample(params: GaussianMixtureParams, labels: jax.Array, *, key: jax.Array) -> jax.Array:
-    """One draw per label: x_i = mu_{l_i} + L_{l_i} z_i, z_i ~ N(0, I), L L^T = Sigma_{l_i}.
+    """The family's sampler: x_i = mu_{l_i} + L_{l_i} z_i with z_i ~ N(0, I).
+
+    L_j is the lower Cholesky factor of the covariance (L_j L_j^T = Sigma_j; the standard
+    deviations for "diag" and "spherical"), so x_i ~ N(mu_{l_i}, Sigma_{l_i}).
 
     Args:
-      params: the mixture's parameters.
-      labels: ``[n]`` component of every draw.
-      key: PRNG key.
+      params: means and covariances (the weights are not used).
+      labels: ``[n]`` int component index of each point to draw.
+      key: PRNG key for the standard normal z ``[n, d]``.
 
     Returns:
-      ``[n, d]`` draws.
+      ``[n, d]`` points of the means' dtype.
     """
     means, cov = params.means, params.covariances
     z = jax.random.normal(key, (labels.shape[0], means.shape[1]), means.dtype)
