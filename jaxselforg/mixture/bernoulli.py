@@ -118,7 +118,7 @@ def log_density(params: BernoulliMixtureParams, x: jax.Array) -> jax.Array:
 
 def m_step(x: jax.Array, resp: jax.Array, sample_weight: jax.Array, *,
            alpha: ArrayLike) -> BernoulliMixtureParams:
-    """The smoothed M-step of the module docstring (``alpha`` traced).
+    """The smoothed M-step: weighted pixel means with add-alpha smoothing (``alpha`` traced).
 
     With n_j = sum_i s_i g_ij: w_j = (n_j + 10 eps) / sum_l (n_l + 10 eps) and
     mu_ja = (sum_i s_i g_ij x_ia + alpha) / (n_j + 2 alpha).
@@ -217,9 +217,12 @@ def bernoulli_mixture(
 ) -> BernoulliMixtureResult:
     """Fits a mixture of independent Bernoulli pixels by EM.
 
-    E-step: g_ij = w_j F(x_i, mu_j) / sum_l w_l F(x_i, mu_l) in log space; M-step: the
-    module docstring's smoothed weighted means. Stops when the mean log-likelihood
-    changes by less than ``tol`` or after ``max_iter`` iterations.
+    p(x) = sum_j w_j F(x, mu_j) with ln F(x, mu_j) = sum_a x_a ln mu_ja +
+    (1 - x_a) ln(1 - mu_ja). E-step: g_ij = w_j F(x_i, mu_j) / sum_l w_l F(x_i, mu_l) in
+    log space; M-step, with n_j = sum_i s_i g_ij: w_j proportional to n_j + 10 eps and
+    mu_ja = (sum_i s_i g_ij x_ia + alpha) / (n_j + 2 alpha) (:func:`m_step`). Stops when
+    the mean log-likelihood changes by less than ``tol`` or after ``max_iter``
+    iterations.
 
     Args:
       x: ``[n, d]`` binary data (values in [0, 1]; fractional values act as soft

@@ -119,6 +119,12 @@ def register_family(family: Family) -> Family:
 
     Registering a family again under the same name replaces it (a re-imported module).
 
+    Args:
+      family: the family; its ``params_type`` is how a fitted model is recognised.
+
+    Returns:
+      ``family``, so a module can write ``FAMILY = register_family(Family(...))``.
+
     Raises:
       ValueError: a family of another name already registered the same ``params_type``.
     """
@@ -132,6 +138,12 @@ def register_family(family: Family) -> Family:
 
 def family_of(model: Any) -> tuple[Family, Any]:
     """The family and the parameters of a fitted ``model`` (a fit's result or its params).
+
+    Args:
+      model: a fit's result (a NamedTuple with ``.params``) or the params themselves.
+
+    Returns:
+      ``(family, params)``.
 
     Raises:
       ValueError: ``model`` is neither a fit's result (with ``.params``) nor parameters
