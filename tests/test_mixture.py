@@ -2,7 +2,7 @@
 
 References: scikit-learn's GaussianMixture (float64) on real Fashion-MNIST rows, numpy
 brute force for the Bernoulli likelihood, and the lecture's EM identities. The
-sharded-equals-one-device checks live in ``multidevice_mixture_checks.py``.
+sharded-equals-one-device checks live in ``multidevice_checks.py``.
 """
 
 import dataclasses

@@ -196,7 +196,7 @@ def _fit(x, key, sample_weight, tol, alpha, weights_init, means_init, *, k, init
 
     best, restart_log_likelihood = em.fit_restarts(
         FAMILY, initial_params, x, key=key, sample_weight=sample_weight, tol=tol,
-        max_iter=max_iter, n_init=n_init, alpha=alpha)
+        max_iter=max_iter, n_init=n_init, settings={"alpha": alpha})
     return BernoulliMixtureResult(best.params, best.n_iter, best.converged, best.log_likelihood,
                                   best.lower_bound, best.history, restart_log_likelihood)
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -424,7 +424,7 @@ def fit_restarts(
     tol: ArrayLike,
     max_iter: int,
     n_init: int,
-    **settings: Any,
+    settings: Mapping[str, Any] | None = None,
 ) -> tuple[EMResult, jax.Array]:
     """EM from ``n_init`` starting points as one vmapped program; the best is kept.
 
@@ -443,12 +443,13 @@ def fit_restarts(
       tol: absolute tolerance on the change of the mean log-likelihood (traced).
       max_iter: cap on EM iterations (static).
       n_init: number of restarts (static).
-      **settings: the family's M-step hyperparameters (e.g. ``reg_covar``).
+      settings: the family's M-step keyword arguments, e.g.
+        ``{"reg_covar": reg_covar, "covariance_type": "full"}`` (default none).
 
     Returns:
       ``(best, restart_log_likelihood)`` as :func:`best_of_restarts`.
     """
-    m_step = functools.partial(family.m_step, **settings)
+    m_step = functools.partial(family.m_step, **(settings or {}))
 
     def fit_one(key):
         return run(initial_params(key, m_step), x, log_component_prob=log_component_prob,

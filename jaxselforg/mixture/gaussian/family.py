@@ -44,7 +44,8 @@ def _fit(x, key, sample_weight, tol, reg_covar, weights_init, means_init, precis
 
     best, restart_log_likelihood = em.fit_restarts(
         FAMILY, initial_params, x, key=key, sample_weight=sample_weight, tol=tol,
-        max_iter=max_iter, n_init=n_init, reg_covar=reg_covar, covariance_type=covariance_type)
+        max_iter=max_iter, n_init=n_init,
+        settings={"reg_covar": reg_covar, "covariance_type": covariance_type})
     return GaussianMixtureResult(best.params, best.n_iter, best.converged, best.log_likelihood,
                                  best.lower_bound, best.history, restart_log_likelihood,
                                  _collapsed(best.params))
