@@ -28,7 +28,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, distances, schedules
+from jaxselforg import _segments, _validation, distances, schedules
 from jaxselforg.cluster import _seeding
 from jaxselforg.data import batching
 
@@ -110,7 +110,7 @@ def winner_take_all(
         dist = distances.pairwise(batch, prototypes, metric, p=p, w=w)
         bias = conscience * (1.0 / k - frequency)
         winners = jnp.argmin(dist - bias[None, :], axis=1)
-        sums, counts = _seeding.weighted_means(batch, winners, jnp.ones(batch.shape[0],
+        sums, counts = _segments.weighted_sums(batch, winners, jnp.ones(batch.shape[0],
                                                                         batch.dtype), k)
         won = counts > 0
         target = sums / jnp.maximum(counts, 1.0)[:, None]

@@ -23,7 +23,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, distances
+from jaxselforg import _segments, _validation, distances
 from jaxselforg.cluster import _seeding
 from jaxselforg.cluster.kmeans import KMeansResult
 from jaxselforg.data import batching
@@ -61,7 +61,7 @@ def minibatch_step(state: MiniBatchState, batch: jax.Array,
     sq = _sq_distances(batch, state.centers)
     labels = jnp.argmin(sq, axis=1)
     inertia = jnp.sum(weights * jnp.min(sq, axis=1))
-    sums, batch_counts = _seeding.weighted_means(batch, labels, weights, k)
+    sums, batch_counts = _segments.weighted_sums(batch, labels, weights, k)
     counts = state.counts + batch_counts
     step = (sums - batch_counts[:, None] * state.centers) / jnp.maximum(counts, 1e-30)[:, None]
     centers = jnp.where(batch_counts[:, None] > 0, state.centers + step, state.centers)

@@ -41,8 +41,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, distances, schedules
-from jaxselforg.cluster import _seeding
+from jaxselforg import _segments, _validation, distances, schedules
 from jaxselforg.som import grid as _grid
 from jaxselforg.som import initialization as _init
 from jaxselforg.som import measures as _measures
@@ -210,7 +209,7 @@ def batch_step(
     """
     units = weights.shape[0]
     first, second, dist = _measures.best_two(x, weights, metric, p)
-    sums, counts = _seeding.weighted_means(x, first, sample_weight, units)
+    sums, counts = _segments.weighted_sums(x, first, sample_weight, units)
     h = _neighborhood.neighborhood(lateral, sigma, neighborhood)
     numerator = jnp.matmul(h, sums, precision=_HIGHEST)
     denominator = jnp.matmul(h, counts, precision=_HIGHEST)
