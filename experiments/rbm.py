@@ -10,7 +10,6 @@ capacity; P(h | v) as features for a logistic-regression probe; per-epoch monito
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from experiments import harness
-from jaxselforg import data, rbm, viz
+from jaxselforg import data, evaluation, rbm, viz
 from jaxselforg.rbm import hopfield
 
 TITLE = "Restricted Boltzmann machines"
@@ -463,11 +462,6 @@ def hopfield_capacity(config: Config, run: harness.Run) -> dict:
 
 
 def feature_probe(config: Config, results: dict, run: harness.Run) -> dict:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
-
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
     x, grey, y = _binary(config.memory_dataset, "train", config.probe_train)
     x_test, grey_test, y_test = _binary(config.memory_dataset, "test")
     features = {"raw pixels (grey levels)": (grey, grey_test),
@@ -480,16 +474,14 @@ def feature_probe(config: Config, results: dict, run: harness.Run) -> dict:
                 rbm.hidden_given_visible(r["params"], test_v))
     rows, accuracy = [], {}
     for name, (train_f, test_f) in run.progress(features.items(), "logistic probes"):
-        # One BLAS thread: on a shared 2-core machine OpenBLAS's spinning threads made
-        # these fits 20x slower (40 s instead of 2 s at 3,000 images).
-        with threadpool_limits(1):
-            probe, seconds = harness.timed(lambda f=train_f: LogisticRegression(
-                max_iter=config.probe_max_iter).fit(np.asarray(f), y))
-        accuracy[name] = float(probe.score(np.asarray(test_f), y_test))
+        result, seconds = harness.timed(lambda f=train_f, t=test_f: evaluation.linear_probe(
+            f, y, t, y_test, n_classes=10, max_iter=config.probe_max_iter))
+        accuracy[name] = result.test_accuracy
         rows.append((name, accuracy[name], round(seconds, 1)))
         run.log(section="probe", features=name, test_accuracy=accuracy[name], seconds=seconds)
     run.table(("features", "test accuracy", "fit s"), rows, caption=(
-        f"Latent features: multinomial logistic regression (scikit-learn, L2, C = 1) trained "
+        f"Latent features: the linear probe (`evaluation.linear_probe`: multinomial logistic "
+        f"regression with scikit-learn's L2 objective, C = 1, by L-BFGS) trained "
         f"on the first {len(y):,} {config.memory_dataset} training images, scored on the "
         f"10,000 test images. RBM features are the {config.n_hidden} hidden probabilities "
         "P(h = 1 given v) of the RBMs above (trained on binarized images, never on labels), "
