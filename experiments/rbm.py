@@ -195,20 +195,6 @@ def filters_figure(config: Config, models: dict, run: harness.Run) -> None:
     run.figure(fig, "filters", "Receptive fields (columns of W) of every RBM")
 
 
-def _chain_snapshots(params, key, n_chains, steps):
-    """E[v | h] of Gibbs chains from uniform noise at the given (increasing) steps."""
-    noise_key, key = jax.random.split(key)
-    v = jax.random.bernoulli(noise_key, 0.5, (n_chains, params.w.shape[0])).astype(
-        params.w.dtype)
-    snapshots, done = [], 0
-    for i, step in enumerate(steps):
-        chain = rbm.gibbs_chain(params, v, key=jax.random.fold_in(key, i),
-                                n_steps=step - done)
-        v, done = chain.states, step
-        snapshots.append(np.asarray(chain.means[-1]))
-    return np.asarray(v), snapshots
-
-
 def samples_figures(config: Config, models: dict, run: harness.Run) -> None:
     steps = sorted(set(config.sample_steps))
     key = jax.random.key(config.seed + 1)
@@ -217,7 +203,7 @@ def samples_figures(config: Config, models: dict, run: harness.Run) -> None:
     finals, chains = {}, {}
     for dataset, results in models.items():
         for name, r in results.items():
-            _, snaps = _chain_snapshots(r["params"], key, n, steps)
+            snaps = np.asarray(rbm.sample_snapshots(r["params"], n, key=key, steps=steps).means)
             finals[dataset, name] = snaps[-1]
             if name == "PCD-1":
                 chains[dataset] = np.concatenate([snap[:shown] for snap in snaps])
@@ -277,17 +263,6 @@ def _hopfield_restore(network, probes, key):
     return np.asarray(hopfield.from_spins(result.states))
 
 
-def _errors(restored, original, where):
-    """Mean |restored - original| and % pixels wrong after rounding, over ``where``; %
-    wrong over the whole image; the number of distinct (rounded) outputs."""
-    restored, original = np.asarray(restored), np.asarray(original)
-    wrong = (restored > 0.5) != (original > 0.5)
-    mask = np.broadcast_to(where, original.shape)
-    distinct = len(np.unique(restored > 0.5, axis=0))
-    return (float(np.mean(np.abs(restored - original)[mask])), float(100 * np.mean(wrong[mask])),
-            float(100 * np.mean(wrong)), distinct)
-
-
 def associative_memory(config: Config, models: dict, run: harness.Run) -> dict:
     """Completion of the bottom half and salt-and-pepper denoising: RBMs vs Hopfield."""
     images, _, _ = _binary(config.memory_dataset, "test", config.memory_eval)
@@ -329,7 +304,7 @@ def associative_memory(config: Config, models: dict, run: harness.Run) -> dict:
     rows, summary = [], {}
     for task, method, start, output in outputs:
         where = ~top if task == completion else np.ones_like(top)
-        mae, wrong, wrong_all, distinct = _errors(output, images, where)
+        mae, wrong, wrong_all, distinct = rbm.restoration_errors(output, images, where)
         rows.append((task, method, start, mae, wrong, wrong_all, distinct))
         summary[f"{task} / {method} / start {start}"] = {
             "mae": mae, "pixel_error_pct": wrong, "pixel_error_pct_whole_image": wrong_all,

@@ -345,6 +345,36 @@ def test_gibbs_chains_sample_the_model_distribution(tiny):
     assert 0.5 * np.abs(empirical - p_v).sum() < 0.05  # total variation
 
 
+def test_snapshots_at_uneven_steps_continue_one_chain(tiny):
+    params, _ = tiny
+    snaps = rbm.sample_snapshots(params, 5, key=KEY, steps=(2, 7))
+    assert snaps.means.shape == (2, 5, 8) and list(snaps.steps) == [2, 7]
+    # The same chains by hand: noise, then 2 and 5 more steps from fold_in(key, i).
+    noise_key, key = jax.random.split(KEY)
+    v0 = jax.random.bernoulli(noise_key, 0.5, (5, 8)).astype(np.float32)
+    first = rbm.gibbs_chain(params, v0, key=jax.random.fold_in(key, 0), n_steps=2)
+    second = rbm.gibbs_chain(params, first.states, key=jax.random.fold_in(key, 1), n_steps=5)
+    np.testing.assert_array_equal(snaps.means[0], first.means[-1])
+    np.testing.assert_array_equal(snaps.means[1], second.means[-1])
+    np.testing.assert_array_equal(snaps.states, second.states)
+    with pytest.raises(ValueError, match="strictly increasing positive"):
+        rbm.sample_snapshots(params, 5, key=KEY, steps=(3, 3))
+
+
+def test_restoration_errors_by_hand():
+    original = np.array([[1, 0, 1, 0], [1, 1, 0, 0]], np.float32)
+    restored = np.array([[0.9, 0.6, 1.0, 0.0], [1.0, 1.0, 0.0, 0.2]], np.float32)
+    scored = np.array([False, True, True, True])
+    errors = rbm.restoration_errors(restored, original, scored)
+    assert errors.mean_abs_error == pytest.approx((0.6 + 0.2) / 6)
+    assert errors.pixel_error_pct == pytest.approx(100 / 6)  # one wrong among 6 scored
+    assert errors.pixel_error_pct_whole == pytest.approx(100 / 8)
+    assert errors.n_distinct == 2
+    assert rbm.restoration_errors(original, original).pixel_error_pct == 0.0
+    with pytest.raises(ValueError, match="selects no unit"):
+        rbm.restoration_errors(restored, original, np.zeros(4, bool))
+
+
 def test_clamped_completion_samples_the_conditional(tiny):
     params, _ = tiny
     _, states, p_v, _ = _brute_force(params)

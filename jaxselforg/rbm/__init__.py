@@ -53,7 +53,9 @@ from jaxselforg.rbm.sampling import (
     gibbs_chain,
     salt_and_pepper,
     sample,
+    sample_snapshots,
 )
+from jaxselforg.rbm.memory import RestorationErrors, restoration_errors
 from jaxselforg.rbm.training import (
     RBMFit,
     RBMLearner,
@@ -96,7 +98,10 @@ __all__ = [
     "GibbsChain",
     "gibbs_chain",
     "sample",
+    "sample_snapshots",
     "complete",
     "denoise",
     "salt_and_pepper",
+    "RestorationErrors",
+    "restoration_errors",
 ]
