@@ -111,7 +111,10 @@ def _checked(features, labels, name):
 def fit_linear_probe(features: ArrayLike, labels: ArrayLike, *, n_classes: int | None = None,
                      C: ArrayLike = 1.0, tol: ArrayLike = 1e-5, max_iter: int = 500,
                      standardize: bool = False) -> LinearProbe:
-    """Fits the L2-penalized multinomial logistic regression (module docstring) by L-BFGS.
+    """Fits the L2-penalized multinomial logistic regression by L-BFGS (``optax.lbfgs``).
+
+    Minimizes mean_i -ln softmax(W^T f_i + b)_{y_i} + ||W||^2 / (2 C n), scikit-learn's
+    ``LogisticRegression(C=C)`` objective divided by n (the bias is not penalized).
 
     Args:
       features: ``[n, d]`` frozen features.

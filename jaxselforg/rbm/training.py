@@ -182,8 +182,9 @@ def cd_gradient(
     """The CD-k (or PCD-k) estimate of the gradient of the mean log-likelihood of ``v``.
 
     Positive statistics from the data and P(h | v); negative ones from the k-th state of
-    a Gibbs chain started at ``v`` (CD) or at ``chains`` (PCD) and P(h | v_k) (module
-    docstring). No weight decay, sparsity or momentum.
+    a Gibbs chain started at ``v`` (CD) or at ``chains`` (PCD) and P(h | v_k):
+    g_W = <v P(h|v)^T>_data - <v_k P(h|v_k)^T>, g_b = <P(h|v)> - <P(h|v_k)>,
+    g_a = <v> - <v_k>. No weight decay, sparsity or momentum.
 
     Args:
       params: the RBM.
@@ -260,8 +261,13 @@ def contrastive_divergence(k: int = 1, *, optimizer: optax.GradientTransformatio
     """CD-k or PCD-k, with an optional sparsity penalty, applied by an Optax optimizer.
 
     ``update(state, batch, key)`` makes one update from a ``[b, n_visible]`` batch: the
-    CD-k (PCD-k) ascent estimate g with the sparsity terms (module docstring), handed
-    to ``optimizer`` as the descent direction -g, then ``optax.apply_updates``.
+    CD-k (PCD-k) ascent estimate, with q the batch's mean hidden activity,
+
+        g_W = <v h>_data - <v h>_k - c <v>_data (q - rho)^T,
+        g_b = <h>_data - <h>_k - c (q - rho),   g_a = <v>_data - <v>_k,
+
+    (<.>_k: after k Gibbs steps from the data, or from the persistent chains for PCD)
+    handed to ``optimizer`` as the descent direction -g, then ``optax.apply_updates``.
 
     Args:
       k: Gibbs steps per update (static, >= 1).
@@ -400,10 +406,9 @@ def fit(
     The defaults follow Hinton's practical guide: batches of 100, momentum 0.5 for 5
     epochs then 0.9, L2 weight decay 2e-4, W ~ Normal(0, 0.01^2), b = 0 and the visible
     biases at the data's log-odds; eta = 0.01 on the batch-mean gradient, decayed
-    linearly to 0 over the run (Tieleman 2008). Measured on binarized MNIST (all 60,000
-    rows, 500 hidden units, 10 epochs; AIS with 5,000 betas): CD-1 -102.9 nats per test
-    image, PCD-1 about -103. With eta = 0.1 (the 2006 MNIST code's rate) CD-1 reached
-    only -152 after 20 epochs, and PCD diverged once the momentum rose to 0.9.
+    linearly to 0 over the run (Tieleman 2008). Each update moves the parameters
+    along the CD-k estimate of the log-likelihood gradient,
+    dW ~ <v h^T>_data - <v h^T>_k, through :func:`optimizer` (decay on W, momentum).
 
     Args:
       x: ``[n, n_visible]`` training data: values in [0, 1] for Bernoulli visibles

@@ -191,7 +191,13 @@ def batch_step(
     metric: str = "euclidean",
     p: float = 2.0,
 ):
-    """One epoch of Kohonen's batch map (see the module docstring).
+    """One epoch of Kohonen's batch map.
+
+    Every sample x_i is assigned to its winner c(i) = argmin_j d(x_i, w_j); then every
+    unit moves to the neighbourhood-weighted mean of all samples,
+    w_j = sum_i s_i h_{j c(i)}(sigma) x_i / sum_i s_i h_{j c(i)}(sigma), with s_i the
+    sample weights and h the neighbourhood function of the lateral distances (a unit
+    no sample reaches keeps its weights).
 
     Args:
       weights: ``[units, d]`` current prototypes.

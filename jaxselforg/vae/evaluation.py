@@ -135,7 +135,12 @@ def importance_log_likelihood(
     chunk_size: int = 100,
     batch_size: int = 100,
 ) -> jax.Array:
-    """Importance-weighted estimate of ln P(x) per image (module docstring).
+    """Importance-weighted estimate of ln P(x) per image.
+
+    L_K(x) = ln (1/K) sum_k P(x | z_k) P(z_k) / Q(z_k | x), z_k ~ Q(z | x): a lower
+    bound on ln P(x) whose expectation rises with K (L_1 is the ELBO). Sample k of an
+    image batch is drawn from ``fold_in(key, k)``, so the result does not depend on
+    ``chunk_size``.
 
     Args:
       model: a VAE.
