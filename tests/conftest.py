@@ -15,3 +15,10 @@ _SHARED_DATA = _REPO_ROOT.parent / "shared" / "data"
 
 if not os.environ.get("JAXSELFORG_DATA_DIR") and _SHARED_DATA.is_dir():
     os.environ["JAXSELFORG_DATA_DIR"] = str(_SHARED_DATA)
+
+# Compile time dominates this suite (tiny shapes, many programs), so XLA is asked for
+# its quick compile (`jax_disable_most_optimizations`): about 40% less compile time
+# here, the same numbers up to float rounding. Set in the environment so that the
+# subprocesses (8 simulated devices, the kill-and-resume runs) inherit it; the
+# library, experiments and benchmarks run with XLA's full optimization.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
