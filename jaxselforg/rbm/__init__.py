@@ -19,89 +19,14 @@ Typical use on binarized MNIST::
     test_ll = rbm.log_likelihood(params, x_test, log_z=log_z).mean()
 """
 
-from jaxselforg.rbm import hopfield
-from jaxselforg.rbm.model import (
-    VISIBLE_UNITS,
-    GaussianRBMParams,
-    RBMParams,
-    energy,
-    free_energy,
-    hidden_given_visible,
-    init_params,
-    sample_hidden,
-    sample_visible,
-    visible_given_hidden,
-)
-from jaxselforg.rbm.monitoring import (
-    free_energy_gap,
-    pseudo_log_likelihood,
-    pseudo_log_likelihood_one_bit,
-    reconstruction_error,
-)
-from jaxselforg.rbm.partition import (
-    MAX_EXACT_UNITS,
-    ais_betas,
-    ais_log_weights,
-    log_likelihood,
-    log_partition_ais,
-    log_partition_exact,
-)
-from jaxselforg.rbm.sampling import (
-    GibbsChain,
-    complete,
-    denoise,
-    gibbs_chain,
-    salt_and_pepper,
-    sample,
-    sample_snapshots,
-)
-from jaxselforg.rbm.memory import RestorationErrors, restoration_errors
-from jaxselforg.rbm.training import (
-    RBMFit,
-    RBMLearner,
-    RBMTrainState,
-    cd_gradient,
-    contrastive_divergence,
-    fit,
-    optimizer,
-)
+# Each submodule's __all__ is its public API; the package re-exports them all.
+from jaxselforg.rbm import hopfield, memory, model, monitoring, partition, sampling, training
+from jaxselforg.rbm.memory import *
+from jaxselforg.rbm.model import *
+from jaxselforg.rbm.monitoring import *
+from jaxselforg.rbm.partition import *
+from jaxselforg.rbm.sampling import *
+from jaxselforg.rbm.training import *
 
-__all__ = [
-    "hopfield",
-    "VISIBLE_UNITS",
-    "RBMParams",
-    "GaussianRBMParams",
-    "init_params",
-    "energy",
-    "free_energy",
-    "hidden_given_visible",
-    "visible_given_hidden",
-    "sample_hidden",
-    "sample_visible",
-    "RBMTrainState",
-    "RBMLearner",
-    "RBMFit",
-    "cd_gradient",
-    "contrastive_divergence",
-    "optimizer",
-    "fit",
-    "MAX_EXACT_UNITS",
-    "log_partition_exact",
-    "ais_betas",
-    "ais_log_weights",
-    "log_partition_ais",
-    "log_likelihood",
-    "reconstruction_error",
-    "pseudo_log_likelihood",
-    "pseudo_log_likelihood_one_bit",
-    "free_energy_gap",
-    "GibbsChain",
-    "gibbs_chain",
-    "sample",
-    "sample_snapshots",
-    "complete",
-    "denoise",
-    "salt_and_pepper",
-    "RestorationErrors",
-    "restoration_errors",
-]
+__all__ = ["hopfield", *model.__all__, *training.__all__, *partition.__all__,  # noqa: PLE0604
+           *monitoring.__all__, *sampling.__all__, *memory.__all__]
