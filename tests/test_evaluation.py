@@ -55,3 +55,56 @@ def test_probe_penalty_is_traced_and_bad_input_is_refused(pixels):
         evaluation.fit_linear_probe(bad, y)
     with pytest.raises(ValueError, match="test_features must have 49 features"):
         evaluation.linear_probe(x, y, x[:, :10], y)
+
+
+def _frechet_reference(a, b):
+    """pytorch-fid's formula in float64 with scipy.linalg.sqrtm."""
+    import scipy.linalg
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(s_a @ s_b)
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(s_a + s_b - 2 * np.real(root)))
+
+
+def test_frechet_distance_equals_the_scipy_sqrtm_formula(pixels):
+    x, _, x_test, _ = pixels
+    ours = float(evaluation.frechet_distance(x, x_test))
+    assert ours == pytest.approx(_frechet_reference(x, x_test), rel=1e-4)
+    shifted = x_test + 0.1
+    assert float(evaluation.frechet_distance(x, shifted)) == pytest.approx(
+        _frechet_reference(x, shifted), rel=1e-4)
+    assert float(evaluation.frechet_distance(x, x)) == pytest.approx(0.0, abs=1e-8)
+    # Two Gaussians in closed form: d^2 = ||mu_a - mu_b||^2 + sum (sigma_a - sigma_b)^2
+    # for diagonal covariances.
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(20000, 3)) * [1.0, 2.0, 0.5]
+    b = rng.normal(size=(20000, 3)) * [2.0, 2.0, 1.0] + [1.0, 0.0, 0.0]
+    assert float(evaluation.frechet_distance(a, b)) == pytest.approx(1.0 + 1.0 + 0.25, rel=0.03)
+
+
+def test_frechet_distance_is_finite_for_rank_deficient_covariances(pixels):
+    x, _, x_test, _ = pixels
+    few = x[:10]  # 10 samples in 49 dimensions: covariance of rank 9
+    value = float(evaluation.frechet_distance(few, x_test[:12]))
+    assert np.isfinite(value) and value > 0
+    # The float64 eigen-decomposition reference (sqrtm of a singular product is unstable).
+    a, b = np.asarray(few, np.float64), np.asarray(x_test[:12], np.float64)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    vals, vecs = np.linalg.eigh(s_a)
+    root = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    trace = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(root @ s_b @ root), 0, None)))
+    expected = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(s_a) + np.trace(s_b) - 2 * trace
+    assert value == pytest.approx(expected, rel=1e-6)
+    constant = np.zeros((5, 49), np.float32)  # zero covariance
+    assert np.isfinite(float(evaluation.frechet_distance(constant, x[:5])))
+    with pytest.raises(ValueError, match="features_b has 10 features but 49 were expected"):
+        evaluation.frechet_distance(x, x[:, :10])
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        evaluation.frechet_distance(x[:1], x)
+    with pytest.raises(ValueError, match="NaN"):
+        evaluation.frechet_distance(np.full((3, 49), np.nan), x)
+    # Inside a trace it runs in the input dtype and stays finite.
+    traced = jax.jit(evaluation.frechet_distance)(jnp.asarray(few), jnp.asarray(x_test[:12]))
+    assert traced.dtype == jnp.float32 and float(traced) == pytest.approx(expected, rel=1e-3)

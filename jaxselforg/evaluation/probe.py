@@ -110,7 +110,7 @@ def _checked(features, labels, name):
 
 def fit_linear_probe(features: ArrayLike, labels: ArrayLike, *, n_classes: int | None = None,
                      C: ArrayLike = 1.0, tol: ArrayLike = 1e-5, max_iter: int = 500,
-                     standardize: bool = False) -> LinearProbe:
+                     standardize: bool = True) -> LinearProbe:
     """Fits the L2-penalized multinomial logistic regression by L-BFGS (``optax.lbfgs``).
 
     Minimizes mean_i -ln softmax(W^T f_i + b)_{y_i} + ||W||^2 / (2 C n), scikit-learn's
@@ -124,7 +124,8 @@ def fit_linear_probe(features: ArrayLike, labels: ArrayLike, *, n_classes: int |
       tol: stop when the gradient norm of the (per-example) objective is below this.
       max_iter: L-BFGS iteration cap.
       standardize: subtract the features' means and divide by their standard
-        deviations first (stored in the probe and applied to later features).
+        deviations first (the linear evaluation protocol; stored in the probe and
+        applied to later features). False fits the raw features.
 
     Returns:
       A :class:`LinearProbe`.
