@@ -188,8 +188,8 @@ def test_nearest_breaks_ties_towards_the_smallest_index():
 def test_nearest_streams_instead_of_materializing_all_pairs():
     n = 20_000
     x = jnp.zeros((n, 4), jnp.float32)
-    compiled = distances._nearest.lower(x, x, None, None, metric="manhattan", static_p=None,
-                                        block_size=1024).compile()
+    compiled = jax.jit(lambda a: distances.nearest(a, a, "manhattan", block_size=1024)).lower(
+        x).compile()
     temp = compiled.memory_analysis().temp_size_in_bytes
     assert temp < n * n * 4 / 50, f"nearest uses {temp / 1e6:.0f} MB of temporaries"
 
