@@ -582,7 +582,9 @@ def nearest(
     with b = 0 unless ``bias`` is given (DeSieno's conscience), optionally the
     runner-up l2(i) = argmin_{j != l(i)} rho(x_i, y_j) - b_j, and rho(x_i, y_l(i)).
     Exact ties go to the smallest index, as ``argmin`` over ``pairwise(x, y)``, and
-    the runner-up is then the next tied index (a stable sort's first two).
+    the runner-up is then the next tied index (a stable sort's first two). A tie is
+    one of the ranking scores: on the matrix-product path, distances equal in exact
+    arithmetic can round to different scores (``matmul=False`` ranks by the formula).
 
     The search is the library's one: k-means, mini-batch k-means, the SOM's
     competition and measures, the criteria and ``parallel.nearest`` all run it. Its
