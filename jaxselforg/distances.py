@@ -211,13 +211,15 @@ _ALL_PAIRS: dict[str, Callable] = {
 class _Ranking(NamedTuple):
     """How one search ranks candidates (built inside the compiled search).
 
-    ``score(x_rows, y_tile) + offset_tile`` is ordered over candidates like the
-    distance (plus the bias), ``distance(best_score, x_rows, y_rows, index)`` turns a
-    winner's score back into its distance (in units scaled by ``_rescale``), and
-    ``exact`` says whether that distance is bit-for-bit the pair formula's.
+    ``score(rows(x_block), y_tile) + offset_tile`` is ordered over candidates like
+    the distance minus the bias; ``distance(best_score, rows(x_block), index)`` turns
+    a winner's score back into its distance (in the units of ``_rescale``), and
+    ``exact`` says whether that is bit for bit the pair formula. ``rows`` prepares
+    queries a block at a time, so a vmapped sweep over prototype sets never holds a
+    ``[sets, n, d]`` copy of the queries.
     """
 
-    x: jax.Array  # [n, d] the queries as the score reads them
+    rows: Callable  # [b, d] queries -> [b, d] as the score reads them
     y: jax.Array  # [m, d] the candidates as the score reads them
     offset: jax.Array  # [m] added to every candidate's score (padding: +inf)
     score: Callable
@@ -245,7 +247,7 @@ def _finish(metric, order, p):
     return order
 
 
-def _ranking(metric, x, y, p, w, bias, matmul, centre) -> _Ranking:
+def _ranking(metric, y, p, w, bias, matmul, centre) -> _Ranking:
     """Rewrites argmin_j rho(x_i, y_j) - b_j as argmin_j of a cheaper score.
 
     * matrix-product path (``matmul``; Euclidean, squared Euclidean, dot, cosine): one
@@ -257,38 +259,40 @@ def _ranking(metric, x, y, p, w, bias, matmul, centre) -> _Ranking:
 
     With a bias the score is the distance itself (fast or exact formula) minus b_j.
     """
-    m = y.shape[0]
-    zero = jnp.zeros(m, y.dtype)
+    zero = jnp.zeros(y.shape[0], y.dtype)
     fast = matmul and metric in _INNER_PRODUCT
+    same = lambda rows: rows  # noqa: E731
     if bias is not None:
         pairs = _ALL_PAIRS[metric] if fast else _lift(_PAIR[metric])
-        return _Ranking(x, y, -bias, lambda a, b: pairs(a, b, p, w),
-                        lambda s, a, b, j: s + bias[j], exact=False)
+        return _Ranking(same, y, -bias, lambda a, b: pairs(a, b, p, w),
+                        lambda s, a, j: s + bias[j], exact=False)
     if not fast:
         order = _lift(_ORDER_PAIR[metric])
-        return _Ranking(x, y, zero, lambda a, b: order(a, b, p, w),
-                        lambda s, a, b, j: _finish(metric, s, p), exact=True)
-    x, y = _scale(x, w), _scale(y, w)
-    if metric == "cosine":
-        x, y = _unit(x), _unit(y)
+        return _Ranking(same, y, zero, lambda a, b: order(a, b, p, w),
+                        lambda s, a, j: _finish(metric, s, p), exact=True)
+    y = _scale(y, w)
     if metric in ("dot", "cosine"):
-        def product_distance(s, a, b, j):
+        rows = (lambda a: _unit(_scale(a, w))) if metric == "cosine" else (  # noqa: E731
+            lambda a: _scale(a, w))
+
+        def product_distance(s, a, j):
             return jnp.clip(1.0 + s, 0.0, 2.0) if metric == "cosine" else 1.0 + s
 
-        return _Ranking(x, y, zero, lambda a, b: -jnp.matmul(a, b.T, precision=_HIGHEST),
+        return _Ranking(rows, _unit(y) if metric == "cosine" else y, zero,
+                        lambda a, b: -jnp.matmul(a, b.T, precision=_HIGHEST),
                         product_distance, exact=False)
+    mean = jnp.mean(y, axis=0) if centre else None  # translation invariance, for precision
     if centre:
-        mean = jnp.mean(y, axis=0)  # translation invariance, for precision
-        x, y = x - mean, y - mean
+        y = y - mean
 
-    def euclidean_distance(s, a, b, j):
+    def euclidean_distance(s, a, j):
         sq = jnp.maximum(jnp.sum(a * a, axis=1) + s, 0.0)
         return _safe_sqrt(sq) if metric == "euclidean" else sq
 
-    return _Ranking(x, y, jnp.sum(y * y, axis=1),
+    return _Ranking(lambda a: _scale(a, w) - mean if centre else _scale(a, w), y,
+                    jnp.sum(y * y, axis=1),
                     lambda a, b: -2.0 * jnp.matmul(a, b.T, precision=_HIGHEST),
                     euclidean_distance, exact=False)
-
 
 
 def _tiles(a, block, fill=0.0):
@@ -502,7 +506,7 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
     x, y, scale = _rescale(x, y, metric)
     if bias is not None:
         bias = bias / scale
-    ranking = _ranking(metric, x, y, p, w, bias, matmul, centre)
+    ranking = _ranking(metric, y, p, w, bias, matmul, centre)
     m = y.shape[0]
     col_block = m if block_size is None else min(block_size[1], m)
     n_tiles = -(-m // col_block)
@@ -511,19 +515,20 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
         offset_tiles = _tiles(ranking.offset, col_block, fill=jnp.inf)  # padding never wins
         starts = jnp.arange(n_tiles, dtype=jnp.int32) * col_block
 
-    def search_rows(x_rows, x_search_rows):
+    def search_rows(x_rows):
+        queries = ranking.rows(x_rows)
         if n_tiles == 1:
-            scores = ranking.score(x_search_rows, ranking.y) + ranking.offset[None, :]
+            scores = ranking.score(queries, ranking.y) + ranking.offset[None, :]
             best = _best_in_tile(scores, 0, runner_up)
         else:
             def scan_columns(best, column_tile):
                 y_tile, offset_tile, start = column_tile
-                scores = ranking.score(x_search_rows, y_tile) + offset_tile[None, :]
+                scores = ranking.score(queries, y_tile) + offset_tile[None, :]
                 return _merge(best, _best_in_tile(scores, start, runner_up), runner_up), None
 
             # *_like keeps the rows' sharding type, so the loop also runs in shard_map.
-            inf = jnp.full_like(x_search_rows[:, 0], jnp.inf)
-            zero = jnp.zeros_like(x_search_rows[:, 0], dtype=jnp.int32)
+            inf = jnp.full_like(x_rows[:, 0], jnp.inf)
+            zero = jnp.zeros_like(x_rows[:, 0], dtype=jnp.int32)
             init = (inf, zero, inf, zero) if runner_up else (inf, zero)
             best, _ = lax.scan(scan_columns, init, (y_tiles, offset_tiles, starts))
         index = best[1]
@@ -531,13 +536,13 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
             # The winner's distance from its definition: exact, unlike the search score.
             dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x_rows, y[index], p, w)
         else:
-            dist = ranking.distance(best[0], x_search_rows, y, index)
+            dist = ranking.distance(best[0], queries, index)
         return (index, scale * dist) + ((best[3],) if runner_up else ())
 
     if block_size is None:
-        return search_rows(x, ranking.x)
+        return search_rows(x)
     # Strided row blocks (``_rows``): on row-sharded queries every block stays local.
-    return _rows.map_rows(search_rows, x, ranking.x, block_rows=block_size[0])
+    return _rows.map_rows(search_rows, x, block_rows=block_size[0])
 
 
 # Elements of one tile of scores in the default blocking (64 MiB in float32).

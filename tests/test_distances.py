@@ -278,6 +278,15 @@ def test_nearest_streams_instead_of_materializing_all_pairs():
     assert temp < n * n * 4 / 50, f"nearest uses {temp / 1e6:.0f} MB of temporaries"
 
 
+def test_search_vmapped_over_prototype_sets_prepares_queries_a_block_at_a_time():
+    n, d, sets = 20_000, 64, 8  # a sweep over 8 maps must not hold 8 centred copies of x
+    x = jnp.zeros((n, d), jnp.float32)
+    search = jax.vmap(lambda y: distances.nearest(x, y, runner_up=True, block_size=1000))
+    compiled = jax.jit(search).lower(jnp.zeros((sets, 100, d), jnp.float32)).compile()
+    temp = compiled.memory_analysis().temp_size_in_bytes
+    assert temp < sets * n * d * 4 / 2, f"the search uses {temp / 1e6:.0f} MB of temporaries"
+
+
 def test_second_call_does_not_recompile(gaussian):
     x, y, _ = gaussian
     distances.pairwise(x, y, "manhattan")
