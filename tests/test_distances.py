@@ -211,10 +211,10 @@ def test_search_winner_runner_up_and_distance_equal_brute_force(gaussian, metric
 
 
 def test_search_ties_go_to_the_smallest_indices_across_tiles():
-    # Integer coordinates around an integer mean: every score of both paths is exact,
-    # so the ties are real.
-    x = jnp.array([[0.0, 0.0], [2.0, 0.0], [5.0, 0.0]])
-    y = jnp.array([[3.0, 0.0], [1.0, 0.0], [1.0, 0.0], [3.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
+    # Integer coordinates, candidates centred on 0: every score of both paths is exact
+    # (the centring subtracts an exact 0), so the ties are real.
+    x = jnp.array([[-2.0, 0.0], [0.0, 0.0], [3.0, 0.0]])
+    y = jnp.array([[1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [1.0, 0.0]])
     reference = _cdist(x, y, "euclidean")
     order = np.argsort(reference, axis=1, kind="stable")
     np.testing.assert_array_equal(order[:, :2], [[1, 2], [0, 1], [0, 3]])
