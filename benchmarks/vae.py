@@ -6,7 +6,7 @@ remainder dropped), every batch dynamically binarized, loss = summed BCE-with-lo
 + KL per image, averaged over the batch; one z per image. The MLP is
 784-512-(mu, log sigma^2) with latent 20 and a mirrored decoder; the conv model is the
 Keras example's (Conv 32 and 64, 3x3 stride 2, dense 256, latent 16, mirrored
-transposed convolutions). Ours is ``models.train_vae`` as a user calls it (one jit'd
+transposed convolutions). Ours is ``vae.train_vae`` as a user calls it (one jit'd
 ``lax.scan`` per epoch); PyTorch's is the usual eager loop over batches with the same
 tensors in memory, on all the CPU threads torch chooses. Per-epoch times are
 differences of whole fits, (T(1 + n) - T(1)) / n, so set-up and compilation cancel;
@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from benchmarks import runner
-from jaxselforg import data, models
+from jaxselforg import data, vae
 
 BATCH = 128
 LEARNING_RATE = 1e-3
@@ -99,7 +99,7 @@ def torch_fit(model_fn, x: torch.Tensor, epochs: int, seed: int = 0):
 
 
 def ours_fit(x, epochs: int, *, key, **settings):
-    result = models.train_vae(x, key=key, epochs=epochs, batch_size=BATCH,
+    result = vae.train_vae(x, key=key, epochs=epochs, batch_size=BATCH,
                               learning_rate=settings.pop("learning_rate", LEARNING_RATE),
                               progress=False, **settings)
     return result.state.params["model"]

@@ -221,14 +221,9 @@ def history_figure(fits):
     ]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, (ylabel, xlabel, selected, transform) in zip(axes, panels):
-        for fit in fits:
-            if fit.history is not None and len(fit.history) > 1 and selected(fit):
-                values = transform(fit.history)
-                ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=fit.name)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
+        viz.plot_curves(ax, {fit.name: transform(fit.history) for fit in fits
+                             if fit.history is not None and len(fit.history) > 1
+                             and selected(fit)}, xlabel=xlabel, ylabel=ylabel, legend_size=7)
     axes[1].set_yscale("log")
     axes[1].set_title("EM never decreases the likelihood: the gap shrinks monotonically",
                       fontsize=9)

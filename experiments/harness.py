@@ -36,11 +36,6 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def progress_enabled() -> bool:
-    """Progress bars are on unless ``JAXSELFORG_PROGRESS=0`` (``--no-progress`` sets it)."""
-    return os.environ.get("JAXSELFORG_PROGRESS", "1").lower() not in _FALSE
-
-
 def _parse_bool(text: str) -> bool:
     if text.lower() in _TRUE:
         return True
@@ -124,7 +119,7 @@ class Run:
         """A tqdm progress bar over ``iterable`` (silent when progress is disabled)."""
         from tqdm.auto import tqdm
 
-        return tqdm(iterable, desc=desc, total=total, disable=not progress_enabled(),
+        return tqdm(iterable, desc=desc, total=total, disable=not train.progress_enabled(),
                     leave=False, dynamic_ncols=True)
 
     def text(self, markdown: str) -> None:

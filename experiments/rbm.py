@@ -10,7 +10,6 @@ capacity; P(h | v) as features for a logistic-regression probe; per-epoch monito
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from experiments import harness
-from jaxselforg import data, rbm, viz
+from jaxselforg import data, evaluation, rbm, viz
 from jaxselforg.rbm import hopfield
 
 TITLE = "Restricted Boltzmann machines"
@@ -178,15 +177,6 @@ def _grid(images, n_cols):
     return viz.image_grid(images, n_cols=n_cols, pad_value=0.25)
 
 
-def _tile_filters(w, n):
-    """The n columns of W with the largest norms, each scaled to [0, 1] around 0.5."""
-    w = np.asarray(w)
-    order = np.argsort(-np.linalg.norm(w, axis=0))[:n]
-    cols = w[:, order].T
-    cols = cols / np.maximum(np.abs(cols).max(axis=1, keepdims=True), 1e-12)
-    return viz.image_grid(0.5 + 0.5 * cols, n_cols=int(np.ceil(np.sqrt(n))))
-
-
 def filters_figure(config: Config, models: dict, run: harness.Run) -> None:
     names = list(next(iter(models.values())))
     shown = min(100, config.n_hidden)
@@ -195,7 +185,7 @@ def filters_figure(config: Config, models: dict, run: harness.Run) -> None:
     for r, (dataset, results) in enumerate(models.items()):
         for c, name in enumerate(names):
             ax = axes[r, c]
-            ax.imshow(_tile_filters(results[name]["params"].w, shown), cmap="gray", vmin=0,
+            ax.imshow(viz.filter_tiles(results[name]["params"].w, shown), cmap="gray", vmin=0,
                       vmax=1)
             ax.set_title(f"{dataset}, {name}", fontsize=10)
             ax.axis("off")
@@ -203,20 +193,6 @@ def filters_figure(config: Config, models: dict, run: harness.Run) -> None:
                  "(grey = 0, white > 0, black < 0; each scaled to its own max |w|)")
     fig.tight_layout()
     run.figure(fig, "filters", "Receptive fields (columns of W) of every RBM")
-
-
-def _chain_snapshots(params, key, n_chains, steps):
-    """E[v | h] of Gibbs chains from uniform noise at the given (increasing) steps."""
-    noise_key, key = jax.random.split(key)
-    v = jax.random.bernoulli(noise_key, 0.5, (n_chains, params.w.shape[0])).astype(
-        params.w.dtype)
-    snapshots, done = [], 0
-    for i, step in enumerate(steps):
-        chain = rbm.gibbs_chain(params, v, key=jax.random.fold_in(key, i),
-                                n_steps=step - done)
-        v, done = chain.states, step
-        snapshots.append(np.asarray(chain.means[-1]))
-    return np.asarray(v), snapshots
 
 
 def samples_figures(config: Config, models: dict, run: harness.Run) -> None:
@@ -227,7 +203,7 @@ def samples_figures(config: Config, models: dict, run: harness.Run) -> None:
     finals, chains = {}, {}
     for dataset, results in models.items():
         for name, r in results.items():
-            _, snaps = _chain_snapshots(r["params"], key, n, steps)
+            snaps = np.asarray(rbm.sample_snapshots(r["params"], n, key=key, steps=steps).means)
             finals[dataset, name] = snaps[-1]
             if name == "PCD-1":
                 chains[dataset] = np.concatenate([snap[:shown] for snap in snaps])
@@ -270,14 +246,8 @@ def history_figure(models: dict, run: harness.Run) -> None:
     for r, (dataset, results) in enumerate(models.items()):
         for c, (metric, label) in enumerate(panels):
             ax = axes[r, c]
-            for name, res in results.items():
-                values = res["history"][metric]
-                ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=name)
-            ax.set_xlabel("epoch")
-            ax.set_ylabel(label, fontsize=9)
-            ax.set_title(dataset, fontsize=10)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
+            viz.plot_curves(ax, {name: res["history"][metric] for name, res in results.items()},
+                            ylabel=label, title=dataset)
     fig.suptitle("Monitors after every epoch (500 training and 500 test images)")
     fig.tight_layout()
     run.figure(fig, "monitors_per_epoch", "Reconstruction error, pseudo-log-likelihood and "
@@ -291,17 +261,6 @@ def history_figure(models: dict, run: harness.Run) -> None:
 def _hopfield_restore(network, probes, key):
     result = hopfield.recall(network, hopfield.to_spins(probes), key=key)
     return np.asarray(hopfield.from_spins(result.states))
-
-
-def _errors(restored, original, where):
-    """Mean |restored - original| and % pixels wrong after rounding, over ``where``; %
-    wrong over the whole image; the number of distinct (rounded) outputs."""
-    restored, original = np.asarray(restored), np.asarray(original)
-    wrong = (restored > 0.5) != (original > 0.5)
-    mask = np.broadcast_to(where, original.shape)
-    distinct = len(np.unique(restored > 0.5, axis=0))
-    return (float(np.mean(np.abs(restored - original)[mask])), float(100 * np.mean(wrong[mask])),
-            float(100 * np.mean(wrong)), distinct)
 
 
 def associative_memory(config: Config, models: dict, run: harness.Run) -> dict:
@@ -345,7 +304,7 @@ def associative_memory(config: Config, models: dict, run: harness.Run) -> dict:
     rows, summary = [], {}
     for task, method, start, output in outputs:
         where = ~top if task == completion else np.ones_like(top)
-        mae, wrong, wrong_all, distinct = _errors(output, images, where)
+        mae, wrong, wrong_all, distinct = rbm.restoration_errors(output, images, where)
         rows.append((task, method, start, mae, wrong, wrong_all, distinct))
         summary[f"{task} / {method} / start {start}"] = {
             "mae": mae, "pixel_error_pct": wrong, "pixel_error_pct_whole_image": wrong_all,
@@ -478,11 +437,6 @@ def hopfield_capacity(config: Config, run: harness.Run) -> dict:
 
 
 def feature_probe(config: Config, results: dict, run: harness.Run) -> dict:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
-
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
     x, grey, y = _binary(config.memory_dataset, "train", config.probe_train)
     x_test, grey_test, y_test = _binary(config.memory_dataset, "test")
     features = {"raw pixels (grey levels)": (grey, grey_test),
@@ -495,16 +449,14 @@ def feature_probe(config: Config, results: dict, run: harness.Run) -> dict:
                 rbm.hidden_given_visible(r["params"], test_v))
     rows, accuracy = [], {}
     for name, (train_f, test_f) in run.progress(features.items(), "logistic probes"):
-        # One BLAS thread: on a shared 2-core machine OpenBLAS's spinning threads made
-        # these fits 20x slower (40 s instead of 2 s at 3,000 images).
-        with threadpool_limits(1):
-            probe, seconds = harness.timed(lambda f=train_f: LogisticRegression(
-                max_iter=config.probe_max_iter).fit(np.asarray(f), y))
-        accuracy[name] = float(probe.score(np.asarray(test_f), y_test))
+        result, seconds = harness.timed(lambda f=train_f, t=test_f: evaluation.linear_probe(
+            f, y, t, y_test, n_classes=10, max_iter=config.probe_max_iter))
+        accuracy[name] = result.test_accuracy
         rows.append((name, accuracy[name], round(seconds, 1)))
         run.log(section="probe", features=name, test_accuracy=accuracy[name], seconds=seconds)
     run.table(("features", "test accuracy", "fit s"), rows, caption=(
-        f"Latent features: multinomial logistic regression (scikit-learn, L2, C = 1) trained "
+        f"Latent features: the linear probe (`evaluation.linear_probe`: multinomial logistic "
+        f"regression with scikit-learn's L2 objective, C = 1, by L-BFGS) trained "
         f"on the first {len(y):,} {config.memory_dataset} training images, scored on the "
         f"10,000 test images. RBM features are the {config.n_hidden} hidden probabilities "
         "P(h = 1 given v) of the RBMs above (trained on binarized images, never on labels), "

@@ -164,15 +164,9 @@ def fashion_map(config: Config, run: harness.Run) -> dict:
     best = fits["batch map (jaxselforg)"]
     _map_figures(config, best.weights, x, y, run)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for name, fit in fits.items():
-        epochs = np.arange(1, len(fit.history["quantization_error"]) + 1)
-        axes[0].plot(epochs, fit.history["quantization_error"], marker=".", label=name)
-        axes[1].plot(epochs, fit.history["topographic_error"], marker=".", label=name)
-    for ax, label in zip(axes, ("quantization error (train)", "topographic error (train)")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    for ax, measure in zip(axes, ("quantization_error", "topographic_error")):
+        viz.plot_curves(ax, {name: fit.history[measure] for name, fit in fits.items()},
+                        ylabel=f"{measure.replace('_', ' ')} (train)")
     fig.suptitle("Online against batch training, per epoch")
     fig.tight_layout()
     run.figure(fig, "qe_te_per_epoch", "Quantization and topographic error per epoch, "
@@ -191,27 +185,8 @@ def _map_figures(config, weights, x, y, run):
     ax.set_title(f"Prototypes of the {rows}x{cols} batch map")
     run.figure(fig, "prototypes", "Every unit's prototype, in grid order")
 
-    u = np.asarray(som.u_matrix(weights))
-    hits = np.asarray(som.hit_map(weights, x))
-    unit_labels = np.asarray(som.label_map(weights, x, y, n_classes=10))
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5.2))
-    image = axes[0].imshow(u, cmap="bone_r")
-    axes[0].set_title("U-matrix (mean distance to grid neighbours)")
-    fig.colorbar(image, ax=axes[0], fraction=0.046)
-    image = axes[1].imshow(hits, cmap="viridis")
-    axes[1].set_title("hit map (training images won)")
-    fig.colorbar(image, ax=axes[1], fraction=0.046)
-    cmap = plt.get_cmap("tab10")
-    colours = np.where(unit_labels[..., None] >= 0, cmap(np.maximum(unit_labels, 0))[..., :3], 1.0)
-    axes[2].imshow(colours)
-    for (i, j), label in np.ndenumerate(unit_labels):
-        if label >= 0:
-            axes[2].text(j, i, class_names[label][:4], ha="center", va="center", fontsize=5)
-    axes[2].set_title("label map (majority class per unit)")
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
+    fig = viz.som_maps_figure(som.u_matrix(weights), som.hit_map(weights, x),
+                              som.label_map(weights, x, y, n_classes=10), class_names)
     run.figure(fig, "u_matrix_hits_labels", "U-matrix, hit map and label map of the batch map")
 
 

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from experiments import harness
-from jaxselforg import data, models, viz
+from jaxselforg import data, train, vae, viz
 
 TITLE = "Variational autoencoders: latent manifold, traversals and likelihoods"
 
@@ -84,36 +84,18 @@ def _binary_test(config: Config, dataset: str) -> tuple[jax.Array, jax.Array, np
     return x, binary, np.asarray(labels[: config.n_test])
 
 
-def _mosaic_figure(images, n_cols, title, width=10.0, row_labels=None):
-    images = np.asarray(images)
-    mosaic = viz.image_grid(images.reshape(-1, *images.shape[-2:]), n_cols=n_cols, pad=2,
-                            pad_value=0.0)  # white between tiles (gray_r)
-    height = width * mosaic.shape[0] / mosaic.shape[1]
-    fig, ax = plt.subplots(figsize=(width, max(height, 1.0) + 0.5))
-    ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1)
-    ax.set_xticks([])
-    if row_labels is not None:
-        side = images.shape[-2]
-        ax.set_yticks(np.arange(len(row_labels)) * (side + 2) + side / 2, row_labels, fontsize=7)
-    else:
-        ax.set_yticks([])
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
 def train_models(config: Config, x_train, test_binary, run: harness.Run) -> dict:
     key = jax.random.key(config.seed)
     results = {}
     for d in config.latent_dims:
-        results[d] = models.train_vae(
+        results[d] = vae.train_vae(
             x_train, key=jax.random.fold_in(key, d), latent_dim=d, architecture="mlp",
             hidden=config.hidden, epochs=config.epochs, batch_size=config.batch_size,
             learning_rate=config.learning_rate,
             learning_rate_decay=config.learning_rate_decay, binarize=True,
             test_images=test_binary,
             metrics_path=run.out / f"train_metrics_latent{d}.jsonl",
-            progress=harness.progress_enabled(), desc=f"VAE latent {d}")
+            progress=train.progress_enabled(), desc=f"VAE latent {d}")
     return results
 
 
@@ -124,11 +106,11 @@ def score(config: Config, results: dict, test_binary, run: harness.Run) -> tuple
     for d, result in run.progress(results.items(), "evaluating", total=len(results)):
         model = result.model
         key = jax.random.key(config.seed + 2)
-        ev = models.evaluate(model, test_binary, key=key)
-        iw = float(np.mean(np.asarray(models.importance_log_likelihood(
+        ev = vae.evaluate(model, test_binary, key=key)
+        iw = float(np.mean(np.asarray(vae.importance_log_likelihood(
             model, test_binary[:n_iw], key=jax.random.fold_in(key, 1),
             n_samples=config.iw_samples, chunk_size=min(100, config.iw_samples)))))
-        elbo_subset = float(np.mean(np.asarray(models.elbo_terms(
+        elbo_subset = float(np.mean(np.asarray(vae.elbo_terms(
             model, test_binary[:n_iw], key=jax.random.fold_in(key, 2)).loss)))
         seconds = float(np.sum(result.history["seconds"]))
         row = {"test_negative_elbo": float(ev.negative_elbo),
@@ -166,14 +148,14 @@ def further_models(config: Config, x_train, test_binary, run: harness.Run) -> di
             images, _ = data.load(dataset, "train")
             train_x = data.to_unit_range(images[: config.n_train])
             test_x = _binary_test(config, dataset)[1]
-        result = models.train_vae(
+        result = vae.train_vae(
             train_x, key=jax.random.key(config.seed), epochs=epochs,
             batch_size=config.batch_size, learning_rate=config.learning_rate, binarize=True,
-            progress=harness.progress_enabled(), desc=name, **settings)
+            progress=train.progress_enabled(), desc=name, **settings)
         key = jax.random.key(config.seed + 2)
-        ev = models.evaluate(result.model, test_x, key=key)
+        ev = vae.evaluate(result.model, test_x, key=key)
         n_iw = min(config.iw_images, test_x.shape[0])
-        iw = float(np.mean(np.asarray(models.importance_log_likelihood(
+        iw = float(np.mean(np.asarray(vae.importance_log_likelihood(
             result.model, test_x[:n_iw], key=jax.random.fold_in(key, 1),
             n_samples=config.further_iw_samples,
             chunk_size=min(100, config.further_iw_samples)))))
@@ -198,25 +180,15 @@ def further_models(config: Config, x_train, test_binary, run: harness.Run) -> di
 
 
 def manifold_figures(config: Config, model, x_test, labels, run: harness.Run) -> None:
-    grid = np.asarray(models.latent_grid(model, n=20))
-    fig = _mosaic_figure(grid, 20, "Decoded 20x20 grid over the prior's quantiles "
-                         "(5%..95%; z1 left to right, z2 bottom to top)", width=10)
+    grid = np.asarray(vae.latent_grid(model, n=20))
+    fig = viz.mosaic_figure(grid, 20, "Decoded 20x20 grid over the prior's quantiles "
+                            "(5%..95%; z1 left to right, z2 bottom to top)", width=10)
     run.figure(fig, "manifold_2d", "The learned 2-D manifold: Bernoulli means decoded on a "
                "20x20 grid of N(0, I) quantiles (latent_dim = 2)")
-    mean, _ = models.encode(model, x_test)
-    mean = np.asarray(mean)
-    names = data.CLASS_NAMES[config.dataset]
-    fig, ax = plt.subplots(figsize=(8.5, 7))
-    cmap = plt.get_cmap("tab10")
-    for c, name in enumerate(names):
-        chosen = labels == c
-        ax.scatter(mean[chosen, 0], mean[chosen, 1], s=2, color=cmap(c), label=name, alpha=0.6)
-    ax.set_xlabel("$\\mu_1(x)$")
-    ax.set_ylabel("$\\mu_2(x)$")
-    ax.set_title(f"Means of Q(z | x) for {len(mean):,} test images (latent_dim = 2)")
-    ax.legend(markerscale=6, fontsize=8, loc="best")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+    mean, _ = vae.encode(model, x_test)
+    fig = viz.latent_scatter(mean, labels, data.CLASS_NAMES[config.dataset],
+                             f"Means of Q(z | x) for {len(mean):,} test images (latent_dim = 2)",
+                             axis_labels=("$\\mu_1(x)$", "$\\mu_2(x)$"))
     run.figure(fig, "latent_scatter_2d", "Test-set means of the 2-D latent code, coloured by "
                "Fashion-MNIST class")
 
@@ -224,19 +196,18 @@ def manifold_figures(config: Config, model, x_test, labels, run: harness.Run) ->
 def latent_figures(config: Config, model, x_test, labels, run: harness.Run) -> dict:
     d = model.latent_dim
     names = data.CLASS_NAMES[config.dataset]
-    mean, log_variance = (np.asarray(a) for a in models.encode(model, x_test))
-    kl_per_dim = np.mean(0.5 * (mean**2 + np.exp(log_variance) - log_variance - 1), axis=0)
-    active = int(np.sum(np.var(mean, axis=0) > 0.01))  # Burda et al.'s active units
+    usage = vae.latent_usage(model, x_test)  # Burda et al.'s active units
+    kl_per_dim, active = np.asarray(usage.kl_per_dimension), usage.n_active
     offsets = np.linspace(-3.0, 3.0, 11)
     # Different classes for the traversed images: the first test image of classes 0, 9, 1, ...
     classes = [0, 9, 1, 8, 2, 7, 3, 5, 4, 6][: config.traversal_images]
     for n, c in enumerate(classes):
         index = int(np.flatnonzero(labels == c)[0])
-        rows = np.asarray(models.latent_traversal(model, x_test[index], offsets=offsets))
+        rows = np.asarray(vae.latent_traversal(model, x_test[index], offsets=offsets))
         labels_rows = [f"z{i + 1} (KL {kl_per_dim[i]:.2f})" for i in range(d)]
-        fig = _mosaic_figure(rows, len(offsets),
-                             f"Traversal around test image {index} ({names[c]}): row i decodes "
-                             f"mu(x) + t e_i, t = -3 .. +3", width=7.5, row_labels=labels_rows)
+        fig = viz.mosaic_figure(rows, len(offsets),
+                                f"Traversal around test image {index} ({names[c]}): row i decodes "
+                                f"mu(x) + t e_i, t = -3 .. +3", width=7.5, row_labels=labels_rows)
         run.figure(fig, f"traversal_{n}" if n else "traversal",
                    f"Latent traversal (latent_dim = {d}) around a test {names[c]}: one row per "
                    "latent coordinate, 11 steps from -3 to +3 prior standard deviations, the "
@@ -248,32 +219,32 @@ def latent_figures(config: Config, model, x_test, labels, run: harness.Run) -> d
     pairs = rng.choice(len(x_test), size=(config.interpolation_pairs, 2), replace=False)
     strips = []
     for a, b in pairs:
-        path = np.asarray(models.interpolate(model, x_test[a], x_test[b],
+        path = np.asarray(vae.interpolate(model, x_test[a], x_test[b],
                                              n_steps=config.interpolation_steps))
         strips.append(np.concatenate([np.asarray(x_test[a])[None], path,
                                       np.asarray(x_test[b])[None]]))
-    fig = _mosaic_figure(np.stack(strips), config.interpolation_steps + 2,
-                         "Interpolation between test images (ends: the inputs; between: decoded "
-                         "points on the segment mu(a) -> mu(b))", width=10,
-                         row_labels=[f"{names[labels[a]]} -> {names[labels[b]]}"
-                                     for a, b in pairs])
+    fig = viz.mosaic_figure(np.stack(strips), config.interpolation_steps + 2,
+                            "Interpolation between test images (ends: the inputs; between: decoded "
+                            "points on the segment mu(a) -> mu(b))", width=10,
+                            row_labels=[f"{names[labels[a]]} -> {names[labels[b]]}"
+                            for a, b in pairs])
     run.figure(fig, "interpolation", f"Linear interpolation in the {d}-d latent space between "
                "pairs of test images")
 
-    generated = np.asarray(models.sample(model, key=jax.random.key(config.seed + 3),
-                                         n=config.n_samples))
+    generated = np.asarray(vae.sample(model, config.n_samples,
+                                      key=jax.random.key(config.seed + 3)))
     n_cols = int(np.ceil(np.sqrt(config.n_samples)))
-    fig = _mosaic_figure(generated, n_cols, f"Samples: decoded z ~ N(0, I), latent_dim = {d}",
-                         width=7)
+    fig = viz.mosaic_figure(generated, n_cols, f"Samples: decoded z ~ N(0, I), latent_dim = {d}",
+                            width=7)
     run.figure(fig, "samples", f"Generated images (Bernoulli means) from the prior, "
                f"latent_dim = {d}")
 
     n = config.n_reconstructions
     chosen = rng.choice(len(x_test), size=n, replace=False)
-    outputs = np.asarray(models.decode(model, mean[chosen]))
-    fig = _mosaic_figure(np.concatenate([np.asarray(x_test[chosen]), outputs]), n,
-                         "Reconstructions: test inputs (top) and sigmoid(f(mu(x))) (bottom)",
-                         width=10, row_labels=["input", "output"])
+    outputs = np.asarray(vae.decode(model, vae.encode(model, x_test[chosen])[0]))
+    fig = viz.mosaic_figure(np.concatenate([np.asarray(x_test[chosen]), outputs]), n,
+                            "Reconstructions: test inputs (top) and sigmoid(f(mu(x))) (bottom)",
+                            width=10, row_labels=["input", "output"])
     run.figure(fig, "reconstructions", f"Test images above their reconstructions "
                f"(latent_dim = {d}; continuous [0, 1] inputs, decoded means)")
     return {"kl_per_dim": [float(v) for v in kl_per_dim], "active_units": active}

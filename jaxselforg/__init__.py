@@ -8,12 +8,15 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.criteria`: compactness, separation, inertia, quantization error, ACC/NMI/ARI
 * :mod:`jaxselforg.cluster`: k-means (+ k-medians, mini-batch), winner-take-all
 * :mod:`jaxselforg.mixture`: EM for Gaussian and Bernoulli mixtures
+* :mod:`jaxselforg.schedules`: hyperparameter decays as optax schedules f(count) (WTA, SOM, RBM, optimizers)
 * :mod:`jaxselforg.som`: Kohonen self-organizing maps (online and batch), quality measures, maps
 * :mod:`jaxselforg.rbm`: restricted Boltzmann machines (CD-k, PCD), exact and AIS likelihoods, Hopfield
 * :mod:`jaxselforg.parallel`: device mesh, row sharding, cross-device reductions
-* :mod:`jaxselforg.models`: the VAE (MLP and convolutional), its losses and evaluation
+* :mod:`jaxselforg.nn`: Flax NNX blocks (Conv3x3, ConvTranspose2x, MLP, conv encoder/decoder, heads)
+* :mod:`jaxselforg.vae`: the VAE (MLP and convolutional), its objective, evaluation, latent helpers, training
 * :mod:`jaxselforg.train`: the training core (pure jit'd steps, scanned epochs, vmapped runs, checkpoints, metric logs)
-* :mod:`jaxselforg.viz`: image mosaics and figure saving
+* :mod:`jaxselforg.evaluation`: the linear probe (and the evaluation toolkit of features)
+* :mod:`jaxselforg.viz`: image mosaics, curves, SOM maps, latent scatter plots, figure saving
 """
 
 from jaxselforg import (
@@ -22,19 +25,22 @@ from jaxselforg import (
     criteria,
     data,
     distances,
+    evaluation,
     mixture,
-    models,
+    nn,
     parallel,
     rbm,
+    schedules,
     som,
     train,
+    vae,
     viz,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "augment", "cluster", "criteria", "data", "distances", "mixture", "models", "parallel", "rbm", "som", "train",
-    "viz",
+    "augment", "cluster", "criteria", "data", "distances", "evaluation", "mixture", "nn",
+    "parallel", "rbm", "schedules", "som", "train", "vae", "viz",
     "__version__",
 ]

@@ -130,8 +130,9 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
-def prng_key(key, name: str = "key") -> jax.Array:
-    """A single typed PRNG key from ``key`` (a ``jax.random.key`` or its uint32 data).
+def prng_key(key, name: str = "key", *, allow_batch: bool = False) -> jax.Array:
+    """A single typed PRNG key from ``key`` (a ``jax.random.key`` or its uint32 data),
+    or with ``allow_batch`` also a ``[n]`` batch of them (the runs of a sweep).
 
     Raises:
       ValueError: an int seed, a float/int array or a batch of keys, naming what is
@@ -151,7 +152,56 @@ def prng_key(key, name: str = "key") -> jax.Array:
                              f"key data; got an array of dtype {key.dtype} and shape "
                              f"{tuple(key.shape)}.")
         key = jax.random.wrap_key_data(key)
+    if allow_batch and key.ndim == 1:
+        return key
     if key.ndim:
-        raise ValueError(f"{name} must be a single PRNG key; got a batch of shape "
-                         f"{tuple(key.shape)} (split it and pass one).")
+        accepted = "a single PRNG key or a [n_runs] batch" if allow_batch else "a single PRNG key"
+        raise ValueError(f"{name} must be {accepted}; got keys of shape {tuple(key.shape)} "
+                         "(split a key and pass one).")
     return key
+
+
+def value_range(x) -> tuple[float, float]:
+    """``(min, max)`` of a concrete array, computed where it lives: numpy input on the
+    host, a device array on its device (two scalars come back, not the array)."""
+    if isinstance(x, np.ndarray):
+        return float(np.min(x)), float(np.max(x))
+    low, high = eager(lambda: jnp.stack([jnp.min(x), jnp.max(x)]).tolist())
+    return float(low), float(high)
+
+
+def images(x: ArrayLike, image_shape: tuple[int, int], name: str = "images") -> jax.Array:
+    """Validates ``[n, h, w]`` float images with values in [0, 1] (range only if concrete).
+
+    Raises:
+      ValueError: another shape, no images, or (concrete) values outside [0, 1] or NaN.
+    """
+    host = x if isinstance(x, np.ndarray) else None
+    arr = as_float_array(x, name)
+    h, w = image_shape
+    if arr.ndim != 3 or tuple(arr.shape[1:]) != tuple(image_shape) or arr.shape[0] == 0:
+        raise ValueError(f"{name} must have shape [n, {h}, {w}] with n >= 1; got "
+                         f"{tuple(arr.shape)}.")
+    if is_concrete(arr):
+        low, high = value_range(host if host is not None else arr)
+        if not (0.0 <= low and high <= 1.0):  # also False for NaN
+            raise ValueError(
+                f"{name} must hold values in [0, 1] (pixel intensities or probabilities; "
+                f"scale uint8 pixels with jaxselforg.data.to_unit_range); got values in "
+                f"[{low}, {high}].")
+    return arr
+
+
+def latents(z: ArrayLike, latent_dim: int, name: str = "z") -> jax.Array:
+    """Validates latent codes ``[n, latent_dim]``, finite when concrete.
+
+    Raises:
+      ValueError: another shape, no rows, or (concrete) NaN/Inf entries.
+    """
+    arr = as_float_array(z, name)
+    if arr.ndim != 2 or arr.shape[1] != latent_dim or arr.shape[0] == 0:
+        raise ValueError(f"{name} must have shape [n, {latent_dim}] with n >= 1; got "
+                         f"{tuple(arr.shape)}.")
+    if is_concrete(arr) and not eager(lambda: bool(jnp.all(jnp.isfinite(arr)))):
+        raise ValueError(f"{name} holds NaN or Inf; only finite latent codes are accepted.")
+    return arr

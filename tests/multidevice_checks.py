@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxselforg import cluster, data, distances, mixture, models, parallel, som, train
+from jaxselforg import cluster, data, distances, mixture, parallel, som, train, vae
 
 N_DEVICES = 8
 
@@ -177,8 +177,8 @@ def check_sharded_vae_fit_equals_one_device():
     x = data.to_unit_range(images[:256])
     kwargs = dict(key=jax.random.key(0), latent_dim=4, hidden=(32,), epochs=2, batch_size=64,
                   progress=False)
-    sharded = models.train_vae(x, mesh=parallel.data_mesh(), **kwargs)
-    reference = models.train_vae(x, **kwargs)
+    sharded = vae.train_vae(x, mesh=parallel.data_mesh(), **kwargs)
+    reference = vae.train_vae(x, **kwargs)
     for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(sharded.state.params),
                             jax.tree.leaves(reference.state.params)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6,

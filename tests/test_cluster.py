@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
 
-from jaxselforg import cluster, criteria, data
+from jaxselforg import cluster, criteria, data, schedules
 from jaxselforg.cluster import _seeding
 
 KEY = jax.random.key(0)
@@ -284,11 +284,18 @@ def test_competitive_learning_reduces_quantization_error(fashion):
                                float(criteria.quantization_error(x, result.prototypes)), rtol=1e-5)
 
 
-@pytest.mark.parametrize("schedule,end", [("constant", 0.1), ("linear", 0.01),
-                                          ("exponential", 0.01)])
-def test_learning_rate_schedules(schedule, end):
-    rate = cluster.learning_rate_schedule(schedule, 0.1, 0.01)
-    np.testing.assert_allclose(rate(0.0), 0.1, rtol=1e-6)
-    np.testing.assert_allclose(rate(1.0), end, rtol=1e-5)
+@pytest.mark.parametrize("schedule", ["exponential",
+                                      lambda eta0, t, total: eta0 * (1.0 - t / total)])
+def test_wta_rate_is_a_schedule_of_the_update_index_logged_at_each_epochs_last_update(schedule):
+    # 40 points in batches of 10, 3 epochs: updates t = 0 .. 11, the last of each epoch
+    # 3, 7 and 11 (the log once used t = 12 / 11 of the way, past the final rate).
+    x = np.random.default_rng(1).uniform(size=(40, 2)).astype(np.float32)
+    result = cluster.competitive_learning(x, 3, key=KEY, epochs=3, batch_size=10,
+                                          learning_rate=0.1, final_learning_rate=0.01,
+                                          schedule=schedule)
+    expected = schedules.schedule(schedule, 0.1, 0.01, total=12)(np.array([3, 7, 11]))
+    np.testing.assert_allclose(result.history["learning_rate"], expected, rtol=1e-6)
     if schedule == "exponential":
-        np.testing.assert_allclose(rate(0.5), np.sqrt(0.1 * 0.01), rtol=1e-5)
+        np.testing.assert_allclose(result.history["learning_rate"][-1], 0.01, rtol=1e-5)
+    with pytest.raises(ValueError, match="accepted: 'exponential'"):
+        cluster.competitive_learning(x, 3, key=KEY, schedule="cosine")

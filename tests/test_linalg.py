@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxselforg import _linalg
-from jaxselforg.mixture import gaussian
+from jaxselforg.mixture.gaussian import densities
 
 
 def _spd_stack(shape, d, seed=0):
@@ -41,6 +41,6 @@ def test_no_batched_lapack_call_is_ever_issued():
     assert ranks and set(ranks) == {2}, ranks
     # The Gaussian mixture's own factorizations, for a stack of 4 covariances.
     ranks = _lapack_operand_ranks(
-        lambda c: gaussian._from_precisions(c, "full") + (
-            gaussian._precisions_cholesky(c, "full"),), _spd_stack((4,), 5))
+        lambda c: densities.from_precisions(c, "full") + (
+            densities.precisions_cholesky(c, "full"),), _spd_stack((4,), 5))
     assert ranks and set(ranks) == {2}, ranks

@@ -2,8 +2,12 @@
 
 References: scikit-learn's GaussianMixture (float64) on real Fashion-MNIST rows, numpy
 brute force for the Bernoulli likelihood, and the lecture's EM identities. The
-sharded-equals-one-device checks live in ``multidevice_mixture_checks.py``.
+sharded-equals-one-device checks live in ``multidevice_checks.py``.
 """
+
+import dataclasses
+import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -126,10 +130,10 @@ def test_gaussian_scores_equal_sklearn_on_the_same_parameters(parity_fits, covar
 
 def test_traced_hyperparameters_do_not_recompile(parity_fits):
     x, _, _ = parity_fits["spherical"]
-    compiled = gaussian._fit._cache_size()
+    compiled = gaussian.family._fit._cache_size()
     again = mixture.gaussian_mixture(x, K, key=KEY, covariance_type="spherical", tol=1e-2,
                                      reg_covar=1e-3, **_explicit_init(x, K, "spherical"))
-    assert gaussian._fit._cache_size() == compiled
+    assert gaussian.family._fit._cache_size() == compiled
     assert np.all(np.asarray(again.covariances) >= 1e-3)
 
 
@@ -228,7 +232,7 @@ def test_zero_weight_rows_are_ignored_and_weights_count_rows(small):
 @pytest.fixture(scope="module")
 def log_joint(small):
     result = mixture.gaussian_mixture(small, 3, key=KEY, init="kmeans", tol=1e-4, max_iter=200)
-    return result, np.asarray(gaussian.log_component_prob(result.params, jnp.asarray(small)))
+    return result, np.asarray(mixture.log_component_prob(result.params, jnp.asarray(small)))
 
 
 def test_lower_bound_equals_log_likelihood_after_the_e_step(log_joint):
@@ -352,6 +356,161 @@ def test_bernoulli_sample_follows_the_mixture(bernoulli_fit):
 
 
 # ---------------------------------------------------------------------------
+# The fitted-model API, written once in em.py for every family.
+
+
+_m_step = jax.jit(gaussian.m_step, static_argnames="covariance_type")
+
+
+@functools.cache
+def _tiny_gaussian_params(covariance_type):
+    """Parameters from one M-step on random responsibilities (no fit)."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=(20, 3)), rng.normal(size=(20, 3)) + 4.0]).astype(
+        np.float32)
+    resp = rng.dirichlet(np.ones(3), size=len(x)).astype(np.float32)
+    params = _m_step(jnp.asarray(x), jnp.asarray(resp), jnp.ones(len(x)), reg_covar=1e-6,
+                     covariance_type=covariance_type)
+    return x, params
+
+
+@functools.cache
+def _tiny_bernoulli_params():
+    rng = np.random.default_rng(0)
+    x = (rng.random((40, 6)) < 0.3).astype(np.float32)
+    params = bernoulli.BernoulliMixtureParams(jnp.asarray([0.2, 0.3, 0.5], jnp.float32),
+                                              jnp.asarray(rng.uniform(0.1, 0.9, (3, 6)),
+                                                          jnp.float32))
+    return x, params
+
+
+@pytest.mark.parametrize("covariance_type", mixture.COVARIANCE_TYPES)
+def test_api_on_params_equals_sklearn_with_the_same_parameters(covariance_type):
+    x, params = _tiny_gaussian_params(covariance_type)
+    reference = _sklearn_with_params(params, x)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(mixture.log_likelihood(params, x), reference.score_samples(x64),
+                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(mixture.predict_proba(params, x), reference.predict_proba(x64),
+                               atol=1e-5)
+    np.testing.assert_array_equal(mixture.predict(params, x), reference.predict(x64))
+    assert mixture.n_parameters(params) == reference._n_parameters()
+    np.testing.assert_allclose(mixture.bic(params, x), reference.bic(x64), rtol=1e-5)
+    np.testing.assert_allclose(mixture.aic(params, x), reference.aic(x64), rtol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "bernoulli"])
+def test_api_is_the_log_joint_through_logsumexp(family):
+    x, params = _tiny_gaussian_params("diag") if family == "gaussian" else _tiny_bernoulli_params()
+    joint = np.asarray(mixture.log_component_prob(params, jnp.asarray(x)), np.float64)
+    ln_px = logsumexp(joint, axis=1)
+    proba = np.asarray(mixture.predict_proba(params, x))
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(proba, np.exp(joint - ln_px[:, None]), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(mixture.log_likelihood(params, x), ln_px, rtol=1e-5)
+    predicted = np.asarray(mixture.predict(params, x))
+    assert predicted.dtype == np.int32
+    np.testing.assert_array_equal(predicted, proba.argmax(1))
+    n, k = joint.shape
+    p = mixture.n_parameters(params)
+    np.testing.assert_allclose(mixture.bic(params, x), -2 * ln_px.sum() + p * np.log(n), rtol=1e-5)
+    np.testing.assert_allclose(mixture.aic(params, x), -2 * ln_px.sum() + 2 * p, rtol=1e-5)
+    # Traced inside the caller's jit, the same numbers.
+    np.testing.assert_allclose(jax.jit(mixture.log_likelihood)(params, jnp.asarray(x)), ln_px,
+                               rtol=1e-5)
+
+
+def test_bernoulli_parameter_count_and_aic(binary_mnist, bernoulli_fit):
+    n, d = binary_mnist.shape
+    assert mixture.n_parameters(bernoulli_fit) == 4 * d + 3
+    total = np.sum(_brute_force_bernoulli(bernoulli_fit.weights, bernoulli_fit.means,
+                                          binary_mnist))
+    np.testing.assert_allclose(mixture.aic(bernoulli_fit, binary_mnist),
+                               -2 * total + 2 * (4 * d + 3), rtol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "bernoulli"])
+def test_sample_is_keyed_shaped_and_labelled(family):
+    x, params = _tiny_gaussian_params("full") if family == "gaussian" else _tiny_bernoulli_params()
+    points, labels = mixture.sample(params, 2000, key=jax.random.key(3))
+    assert points.shape == (2000, x.shape[1]) and points.dtype == x.dtype
+    assert labels.shape == (2000,) and labels.dtype == jnp.int32
+    np.testing.assert_allclose(np.bincount(labels, minlength=3) / 2000, params.weights,
+                               atol=0.04)
+    again, _ = mixture.sample(params, 2000, key=jax.random.key(3))
+    other, _ = mixture.sample(params, 2000, key=jax.random.key(4))
+    np.testing.assert_array_equal(points, again)
+    assert not np.array_equal(np.asarray(points), np.asarray(other))
+
+
+def test_sampling_a_single_component_follows_it():
+    # One component with all the weight: the draws are that component's distribution.
+    x, params = _tiny_gaussian_params("full")
+    params = dataclasses.replace(params, weights=jnp.asarray([0.0, 1.0, 0.0]))
+    points, labels = mixture.sample(params, 2000, key=jax.random.key(5))
+    assert set(np.unique(labels)) == {1}
+    covariance = np.asarray(params.covariances[1], np.float64)
+    np.testing.assert_allclose(np.asarray(points).mean(0), params.means[1],
+                               atol=float(6 * np.sqrt(covariance.diagonal().max() / 2000)))
+    np.testing.assert_allclose(np.cov(np.asarray(points, np.float64).T), covariance,
+                               atol=0.15 * np.abs(covariance).max())
+
+
+class _UnitGaussianParams(NamedTuple):
+    weights: jax.Array
+    means: jax.Array
+
+
+def _unit_log_density(params, x):
+    d = x.shape[1]
+    sq = jnp.sum((x[:, None, :] - params.means[None]) ** 2, axis=2)
+    return -0.5 * (sq + d * np.log(2 * np.pi))
+
+
+def _unit_m_step(x, resp, sample_weight):
+    resp = resp * sample_weight[:, None]
+    nk = jnp.sum(resp, axis=0)
+    return _UnitGaussianParams(nk / jnp.sum(nk), resp.T @ x / nk[:, None])
+
+
+def _unit_sample(params, labels, *, key):
+    return params.means[labels] + jax.random.normal(key, (labels.shape[0],
+                                                          params.means.shape[1]))
+
+
+_UNIT = mixture.em.register_family(mixture.Family(
+    name="unit-variance Gaussian", params_type=_UnitGaussianParams,
+    log_density=_unit_log_density, m_step=_unit_m_step,
+    n_component_parameters=lambda params: params.means.size, sample=_unit_sample))
+
+
+def test_a_new_family_gets_the_whole_api_from_em():
+    # Identity covariances: the Gaussian family with covariances fixed to I must agree.
+    x = np.concatenate([np.zeros((10, 2)), np.full((10, 2), 5.0)]).astype(np.float32)
+    x += np.random.default_rng(0).normal(size=x.shape).astype(np.float32)
+    start = _UnitGaussianParams(jnp.asarray([0.5, 0.5]), jnp.asarray([[1.0, 1.0], [4.0, 4.0]]))
+    fit = jax.jit(lambda x, key: mixture.em.fit_restarts(
+        _UNIT, lambda key, m_step: start, x, key=key, sample_weight=jnp.ones(x.shape[0]),
+        tol=1e-6, max_iter=50, n_init=1)[0])(jnp.asarray(x), KEY)
+    assert bool(fit.converged)
+    as_gaussian = gaussian.GaussianMixtureParams(fit.params.weights, fit.params.means,
+                                                 jnp.ones((2, 2)), jnp.ones((2, 2)), "diag")
+    np.testing.assert_allclose(mixture.log_likelihood(fit, x),
+                               mixture.log_likelihood(as_gaussian, x), rtol=1e-5)
+    np.testing.assert_array_equal(mixture.predict(fit, x), np.repeat([0, 1], 10))
+    assert mixture.n_parameters(fit) == 2 * 2 + 1
+    np.testing.assert_allclose(mixture.bic(fit, x) - mixture.bic(as_gaussian, x),
+                               (5 - mixture.n_parameters(as_gaussian)) * np.log(20), rtol=1e-5)
+    points, labels = mixture.sample(fit, 5, key=KEY)
+    assert points.shape == (5, 2) and labels.shape == (5,)
+
+
+def test_a_parameter_class_belongs_to_one_family():
+    with pytest.raises(ValueError, match="already belongs to the unit-variance Gaussian family"):
+        mixture.em.register_family(_UNIT._replace(name="another"))
+
+
+# ---------------------------------------------------------------------------
 # Degenerate data: finite, or a ValueError that says what to do.
 
 
@@ -440,6 +599,11 @@ def _with(x, value):
      "means_init must have shape"),
     (lambda: mixture.bernoulli_mixture((_X > 0) * 1.0, 2, key=KEY, tol=-1.0), "tol must be"),
     (lambda: mixture.log_likelihood("not a model", _X), "Expected a fitted"),
+    (lambda: mixture.predict(_tiny_gaussian_params("diag")[1], _X[:, :2]),
+     "2 features but 3 were expected"),
+    (lambda: mixture.bic(_tiny_bernoulli_params()[1], np.full((4, 6), 2.0)), r"\[0, 1\]"),
+    (lambda: mixture.sample(_tiny_bernoulli_params()[1], 0, key=KEY), "n must be a positive"),
+    (lambda: mixture.sample(_tiny_bernoulli_params()[1], 3, key=0), r"jax\.random\.key\(0\)"),
 ])
 def test_bad_input_is_rejected_with_the_reason(call, message):
     with pytest.raises(ValueError, match=message):

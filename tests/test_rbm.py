@@ -7,7 +7,7 @@ import pytest
 from scipy.special import expit, logsumexp
 from sklearn.neural_network import BernoulliRBM
 
-from jaxselforg import data, rbm
+from jaxselforg import data, rbm, schedules
 from jaxselforg.rbm import hopfield, partition, training
 
 KEY = jax.random.key(0)
@@ -116,21 +116,42 @@ def test_pcd_matches_sklearn_quality_with_its_settings(mnist):
     assert mean_test_ll(ours) > mean_test_ll(initial) + 15.0
 
 
-def test_pcd_learner_update_is_momentum_on_the_decayed_pcd_gradient(mnist):
+def test_pcd_learner_hands_the_pcd_gradient_to_the_optax_chain(mnist):
     x, _ = mnist
-    learner = rbm.contrastive_divergence(1, persistent=True, n_chains=7)
+    tx = rbm.optimizer(0.05, momentum=0.5, weight_decay=0.01)
+    learner = rbm.contrastive_divergence(1, optimizer=tx, persistent=True, n_chains=7)
     state = learner.init(rbm.init_params(KEY, 784, 10, data=x), KEY)
     assert state.chains.shape == (7, 784) and state.chain_hidden.shape == (7, 10)
-    hyper = rbm.Hyperparameters(learning_rate=0.05, momentum=0.5, weight_decay=0.01)
     batch, step_key = jnp.asarray(x[:20]), jax.random.key(1)
-    new = jax.jit(learner.update)(state, batch, step_key, hyper)
+    new = jax.jit(learner.update)(state, batch, step_key)
     grad, chains = rbm.cd_gradient(state.params, batch, key=step_key, k=1, chains=state.chains)
     np.testing.assert_array_equal(new.chains, chains)  # the chains moved on, from themselves
     assert not np.array_equal(new.chains, state.chains)
-    np.testing.assert_allclose(new.velocity.w, 0.05 * (grad.w - 0.01 * state.params.w),
-                               atol=1e-7)
+    # From rest, Delta = eta (g - lambda W): the decay reaches W, not the biases.
+    np.testing.assert_allclose(new.params.w - state.params.w,
+                               0.05 * (grad.w - 0.01 * state.params.w), atol=1e-7)
     np.testing.assert_allclose(new.params.b, state.params.b + 0.05 * grad.b, atol=1e-7)
-    assert rbm.contrastive_divergence(2).init(state.params, KEY).chains.shape == (0, 784)
+    assert rbm.contrastive_divergence(2, optimizer=tx).init(state.params, KEY).chains.shape \
+        == (0, 784)
+
+
+def test_momentum_is_hintons_with_a_scheduled_switch(mnist):
+    # Delta_t = mu(t) Delta_{t-1} + eta (g_t - lambda W_t), mu switching 0.5 -> 0.9 at t = 1.
+    x, _ = mnist
+    momentum = schedules.piecewise_constant((0.5, 0.9), (1,))
+    learner = rbm.contrastive_divergence(1, optimizer=rbm.optimizer(0.05, momentum, 0.01))
+    batch, keys = jnp.asarray(x[:20]), jax.random.split(jax.random.key(2), 2)
+    states = [learner.init(rbm.init_params(KEY, 784, 10, data=x), KEY)]
+    update = jax.jit(learner.update)
+    for step_key in keys:
+        states.append(update(states[-1], batch, step_key))
+    delta = 0.0
+    for t, step_key in enumerate(keys):
+        w = states[t].params.w
+        grad, _ = rbm.cd_gradient(states[t].params, batch, key=step_key)
+        delta = float(momentum(t)) * delta + 0.05 * (grad.w - 0.01 * w)
+        np.testing.assert_allclose(states[t + 1].params.w - w, delta, atol=1e-7)
+    assert float(momentum(0)) == 0.5 and float(momentum(1)) == pytest.approx(0.9)
 
 
 # --------------------------------------------------------------------------------------
@@ -322,6 +343,36 @@ def test_gibbs_chains_sample_the_model_distribution(tiny):
     codes = np.asarray(chain.states).astype(int) @ (1 << np.arange(8))
     empirical = np.bincount(codes, minlength=256) / len(codes)
     assert 0.5 * np.abs(empirical - p_v).sum() < 0.05  # total variation
+
+
+def test_snapshots_at_uneven_steps_continue_one_chain(tiny):
+    params, _ = tiny
+    snaps = rbm.sample_snapshots(params, 5, key=KEY, steps=(2, 7))
+    assert snaps.means.shape == (2, 5, 8) and list(snaps.steps) == [2, 7]
+    # The same chains by hand: noise, then 2 and 5 more steps from fold_in(key, i).
+    noise_key, key = jax.random.split(KEY)
+    v0 = jax.random.bernoulli(noise_key, 0.5, (5, 8)).astype(np.float32)
+    first = rbm.gibbs_chain(params, v0, key=jax.random.fold_in(key, 0), n_steps=2)
+    second = rbm.gibbs_chain(params, first.states, key=jax.random.fold_in(key, 1), n_steps=5)
+    np.testing.assert_array_equal(snaps.means[0], first.means[-1])
+    np.testing.assert_array_equal(snaps.means[1], second.means[-1])
+    np.testing.assert_array_equal(snaps.states, second.states)
+    with pytest.raises(ValueError, match="strictly increasing positive"):
+        rbm.sample_snapshots(params, 5, key=KEY, steps=(3, 3))
+
+
+def test_restoration_errors_by_hand():
+    original = np.array([[1, 0, 1, 0], [1, 1, 0, 0]], np.float32)
+    restored = np.array([[0.9, 0.6, 1.0, 0.0], [1.0, 1.0, 0.0, 0.2]], np.float32)
+    scored = np.array([False, True, True, True])
+    errors = rbm.restoration_errors(restored, original, scored)
+    assert errors.mean_abs_error == pytest.approx((0.6 + 0.2) / 6)
+    assert errors.pixel_error_pct == pytest.approx(100 / 6)  # one wrong among 6 scored
+    assert errors.pixel_error_pct_whole == pytest.approx(100 / 8)
+    assert errors.n_distinct == 2
+    assert rbm.restoration_errors(original, original).pixel_error_pct == 0.0
+    with pytest.raises(ValueError, match="selects no unit"):
+        rbm.restoration_errors(restored, original, np.zeros(4, bool))
 
 
 def test_clamped_completion_samples_the_conditional(tiny):

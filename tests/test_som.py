@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from minisom import MiniSom, _build_iteration_indexes
 
-from jaxselforg import data, som
+from jaxselforg import data, schedules, som
 from jaxselforg.som import training
 
 KEY = jax.random.key(0)
@@ -207,18 +207,37 @@ def test_neighbourhoods_match_minisom_and_their_definitions():
 
 def test_schedules_reach_their_ends_and_asymptotic_is_minisoms():
     total, t = 11, np.arange(11)
-    exponential = np.asarray(som.schedule("exponential", 2.0, 0.02)(t, total))
+    exponential = np.asarray(schedules.schedule("exponential", 2.0, 0.02, total=total)(t))
     assert exponential[0] == pytest.approx(2.0) and exponential[-1] == pytest.approx(0.02)
     np.testing.assert_allclose(exponential[1:] / exponential[:-1], 0.01 ** 0.1, rtol=1e-5)
-    np.testing.assert_allclose(som.schedule("linear", 2.0, 1.0)(t, total), 2.0 - t / 10,
-                               rtol=1e-6)
-    inverse = np.asarray(som.schedule("inverse_time", 2.0, 0.5)(t, total))
+    np.testing.assert_allclose(schedules.schedule("linear", 2.0, 1.0, total=total)(t),
+                               2.0 - t / 10, rtol=1e-6)
+    inverse = np.asarray(schedules.schedule("inverse_time", 2.0, 0.5, total=total)(t))
     np.testing.assert_allclose(inverse, 2.0 / (1 + 3 * t / 10), rtol=1e-6)
     reference = MiniSom(2, 2, 1)
-    np.testing.assert_allclose(som.schedule("asymptotic", 2.0)(t, total),
+    np.testing.assert_allclose(schedules.schedule("asymptotic", 2.0, total=total)(t),
                                [reference._asymptotic_decay(2.0, i, total) for i in t], rtol=1e-6)
-    custom = som.schedule(lambda a0, step, steps: a0 * (1 - step / steps), 3.0)
-    assert float(custom(5, 10)) == pytest.approx(1.5)
+    custom = schedules.schedule(lambda a0, step, steps: a0 * (1 - step / steps), 3.0, total=10)
+    assert float(custom(5)) == pytest.approx(1.5)
+
+
+def _towards_zero(initial, t, total):
+    """A user's decay, MiniSom's signature: fn(initial, t, total)."""
+    return initial * (1.0 - t / total)
+
+
+@pytest.mark.parametrize("mode", ["batch", "online"])
+def test_history_logs_the_schedules_at_each_epochs_last_update(mode):
+    # 6 samples, 3 epochs: t counts epochs (0 .. 2) in batch mode, samples (0 .. 17) online.
+    x = np.random.default_rng(0).uniform(size=(6, 2)).astype(np.float32)
+    result = som.train(x, (2, 2), key=KEY, mode=mode, epochs=3, sigma=2.0, sigma_final=0.5,
+                       learning_rate=0.5, learning_rate_schedule=_towards_zero)
+    total, last = (3, np.arange(3)) if mode == "batch" else (18, np.array([5, 11, 17]))
+    np.testing.assert_allclose(result.history["sigma"],
+                               schedules.schedule("exponential", 2.0, 0.5, total=total)(last),
+                               rtol=1e-6)
+    np.testing.assert_allclose(result.history["learning_rate"], 0.5 * (1.0 - last / total),
+                               rtol=1e-6)
 
 
 # --------------------------------------------------------------------------------------

@@ -2,12 +2,10 @@
 
 from jaxselforg.cluster._seeding import INITS
 from jaxselforg.cluster.competitive import (
-    SCHEDULES,
     CompetitiveLearner,
     CompetitiveResult,
     CompetitiveState,
     competitive_learning,
-    learning_rate_schedule,
     winner_take_all,
 )
 from jaxselforg.cluster.kmeans import (
@@ -29,7 +27,6 @@ from jaxselforg.cluster.minibatch import (
 
 __all__ = [
     "INITS",
-    "SCHEDULES",
     "UPDATES",
     "CompetitiveLearner",
     "CompetitiveResult",
@@ -40,7 +37,6 @@ __all__ = [
     "competitive_learning",
     "init_state",
     "kmeans",
-    "learning_rate_schedule",
     "minibatch_init",
     "minibatch_kmeans",
     "minibatch_step",

@@ -6,53 +6,15 @@ rows with zero weight (padding of a sharded dataset) are never chosen.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
+from jaxselforg import _segments
+
 INITS = ("k-means++", "random", "random-partition")
-
-
-def _sums_by_product(weighted, labels, weights, k):
-    onehot = jax.nn.one_hot(labels, k, dtype=weighted.dtype)
-    return (jnp.matmul(onehot.T, weighted, precision=jax.lax.Precision.HIGHEST),
-            onehot.T @ weights)
-
-
-def _sums_by_scatter(weighted, labels, weights, k):
-    sums = jax.custom_batching.custom_vmap(lambda weighted, labels, weights: (
-        jax.ops.segment_sum(weighted, labels, num_segments=k),
-        jax.ops.segment_sum(weights, labels, num_segments=k)))
-
-    @sums.def_vmap
-    def _batched(axis_size, in_batched, *args):
-        # A batched scatter is slow on CPU; batched products read an unbatched x once
-        # for all restarts (BENCHMARKS.md: n_init=8 vmapped vs sequential).
-        del axis_size
-        in_axes = tuple(0 if batched else None for batched in in_batched)
-        return (jax.vmap(functools.partial(_sums_by_product, k=k), in_axes=in_axes)(*args),
-                (True, True))
-
-    return sums(weighted, labels, weights)
-
-
-def weighted_means(x: jax.Array, labels: jax.Array, weights: jax.Array, k: int):
-    """Per-cluster weighted sums ``[k, d]`` and total weights ``[k]``.
-
-    On CPU a segment sum (one pass over ``x``, 1.7x faster there than the matrix
-    product) unless vmapped; elsewhere, and for a batch of fits, one ``[k, n] x [n, d]``
-    product, which accelerators run at full speed where a scatter into k rows would
-    serialise. Either way, on a row-sharded ``x`` the compiler reduces the sums across
-    devices.
-    """
-    weighted = x * weights[:, None]
-    return jax.lax.platform_dependent(
-        weighted, labels, weights,
-        cpu=functools.partial(_sums_by_scatter, k=k),
-        default=functools.partial(_sums_by_product, k=k))
 
 
 def random_indices(key: jax.Array, k: int, weights: jax.Array) -> jax.Array:
@@ -73,7 +35,7 @@ def random_partition(key: jax.Array, x: jax.Array, k: int, weights: jax.Array) -
     """
     label_key, fallback_key = jax.random.split(key)
     labels = jax.random.randint(label_key, (x.shape[0],), 0, k)
-    sums, counts = weighted_means(x, labels, weights, k)
+    sums, counts = _segments.weighted_sums(x, labels, weights, k)
     fallback = random_samples(fallback_key, x, k, weights)
     return jnp.where(counts[:, None] > 0, sums / jnp.maximum(counts, 1e-30)[:, None], fallback)
 

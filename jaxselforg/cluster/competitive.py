@@ -8,7 +8,8 @@ Only the winner, the prototype nearest to the input, learns:
 (metric, conscience) and returns pure ``init``/``update`` functions, so a user can
 drive it from any loop; ``competitive_learning`` is the ready-made trainer (epochs of
 ``lax.scan`` over on-device batches, one jit-compiled program, traced learning rates
-so a sweep over them is a ``vmap``).
+so a sweep over them is a ``vmap``). The rate eta(t) is a :mod:`jaxselforg.schedules`
+schedule of the update index t = 0 .. total - 1, as every other learner's.
 
 Dead units (prototypes that never win) are WTA's known failure. The ``conscience``
 option is DeSieno's (1988): every unit keeps a running win frequency p_j, and the
@@ -27,21 +28,17 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, distances
+from jaxselforg import _segments, _validation, distances, schedules
 from jaxselforg.cluster import _seeding
 from jaxselforg.data import batching
 
 __all__ = [
-    "SCHEDULES",
     "CompetitiveLearner",
     "CompetitiveResult",
     "CompetitiveState",
     "competitive_learning",
-    "learning_rate_schedule",
     "winner_take_all",
 ]
-
-SCHEDULES = ("constant", "linear", "exponential")
 
 
 class CompetitiveState(NamedTuple):
@@ -67,8 +64,8 @@ class CompetitiveResult(NamedTuple):
       labels: ``[n]`` winner of each training point (no conscience bias).
       quantization_error: the lecture's E_q = (1/N) sum_i rho(x_i, w_winner(i)).
       history: dict of ``[epochs]`` arrays: ``quantization_error`` after each epoch,
-        ``dead_units`` (units that won no sample in the epoch) and ``learning_rate``
-        at the epoch's end.
+        ``dead_units`` (units that won no sample in the epoch) and ``learning_rate``,
+        the eta of the epoch's last update.
     """
 
     prototypes: jax.Array
@@ -113,7 +110,7 @@ def winner_take_all(
         dist = distances.pairwise(batch, prototypes, metric, p=p, w=w)
         bias = conscience * (1.0 / k - frequency)
         winners = jnp.argmin(dist - bias[None, :], axis=1)
-        sums, counts = _seeding.weighted_means(batch, winners, jnp.ones(batch.shape[0],
+        sums, counts = _segments.weighted_sums(batch, winners, jnp.ones(batch.shape[0],
                                                                         batch.dtype), k)
         won = counts > 0
         target = sums / jnp.maximum(counts, 1.0)[:, None]
@@ -122,25 +119,6 @@ def winner_take_all(
         return CompetitiveState(prototypes, frequency), winners
 
     return CompetitiveLearner(init, update)
-
-
-def learning_rate_schedule(schedule: str | Callable, eta0: ArrayLike,
-                           eta_final: ArrayLike) -> Callable[[jax.Array], jax.Array]:
-    """eta as a function of training progress t in [0, 1].
-
-    ``"constant"``: eta0; ``"linear"``: eta0 + t (eta_final - eta0);
-    ``"exponential"``: eta0 (eta_final / eta0)^t (the lecture's alpha0 exp(-n / tau)
-    with tau chosen so that eta reaches eta_final at the end). A callable ``t -> eta``
-    is used as is.
-    """
-    if callable(schedule):
-        return schedule
-    _validation.choice(schedule, SCHEDULES, "schedule")
-    if schedule == "constant":
-        return lambda t: jnp.asarray(eta0) + 0.0 * t
-    if schedule == "linear":
-        return lambda t: eta0 + t * (eta_final - eta0)
-    return lambda t: eta0 * (eta_final / eta0) ** t
 
 
 @functools.partial(jax.jit, static_argnames=("k", "epochs", "batch_size", "schedule", "init",
@@ -157,9 +135,8 @@ def _train(x, key, init_prototypes, eta0, eta_final, w, *, k, epochs, batch_size
         prototypes = _seeding.random_partition(init_key, x, k, weights)
     else:
         prototypes = _seeding.random_samples(init_key, x, k, weights)
-    rate = learning_rate_schedule(schedule, eta0, eta_final)
     n_batches = x.shape[0] // batch_size
-    total_steps = epochs * n_batches
+    rate = schedules.schedule(schedule, eta0, eta_final, total=epochs * n_batches)
 
     def evaluate(prototypes):
         dist = distances.pairwise(x, prototypes, metric, p=p, w=w)
@@ -173,14 +150,14 @@ def _train(x, key, init_prototypes, eta0, eta_final, w, *, k, epochs, batch_size
         def train_step(carry, step_input):
             state, wins = carry
             step_index, batch = step_input
-            eta = rate((epoch_index * n_batches + step_index) / jnp.maximum(total_steps - 1, 1))
-            state, winners = learner.update(state, batch, eta)
+            t = epoch_index * n_batches + step_index
+            state, winners = learner.update(state, batch, rate(t))
             return (state, wins + jnp.bincount(winners, length=k)), None
 
         (state, wins), _ = lax.scan(train_step, (state, jnp.zeros(k, jnp.int32)),
                                     (jnp.arange(n_batches), batches))
         _, quantization_error = evaluate(state.prototypes)
-        eta_end = rate((epoch_index + 1) * n_batches / jnp.maximum(total_steps - 1, 1))
+        eta_end = rate((epoch_index + 1) * n_batches - 1)
         return state, (quantization_error, jnp.sum(wins == 0), eta_end)
 
     state, (qe, dead, etas) = lax.scan(
@@ -219,9 +196,13 @@ def competitive_learning(
       key: PRNG key (initialisation and the epoch orders).
       epochs: passes over the data (static).
       learning_rate: eta at the start (traced).
-      final_learning_rate: eta at the end for the linear/exponential schedules (traced).
-      schedule: ``"constant"``, ``"linear"``, ``"exponential"`` or a callable
-        ``t -> eta`` with t the training progress in [0, 1].
+      final_learning_rate: eta of the last update for the exponential, linear and
+        inverse-time schedules (traced).
+      schedule: a :func:`jaxselforg.schedules.schedule` kind (``"exponential"``, the
+        lecture's eta0 exp(-t / tau); ``"linear"``, ``"inverse_time"``,
+        ``"asymptotic"``, ``"constant"``) or a callable ``fn(eta0, t, total)``, with t
+        the update index 0 .. total - 1 and total = epochs * (n // batch_size)
+        (static: a new callable object compiles a new program).
       batch_size: samples per update (static); the remainder of each epoch's
         permutation is left out (a different remainder every epoch).
       metric, p, w: the competition's distance.
@@ -231,6 +212,11 @@ def competitive_learning(
 
     Returns:
       A ``CompetitiveResult``.
+
+    Raises:
+      ValueError: k < 1 or k > n; epochs or batch_size < 1, batch_size > n; a learning
+        rate <= 0; an unknown schedule, metric or init; an init of the wrong shape;
+        conscience < 0 or conscience_rate outside [0, 1].
     """
     x = _validation.matrix(x, "x")
     n, d = x.shape
@@ -249,8 +235,7 @@ def competitive_learning(
         raise ValueError("need conscience >= 0 and 0 <= conscience_rate <= 1; got "
                          f"{conscience} and {conscience_rate}.")
     metric = distances.canonical_metric(metric, p)
-    if not callable(schedule):
-        _validation.choice(schedule, SCHEDULES, "schedule")
+    schedules.check(schedule, "schedule")
     init_prototypes = None
     if isinstance(init, str):
         _validation.choice(init, ("random", "random-partition"), "init")

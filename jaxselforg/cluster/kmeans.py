@@ -24,7 +24,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _restarts, _validation, criteria, distances
+from jaxselforg import _restarts, _segments, _validation, criteria, distances
 from jaxselforg.cluster import _seeding
 
 __all__ = [
@@ -113,7 +113,7 @@ def _reseed_empty(centers, counts, x, weights, sq_dist):
 
 
 def _mean_update(x, labels, weights, sq_dist, k):
-    sums, counts = _seeding.weighted_means(x, labels, weights, k)
+    sums, counts = _segments.weighted_sums(x, labels, weights, k)
     means = sums / jnp.maximum(counts, 1e-30)[:, None]
     return _reseed_empty(means, counts, x, weights, sq_dist)
 

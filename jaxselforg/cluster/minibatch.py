@@ -23,7 +23,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, distances
+from jaxselforg import _segments, _validation, distances
 from jaxselforg.cluster import _seeding
 from jaxselforg.cluster.kmeans import KMeansResult
 from jaxselforg.data import batching
@@ -54,7 +54,7 @@ def minibatch_step(state: MiniBatchState, batch: jax.Array,
     weights = jnp.ones(batch.shape[0], batch.dtype) if weights is None else weights
     labels, sq = distances.nearest(batch, state.centers, "sqeuclidean", block_size=None)
     inertia = jnp.sum(weights * sq)
-    sums, batch_counts = _seeding.weighted_means(batch, labels, weights, k)
+    sums, batch_counts = _segments.weighted_sums(batch, labels, weights, k)
     counts = state.counts + batch_counts
     step = (sums - batch_counts[:, None] * state.centers) / jnp.maximum(counts, 1e-30)[:, None]
     centers = jnp.where(batch_counts[:, None] > 0, state.centers + step, state.centers)

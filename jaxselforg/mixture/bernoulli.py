@@ -22,7 +22,6 @@ Reference: Bishop, *Pattern Recognition and Machine Learning* (2006), section 9.
 from __future__ import annotations
 
 import functools
-import math
 from typing import NamedTuple
 
 import jax
@@ -31,22 +30,18 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, cluster
-from jaxselforg.mixture import em
+from jaxselforg import _validation
+from jaxselforg.mixture import _initial, em
 
 __all__ = [
+    "FAMILY",
     "INITS",
     "BernoulliMixtureParams",
     "BernoulliMixtureResult",
-    "aic",
     "bernoulli_mixture",
-    "bic",
-    "log_component_prob",
-    "log_likelihood",
+    "log_density",
     "m_step",
-    "n_parameters",
-    "predict",
-    "predict_proba",
+    "n_component_parameters",
     "sample",
 ]
 
@@ -105,15 +100,28 @@ def _log_means(means):
     return jnp.log(clipped), jnp.log1p(-clipped)
 
 
-def log_component_prob(params: BernoulliMixtureParams, x: jax.Array) -> jax.Array:
-    """The log joint ln w_j + sum_a [x_a ln mu_ja + (1 - x_a) ln(1 - mu_ja)], ``[n, k]``."""
+def log_density(params: BernoulliMixtureParams, x: jax.Array) -> jax.Array:
+    """ln F(x_i, mu_j) = sum_a [x_ia ln mu_ja + (1 - x_ia) ln(1 - mu_ja)].
+
+    Two matrix products; mu is clipped to [eps, 1 - eps] inside the logarithms.
+
+    Args:
+      params: the mixture's parameters.
+      x: ``[n, d]`` binary (or fractional, as soft counts) data.
+
+    Returns:
+      ``[n, k]`` log densities (the weights are not included).
+    """
     log_on, log_off = _log_means(params.means)
-    return jnp.log(params.weights) + _dot(x, log_on.T) + _dot(1.0 - x, log_off.T)
+    return _dot(x, log_on.T) + _dot(1.0 - x, log_off.T)
 
 
 def m_step(x: jax.Array, resp: jax.Array, sample_weight: jax.Array, *,
            alpha: ArrayLike) -> BernoulliMixtureParams:
-    """The smoothed M-step of the module docstring (``alpha`` traced).
+    """The smoothed M-step: weighted pixel means with add-alpha smoothing (``alpha`` traced).
+
+    With n_j = sum_i s_i g_ij: w_j = (n_j + 10 eps) / sum_l (n_l + 10 eps) and
+    mu_ja = (sum_i s_i g_ij x_ia + alpha) / (n_j + 2 alpha).
 
     Args:
       x: ``[n, d]`` binary data.
@@ -131,41 +139,66 @@ def m_step(x: jax.Array, resp: jax.Array, sample_weight: jax.Array, *,
     return BernoulliMixtureParams(counts / jnp.sum(counts), means)
 
 
-def _initial_responsibilities(key, x, sample_weight, k, init):
-    if init == "kmeans":
-        labels = cluster.kmeans(x, k, key=key, n_init=1, sample_weight=sample_weight).labels
-        return jax.nn.one_hot(labels, k, dtype=x.dtype)
-    resp = jax.random.uniform(key, (x.shape[0], k), x.dtype)
-    return resp / jnp.sum(resp, axis=1, keepdims=True)
+def n_component_parameters(params: BernoulliMixtureParams) -> int:
+    """The components' free parameters: k d pixel probabilities (the weights not counted).
+
+    Args:
+      params: the mixture's parameters.
+
+    Returns:
+      k d, a Python int.
+    """
+    k, d = params.means.shape
+    return k * d
+
+
+def sample(params: BernoulliMixtureParams, labels: jax.Array, *, key: jax.Array) -> jax.Array:
+    """The family's sampler: one binary image per label, x_ia ~ Bernoulli(mu_{l_i a}).
+
+    Every pixel is drawn independently given the image's component l_i.
+
+    Args:
+      params: pixel probabilities ``means`` ``[k, d]`` (the weights are not used).
+      labels: ``[n]`` int component index of each image to draw.
+      key: PRNG key for the n d pixel draws.
+
+    Returns:
+      ``[n, d]`` images with values in {0, 1}, of the means' dtype.
+    """
+    return jax.random.bernoulli(key, params.means[labels]).astype(params.means.dtype)
+
+
+def _check_binary_range(x, name="x"):
+    if _validation.is_concrete(x) and _validation.eager(lambda: bool(jnp.any((x < 0) | (x > 1)))):
+        raise ValueError(f"{name} must lie in [0, 1] (binary pixels, e.g. from "
+                         "data.binarize); got values outside.")
+
+
+FAMILY = em.register_family(em.Family(
+    name="Bernoulli", params_type=BernoulliMixtureParams, log_density=log_density,
+    m_step=m_step, n_component_parameters=n_component_parameters, sample=sample,
+    check_data=_check_binary_range))
 
 
 @functools.partial(jax.jit, static_argnames=("k", "init", "n_init", "max_iter"))
 def _fit(x, key, sample_weight, tol, alpha, weights_init, means_init, *, k, init, n_init,
          max_iter):
-    step_fn = functools.partial(m_step, alpha=alpha)
-
-    def fit_one(key):
+    def initial_params(key, step_fn):
         if weights_init is not None and means_init is not None:
-            params = BernoulliMixtureParams(weights_init, means_init)
-        else:
-            params = step_fn(x, _initial_responsibilities(key, x, sample_weight, k, init),
-                             sample_weight)
-            if weights_init is not None:
-                params = params._replace(weights=weights_init)
-            if means_init is not None:
-                params = params._replace(means=means_init)
-        return em.run(params, x, log_component_prob=log_component_prob, m_step=step_fn, tol=tol,
-                      max_iter=max_iter, sample_weight=sample_weight)
+            return BernoulliMixtureParams(weights_init, means_init)
+        params = step_fn(x, _initial.responsibilities(key, x, sample_weight, k, init),
+                         sample_weight)
+        if weights_init is not None:
+            params = params._replace(weights=weights_init)
+        if means_init is not None:
+            params = params._replace(means=means_init)
+        return params
 
-    best, restart_log_likelihood = em.best_of_restarts(fit_one, key, n_init)
+    best, restart_log_likelihood = em.fit_restarts(
+        FAMILY, initial_params, x, key=key, sample_weight=sample_weight, tol=tol,
+        max_iter=max_iter, n_init=n_init, settings={"alpha": alpha})
     return BernoulliMixtureResult(best.params, best.n_iter, best.converged, best.log_likelihood,
                                   best.lower_bound, best.history, restart_log_likelihood)
-
-
-def _check_binary_range(x, name):
-    if _validation.is_concrete(x) and _validation.eager(lambda: bool(jnp.any((x < 0) | (x > 1)))):
-        raise ValueError(f"{name} must lie in [0, 1] (binary pixels, e.g. from "
-                         "data.binarize); got values outside.")
 
 
 def bernoulli_mixture(
@@ -184,9 +217,12 @@ def bernoulli_mixture(
 ) -> BernoulliMixtureResult:
     """Fits a mixture of independent Bernoulli pixels by EM.
 
-    E-step: g_ij = w_j F(x_i, mu_j) / sum_l w_l F(x_i, mu_l) in log space; M-step: the
-    module docstring's smoothed weighted means. Stops when the mean log-likelihood
-    changes by less than ``tol`` or after ``max_iter`` iterations.
+    p(x) = sum_j w_j F(x, mu_j) with ln F(x, mu_j) = sum_a x_a ln mu_ja +
+    (1 - x_a) ln(1 - mu_ja). E-step: g_ij = w_j F(x_i, mu_j) / sum_l w_l F(x_i, mu_l) in
+    log space; M-step, with n_j = sum_i s_i g_ij: w_j proportional to n_j + 10 eps and
+    mu_ja = (sum_i s_i g_ij x_ia + alpha) / (n_j + 2 alpha) (:func:`m_step`). Stops when
+    the mean log-likelihood changes by less than ``tol`` or after ``max_iter``
+    iterations.
 
     Args:
       x: ``[n, d]`` binary data (values in [0, 1]; fractional values act as soft
@@ -208,39 +244,31 @@ def bernoulli_mixture(
       sample_weight: optional ``[n]`` non-negative point weights; 0 ignores a row.
 
     Returns:
-      A ``BernoulliMixtureResult``.
+      A ``BernoulliMixtureResult``; use it with :func:`jaxselforg.mixture.log_likelihood`,
+      ``predict_proba``, ``predict``, ``bic``, ``aic`` and ``sample``.
 
     Raises:
       ValueError: bad arguments (k out of range, NaN/Inf, values outside [0, 1],
         empty data, an ``*_init`` of the wrong shape or range, unknown init, tol < 0,
         alpha <= 0), or a fit whose log-likelihood became non-finite.
+
+    Examples:
+      >>> x = (jax.random.uniform(jax.random.key(0), (100, 16)) < 0.3).astype(jnp.float32)
+      >>> bmm = bernoulli_mixture(x, 3, key=jax.random.key(1))
+      >>> bmm.means.shape, bool(jnp.all((bmm.means > 0) & (bmm.means < 1)))
+      ((3, 16), True)
     """
     x, k, max_iter, n_init, weights = em._check_fit_arguments(x, k, tol, max_iter, n_init,
                                                              sample_weight)
-    _check_binary_range(x, "x")
+    _check_binary_range(x)
     _validation.choice(init, INITS, "init")
     if _validation.is_concrete(alpha) and not float(np.asarray(alpha)) > 0:
         raise ValueError(f"alpha must be > 0 (it keeps every pixel probability off 0 and 1); "
                          f"got {alpha}.")
-    k_d = (k, x.shape[1])
-    if weights_init is not None:
-        weights_init = _validation.vector(weights_init, "weights_init")
-        if weights_init.shape != (k,):
-            raise ValueError(f"weights_init must have shape (k,) = {(k,)}; "
-                             f"got {tuple(weights_init.shape)}.")
-        if _validation.is_concrete(weights_init):
-            w = np.asarray(weights_init, np.float64)
-            if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-5:
-                raise ValueError(f"weights_init must be non-negative and sum to 1; got sum "
-                                 f"{w.sum():.6g}.")
-        weights_init = weights_init.astype(x.dtype)
+    weights_init = _initial.check_weights_init(weights_init, k, x.dtype)
+    means_init = _initial.check_means_init(means_init, k, x.shape[1], x.dtype)
     if means_init is not None:
-        means_init = _validation.matrix(means_init, "means_init")
-        if means_init.shape != k_d:
-            raise ValueError(f"means_init must have shape (k, d) = {k_d}; "
-                             f"got {tuple(means_init.shape)}.")
         _check_binary_range(means_init, "means_init")
-        means_init = means_init.astype(x.dtype)
     result = _fit(x, key, weights, jnp.asarray(tol, x.dtype), jnp.asarray(alpha, x.dtype),
                   weights_init, means_init, k=k, init=init, n_init=n_init, max_iter=max_iter)
     if _validation.is_concrete(result.log_likelihood) and not np.isfinite(
@@ -248,85 +276,3 @@ def bernoulli_mixture(
         raise ValueError(f"The Bernoulli mixture fit broke down: the mean log-likelihood "
                          f"became {float(result.log_likelihood)}; check the data and alpha.")
     return result
-
-
-# ---------------------------------------------------------------------------
-# Using a fitted mixture.
-
-
-def _params(model) -> BernoulliMixtureParams:
-    params = model.params if isinstance(model, BernoulliMixtureResult) else model
-    if not isinstance(params, BernoulliMixtureParams):
-        raise ValueError("Expected a BernoulliMixtureResult or BernoulliMixtureParams; "
-                         f"got {type(model).__name__}.")
-    return params
-
-
-def _data(model, x):
-    params = _params(model)
-    x = _validation.matrix(x, "x", features=params.means.shape[1])
-    _check_binary_range(x, "x")
-    return params, x
-
-
-@jax.jit
-def _score_samples(params, x):
-    return em.e_step(log_component_prob(params, x))[1]
-
-
-@jax.jit
-def _responsibilities(params, x):
-    return em.e_step(log_component_prob(params, x))[0]
-
-
-def log_likelihood(model: BernoulliMixtureResult | BernoulliMixtureParams,
-                   x: ArrayLike) -> jax.Array:
-    """Per-sample ln p(x_i) = ln sum_j w_j F(x_i, mu_j), ``[n]``."""
-    return _score_samples(*_data(model, x))
-
-
-def predict_proba(model: BernoulliMixtureResult | BernoulliMixtureParams,
-                  x: ArrayLike) -> jax.Array:
-    """Responsibilities g_ij = P(j | x_i), ``[n, k]``."""
-    return _responsibilities(*_data(model, x))
-
-
-def predict(model: BernoulliMixtureResult | BernoulliMixtureParams, x: ArrayLike) -> jax.Array:
-    """Most probable component argmax_j P(j | x_i), ``[n]``."""
-    return jnp.argmax(_responsibilities(*_data(model, x)), axis=1).astype(jnp.int32)
-
-
-@functools.partial(jax.jit, static_argnames=("n",))
-def _sample(params, key, n):
-    component_key, pixel_key = jax.random.split(key)
-    labels = jax.random.categorical(component_key, jnp.log(params.weights), shape=(n,))
-    x = jax.random.bernoulli(pixel_key, params.means[labels]).astype(params.means.dtype)
-    return x, labels.astype(jnp.int32)
-
-
-def sample(model: BernoulliMixtureResult | BernoulliMixtureParams, n: int, *,
-           key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Draws ``n`` binary images: j ~ Categorical(w), then x_a ~ Bernoulli(mu_ja).
-
-    Returns:
-      ``(x [n, d], labels [n])``.
-    """
-    return _sample(_params(model), key, _validation.positive_int(n, "n"))
-
-
-def n_parameters(model: BernoulliMixtureResult | BernoulliMixtureParams) -> int:
-    """Free parameters: k d pixel probabilities and k - 1 weights."""
-    k, d = _params(model).means.shape
-    return k * d + k - 1
-
-
-def bic(model: BernoulliMixtureResult | BernoulliMixtureParams, x: ArrayLike) -> jax.Array:
-    """Bayesian information criterion -2 ln P(X) + p ln n (lower is better)."""
-    params, x = _data(model, x)
-    return -2.0 * jnp.sum(_score_samples(params, x)) + n_parameters(params) * math.log(x.shape[0])
-
-
-def aic(model: BernoulliMixtureResult | BernoulliMixtureParams, x: ArrayLike) -> jax.Array:
-    """Akaike information criterion -2 ln P(X) + 2 p (lower is better)."""
-    params, x = _data(model, x)
-    return -2.0 * jnp.sum(_score_samples(params, x)) + 2.0 * n_parameters(params)

@@ -8,6 +8,13 @@ A mixture p(x) = sum_j w_j F(x, q_j) is described to the driver by two pure func
   sum_i s_i sum_j g_ij ln(w_j F(x_i, q_j)) for fixed responsibilities g (``resp``) and
   sample weights s.
 
+A component family (Gaussian, Bernoulli) is a :class:`Family`: its log density
+ln F(x, q_j), its M-step, its parameter count and its sampler. Everything else is
+written once here, for every family: the log joint and :func:`log_component_prob`,
+the restarts (:func:`fit_restarts`), and the fitted-model API (:func:`log_likelihood`,
+:func:`predict_proba`, :func:`predict`, :func:`n_parameters`, :func:`bic`, :func:`aic`,
+:func:`sample`), which takes a fitted result or its ``params``.
+
 EM alternates the E-step, g_ij = P(j | x_i) = w_j F(x_i, q_j) / sum_l w_l F(x_i, q_l)
 (computed in log space with logsumexp), and the M-step, and stops when the mean
 log-likelihood (1 / sum_i s_i) sum_i s_i ln sum_j w_j F(x_i, q_j) gains less than
@@ -25,7 +32,9 @@ compiler reduces them across devices and the same program runs data-parallel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import math
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -39,17 +48,128 @@ from jaxselforg import _restarts, _validation
 __all__ = [
     "EMResult",
     "EMState",
+    "Family",
+    "aic",
     "best_of_restarts",
+    "bic",
     "e_step",
+    "family_of",
+    "fit_restarts",
     "init_state",
+    "log_component_prob",
+    "log_likelihood",
     "lower_bound",
     "mean_log_likelihood",
+    "n_parameters",
+    "predict",
+    "predict_proba",
+    "register_family",
     "run",
+    "sample",
     "step",
 ]
 
 LogComponentProb = Callable[[Any, jax.Array], jax.Array]
 MStep = Callable[[jax.Array, jax.Array, jax.Array], Any]
+
+
+def _accept_any_data(x: jax.Array) -> None:
+    del x
+
+
+class Family(NamedTuple):
+    """A component family F(x; q) of mixtures p(x) = sum_j w_j F(x; q_j): what EM needs.
+
+    A family's parameters are a pytree with ``weights`` ``[k]`` (the w_j) and ``means``
+    ``[k, d]`` (the component means, which fix k and d) besides its own fields.
+
+    Attributes:
+      name: the family's name in messages, e.g. ``"Gaussian"``.
+      params_type: the class of the family's parameters (what :func:`family_of` finds).
+      log_density: ``(params, x [n, d]) -> [n, k]``, ln F(x_i; q_j) (the weights are
+        added by :func:`log_component_prob`).
+      m_step: ``(x [n, d], resp [n, k], sample_weight [n], **settings) -> params``, the
+        parameters maximising sum_i s_i sum_j g_ij ln(w_j F(x_i; q_j)); ``settings`` are
+        the family's hyperparameters (e.g. ``reg_covar``), bound by the fit.
+      n_component_parameters: ``params -> int``, the free parameters of the components
+        (the k - 1 free weights are added by :func:`n_parameters`).
+      sample: ``(params, labels [n], *, key) -> [n, d]``, one draw x_i ~ F(.; q_{l_i})
+        for every label l_i.
+      check_data: ``x -> None``, raises ValueError for data the family cannot score
+        (e.g. values outside [0, 1] for Bernoulli pixels); the shape and finiteness are
+        checked by the caller.
+    """
+
+    name: str
+    params_type: type
+    log_density: Callable[[Any, jax.Array], jax.Array]
+    m_step: Callable[..., Any]
+    n_component_parameters: Callable[[Any], int]
+    sample: Callable[..., jax.Array]
+    check_data: Callable[[jax.Array], None] = _accept_any_data
+
+
+# Parameter class -> family, filled once by each family module at import (as JAX's own
+# pytree registry), so that a fitted model finds its family from its type alone.
+_FAMILIES: dict[type, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Makes ``family`` known to the fitted-model API; returns it.
+
+    Registering a family again under the same name replaces it (a re-imported module).
+
+    Args:
+      family: the family; its ``params_type`` is how a fitted model is recognised.
+
+    Returns:
+      ``family``, so a module can write ``FAMILY = register_family(Family(...))``.
+
+    Raises:
+      ValueError: a family of another name already registered the same ``params_type``.
+    """
+    known = _FAMILIES.get(family.params_type)
+    if known is not None and known.name != family.name:
+        raise ValueError(f"{family.params_type.__name__} already belongs to the {known.name} "
+                         f"family; register {family.name} with its own parameter class.")
+    _FAMILIES[family.params_type] = family
+    return family
+
+
+def family_of(model: Any) -> tuple[Family, Any]:
+    """The family and the parameters of a fitted ``model`` (a fit's result or its params).
+
+    Args:
+      model: a fit's result (a NamedTuple with ``.params``) or the params themselves.
+
+    Returns:
+      ``(family, params)``.
+
+    Raises:
+      ValueError: ``model`` is neither a fit's result (with ``.params``) nor parameters
+        of a registered family.
+    """
+    params = getattr(model, "params", model)
+    family = _FAMILIES.get(type(params))
+    if family is None:
+        names = " or ".join(f.name for f in _FAMILIES.values()) or "registered"
+        raise ValueError(f"Expected a fitted {names} mixture (a fit's result or its params); "
+                         f"got {type(model).__name__}.")
+    return family, params
+
+
+def log_component_prob(params: Any, x: jax.Array) -> jax.Array:
+    """The log joint ln w_j + ln F(x_i; q_j) of point i and component j, ``[n, k]``.
+
+    Args:
+      params: parameters of a registered family.
+      x: ``[n, d]`` data.
+
+    Returns:
+      ``[n, k]`` log joint probabilities, the E-step's input.
+    """
+    family, params = family_of(params)
+    return jnp.log(params.weights) + family.log_density(params, x)
 
 
 class EMState(NamedTuple):
@@ -292,3 +412,215 @@ def _check_fit_arguments(x, k, tol, max_iter, n_init, sample_weight):
             raise ValueError(f"k must be <= the number of points with positive sample_weight "
                              f"{n_kept}; got k={k}.")
     return x, k, max_iter, n_init, weights.astype(x.dtype)
+
+
+def fit_restarts(
+    family: Family,
+    initial_params: Callable[[jax.Array, Callable[..., Any]], Any],
+    x: jax.Array,
+    *,
+    key: jax.Array,
+    sample_weight: jax.Array,
+    tol: ArrayLike,
+    max_iter: int,
+    n_init: int,
+    settings: Mapping[str, Any] | None = None,
+) -> tuple[EMResult, jax.Array]:
+    """EM from ``n_init`` starting points as one vmapped program; the best is kept.
+
+    Restart i starts from ``initial_params(key_i, m_step)``, with
+    ``key_i = jax.random.split(key, n_init)[i]`` (``key`` itself when ``n_init == 1``)
+    and ``m_step`` the family's M-step with ``settings`` bound (an initialisation is
+    often one M-step on initial responsibilities), and runs :func:`run`. Call it inside
+    ``jax.jit``.
+
+    Args:
+      family: the component family.
+      initial_params: ``(key, m_step) -> params``, the starting parameters of a restart.
+      x: ``[n, d]`` data (may be row-sharded).
+      key: PRNG key of the initialisations.
+      sample_weight: ``[n]`` non-negative weights (0 ignores a row).
+      tol: absolute tolerance on the change of the mean log-likelihood (traced).
+      max_iter: cap on EM iterations (static).
+      n_init: number of restarts (static).
+      settings: the family's M-step keyword arguments, e.g.
+        ``{"reg_covar": reg_covar, "covariance_type": "full"}`` (default none).
+
+    Returns:
+      ``(best, restart_log_likelihood)`` as :func:`best_of_restarts`.
+    """
+    m_step = functools.partial(family.m_step, **(settings or {}))
+
+    def fit_one(key):
+        return run(initial_params(key, m_step), x, log_component_prob=log_component_prob,
+                   m_step=m_step, tol=tol, max_iter=max_iter, sample_weight=sample_weight)
+
+    return best_of_restarts(fit_one, key, n_init)
+
+
+# ---------------------------------------------------------------------------
+# The fitted-model API, for every family.
+
+
+def _params_and_data(model, x):
+    family, params = family_of(model)
+    x = _validation.matrix(x, "x", features=params.means.shape[1])
+    family.check_data(x)
+    return params, x
+
+
+@jax.jit
+def _log_marginal(params, x):
+    return e_step(log_component_prob(params, x))[1]
+
+
+@jax.jit
+def _responsibilities(params, x):
+    return e_step(log_component_prob(params, x))[0]
+
+
+def log_likelihood(model: Any, x: ArrayLike) -> jax.Array:
+    """Per-sample log-likelihood ln p(x_i) = ln sum_j w_j F(x_i; q_j).
+
+    Computed as a logsumexp over the log joint (scikit-learn's ``score_samples``).
+
+    Args:
+      model: a fitted mixture (a fit's result or its ``params``), of any family.
+      x: ``[n, d]`` data with the model's d features.
+
+    Returns:
+      ``[n]`` log-likelihoods.
+
+    Raises:
+      ValueError: ``model`` is not a fitted mixture, or ``x`` has the wrong shape, is
+        not finite, or is data the family cannot score.
+    """
+    return _log_marginal(*_params_and_data(model, x))
+
+
+def predict_proba(model: Any, x: ArrayLike) -> jax.Array:
+    """Responsibilities g_ij = P(j | x_i) = w_j F(x_i; q_j) / sum_l w_l F(x_i; q_l).
+
+    Computed in log space: g_ij = exp(l_ij - logsumexp_l l_il), l_ij = ln w_j + ln F.
+
+    Args:
+      model: a fitted mixture (a fit's result or its ``params``), of any family.
+      x: ``[n, d]`` data with the model's d features.
+
+    Returns:
+      ``[n, k]`` responsibilities; every row sums to 1.
+
+    Raises:
+      ValueError: as :func:`log_likelihood`.
+    """
+    return _responsibilities(*_params_and_data(model, x))
+
+
+def predict(model: Any, x: ArrayLike) -> jax.Array:
+    """The most probable component of every point, argmax_j P(j | x_i).
+
+    Args:
+      model: a fitted mixture (a fit's result or its ``params``), of any family.
+      x: ``[n, d]`` data with the model's d features.
+
+    Returns:
+      ``[n]`` int32 component indices in ``[0, k)``.
+
+    Raises:
+      ValueError: as :func:`log_likelihood`.
+    """
+    return jnp.argmax(predict_proba(model, x), axis=1).astype(jnp.int32)
+
+
+def n_parameters(model: Any) -> int:
+    """The number of free parameters p = p_F + (k - 1), for BIC and AIC.
+
+    p_F counts the components' own parameters (the family's count, e.g. k d means and
+    the covariances for a Gaussian mixture); k - 1 is the free weights (they sum to 1).
+    As scikit-learn's ``_n_parameters``.
+
+    Args:
+      model: a fitted mixture (a fit's result or its ``params``), of any family.
+
+    Returns:
+      p, a Python int.
+
+    Raises:
+      ValueError: ``model`` is not a fitted mixture.
+    """
+    family, params = family_of(model)
+    return int(family.n_component_parameters(params)) + params.weights.shape[0] - 1
+
+
+def _total_log_likelihood(model, x):
+    params, x = _params_and_data(model, x)
+    return jnp.sum(_log_marginal(params, x)), n_parameters(params), x.shape[0]
+
+
+def bic(model: Any, x: ArrayLike) -> jax.Array:
+    """Bayesian information criterion BIC = -2 ln P(X) + p ln n (lower is better).
+
+    ln P(X) = sum_i ln p(x_i) over the n rows of ``x`` and p = :func:`n_parameters`
+    (Schwarz, 1978; scikit-learn's ``GaussianMixture.bic``). Each free parameter costs
+    ln n, more than AIC's 2 once n > e^2, so BIC prefers fewer components.
+
+    Args:
+      model: a fitted mixture of any family (a fit's result or its ``params``).
+      x: ``[n, d]`` the points scored, usually the training data.
+
+    Returns:
+      BIC, a scalar.
+
+    Raises:
+      ValueError: as :func:`log_likelihood`.
+    """
+    total, p, n = _total_log_likelihood(model, x)
+    return -2.0 * total + p * math.log(n)
+
+
+def aic(model: Any, x: ArrayLike) -> jax.Array:
+    """Akaike information criterion AIC = -2 ln P(X) + 2 p (lower is better).
+
+    ln P(X) = sum_i ln p(x_i) summed over ``x`` and p = :func:`n_parameters` (Akaike,
+    1974; scikit-learn's ``GaussianMixture.aic``); the penalty does not grow with n.
+
+    Args:
+      model: a fitted Gaussian, Bernoulli or other registered mixture, or its params.
+      x: data ``[n, d]`` with as many features as the model's means.
+
+    Returns:
+      AIC as a 0-d array.
+
+    Raises:
+      ValueError: as :func:`log_likelihood`.
+    """
+    total, p, _ = _total_log_likelihood(model, x)
+    return -2.0 * total + 2.0 * p
+
+
+@functools.partial(jax.jit, static_argnames=("n",))
+def _sample(params, key, n):
+    family, params = family_of(params)
+    component_key, draw_key = jax.random.split(key)
+    labels = jax.random.categorical(component_key, jnp.log(params.weights), shape=(n,))
+    return family.sample(params, labels, key=draw_key), labels.astype(jnp.int32)
+
+
+def sample(model: Any, n: int, *, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Draws ``n`` points from the mixture: l_i ~ Categorical(w), then x_i ~ F(.; q_{l_i}).
+
+    Args:
+      model: a fitted mixture (a fit's result or its ``params``), of any family.
+      n: number of draws (static).
+      key: PRNG key (``jax.random.key(seed)``).
+
+    Returns:
+      ``(x [n, d], labels [n])``: the draws, in random order (scikit-learn sorts them by
+      component), and the int32 component each came from.
+
+    Raises:
+      ValueError: ``model`` is not a fitted mixture, ``n`` is not a positive integer or
+        ``key`` is not a single PRNG key.
+    """
+    _, params = family_of(model)
+    return _sample(params, _validation.prng_key(key), _validation.positive_int(n, "n"))

@@ -3,7 +3,7 @@
 * :mod:`~jaxselforg.rbm.model`: ``RBMParams`` / ``GaussianRBMParams``, energy, free
   energy, the conditionals P(h | v) and P(v | h), samplers.
 * :mod:`~jaxselforg.rbm.training`: CD-k and PCD (``fit``, and the optax-style
-  ``contrastive_divergence`` rule).
+  ``contrastive_divergence`` rule, whose gradient estimate an Optax ``optimizer`` applies).
 * :mod:`~jaxselforg.rbm.partition`: ln Z exactly (enumeration) or by AIS, and
   log-likelihoods in nats.
 * :mod:`~jaxselforg.rbm.sampling`: Gibbs chains, pattern completion, denoising.
@@ -53,17 +53,17 @@ from jaxselforg.rbm.sampling import (
     gibbs_chain,
     salt_and_pepper,
     sample,
+    sample_snapshots,
 )
+from jaxselforg.rbm.memory import RestorationErrors, restoration_errors
 from jaxselforg.rbm.training import (
-    SCHEDULES,
-    Hyperparameters,
     RBMFit,
     RBMLearner,
     RBMTrainState,
     cd_gradient,
     contrastive_divergence,
     fit,
-    learning_rate_schedule,
+    optimizer,
 )
 
 __all__ = [
@@ -78,14 +78,12 @@ __all__ = [
     "visible_given_hidden",
     "sample_hidden",
     "sample_visible",
-    "SCHEDULES",
-    "Hyperparameters",
     "RBMTrainState",
     "RBMLearner",
     "RBMFit",
-    "learning_rate_schedule",
     "cd_gradient",
     "contrastive_divergence",
+    "optimizer",
     "fit",
     "MAX_EXACT_UNITS",
     "log_partition_exact",
@@ -100,7 +98,10 @@ __all__ = [
     "GibbsChain",
     "gibbs_chain",
     "sample",
+    "sample_snapshots",
     "complete",
     "denoise",
     "salt_and_pepper",
+    "RestorationErrors",
+    "restoration_errors",
 ]

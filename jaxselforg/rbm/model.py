@@ -217,7 +217,8 @@ def energy(params: RBMParams, v: ArrayLike, h: ArrayLike) -> jax.Array:
       h: ``[n, n_hidden]`` hidden states.
 
     Returns:
-      ``[n]`` energies (module docstring).
+      ``[n]`` energies E(v, h) = -b^T v - c^T h - v^T W h (Bernoulli visibles;
+        Gaussian visibles add ||v - b||^2 / 2 in place of -b^T v).
 
     Raises:
       ValueError: wrong shapes, NaN, or Bernoulli visible values outside [0, 1].

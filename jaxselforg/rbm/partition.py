@@ -127,7 +127,11 @@ def _log_partition_exact(params, *, layer):
 
 
 def log_partition_exact(params: RBMParams) -> jax.Array:
-    """ln Z by enumerating the smaller layer (module docstring), a scalar.
+    """ln Z by enumerating the smaller layer, a scalar.
+
+    With the hidden layer enumerated, Z = sum_h exp(c^T h) prod_i (1 + exp(b_i + W_i h))
+    (the visible units summed out in closed form); symmetrically for the visible
+    layer. The 2^m terms are summed in chunks with a running logsumexp.
 
     Args:
       params: the RBM; its smaller layer (the hidden one for ``GaussianRBMParams``) may
@@ -285,7 +289,7 @@ def log_partition_ais(
 
     Returns:
       ``(log_z, log_z_std)``: the estimate of ln Z in nats and the delta-method standard
-      error of ln mean(w) (module docstring).
+      error of ln mean(w), std(w) / (sqrt(n_chains) mean(w)), computed in log space.
 
     Raises:
       ValueError: n_chains < 2, n_betas < 3, bad ``data``.

@@ -19,6 +19,7 @@ p(v_missing | v_observed): the lecture's first application, pattern completion.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -36,7 +37,8 @@ from jaxselforg.rbm.model import (
     hidden_input,
 )
 
-__all__ = ["GibbsChain", "gibbs_chain", "sample", "complete", "denoise", "salt_and_pepper"]
+__all__ = ["GibbsChain", "complete", "denoise", "gibbs_chain", "salt_and_pepper", "sample",
+           "sample_snapshots"]
 
 
 class GibbsChain(NamedTuple):
@@ -138,6 +140,41 @@ def sample(params: RBMParams, n: int, *, key: jax.Array, n_steps: int = 1000,
     noise_key, key = jax.random.split(key)
     v0 = _noise(params, noise_key, (n, params.w.shape[0]))
     return _chain(params, v0, key, per, n_snapshots=n_snapshots)
+
+
+def sample_snapshots(params: RBMParams, n: int, *, key: jax.Array,
+                     steps: Sequence[int]) -> GibbsChain:
+    """:func:`sample`'s chains from noise, with snapshots at given (uneven) step counts.
+
+    For pictures of mixing: ``steps=(1, 10, 100, 1000)`` shows E[v | h] after 1, 10,
+    100 and 1000 Gibbs steps of the same ``n`` chains. Each segment is one run of the
+    compiled chain (its length is traced), so any steps share one program.
+
+    Args:
+      params: the RBM.
+      n: number of chains (static).
+      key: PRNG key.
+      steps: strictly increasing positive step counts.
+
+    Returns:
+      A ``GibbsChain``: ``means [len(steps), n, n_visible]``, ``steps`` as given.
+
+    Raises:
+      ValueError: ``steps`` empty, not increasing or not positive.
+    """
+    params = _checks.params(params)
+    n = _validation.positive_int(n, "n")
+    steps = [int(step) for step in steps]
+    if not steps or steps[0] < 1 or any(b <= a for a, b in zip(steps, steps[1:])):
+        raise ValueError(f"steps must be strictly increasing positive step counts; got {steps}.")
+    noise_key, key = jax.random.split(_validation.prng_key(key))
+    v = _noise(params, noise_key, (n, params.w.shape[0]))
+    means, done = [], 0
+    for i, step in enumerate(steps):
+        chain = _chain(params, v, jax.random.fold_in(key, i), step - done, n_snapshots=1)
+        v, done = chain.states, step
+        means.append(chain.means[-1])
+    return GibbsChain(v, jnp.stack(means), jnp.asarray(steps, jnp.int32))
 
 
 @jax.jit

@@ -22,13 +22,21 @@ an update's first hidden sample is drawn from the P(h | v_k) that the previous u
 computed (under the parameters of that time) for its statistics, which saves one matrix
 product per update.
 
-The optimiser is Hinton's (practical guide, 2010): classical momentum on an L2-decayed
-gradient, with an optional sparsity target on the hidden units' mean activity q
-(a running average, decay 0.9):
+The estimate, with an optional sparsity target on the hidden units' mean activity q
+(a running average, decay 0.9), is an ascent direction g of the log-likelihood:
 
-    g_W = <v h>_data - <v h>_model - lambda W - c <v>_data (q - rho)^T,
-    g_b = <h>_data - <h>_model - c (q - rho),   g_a = <v>_data - <v>_model,
-    Delta <- mu Delta + eta g,   theta <- theta + Delta.
+    g_W = <v h>_data - <v h>_model - c <v>_data (q - rho)^T,
+    g_b = <h>_data - <h>_model - c (q - rho),   g_a = <v>_data - <v>_model.
+
+An Optax chain applies it (as the descent direction -g of the negative
+log-likelihood). :func:`optimizer` is Hinton's (practical guide, 2010): L2 weight decay
+on W only, then classical momentum with the learning rate inside the velocity,
+
+    Delta <- mu(t) Delta + eta(t) (g - lambda W),   theta <- theta + Delta,
+
+with eta(t) and mu(t) :mod:`jaxselforg.schedules` schedules of the update index t
+(``fit``: eta decays, mu switches from 0.5 to 0.9 after ``momentum_epochs``). Any other
+Optax transformation may take its place.
 
 ``contrastive_divergence`` is the rule as an optax-style factory (pure ``init`` and
 ``update``); ``fit`` is the ready-made trainer: every epoch is one ``lax.scan`` over
@@ -52,11 +60,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation
-from jaxselforg.cluster.competitive import SCHEDULES, learning_rate_schedule
+from jaxselforg import _validation, schedules
 from jaxselforg.data import batching
 from jaxselforg.rbm import _checks, model, monitoring
 from jaxselforg.rbm.model import (
@@ -70,43 +78,23 @@ from jaxselforg.rbm.model import (
 )
 
 __all__ = [
-    "SCHEDULES",
-    "Hyperparameters",
     "RBMFit",
     "RBMLearner",
     "RBMTrainState",
     "cd_gradient",
     "contrastive_divergence",
     "fit",
-    "learning_rate_schedule",
+    "optimizer",
 ]
 
 
-
-class Hyperparameters(NamedTuple):
-    """The traced settings of one update (scalars, or anything ``vmap`` can batch).
-
-    Attributes:
-      learning_rate: eta.
-      momentum: mu in [0, 1).
-      weight_decay: L2 coefficient lambda on W (not on the biases).
-      sparsity_target: rho, the desired mean activity of each hidden unit.
-      sparsity_cost: c (0 turns the sparsity penalty off).
-    """
-
-    learning_rate: ArrayLike
-    momentum: ArrayLike = 0.0
-    weight_decay: ArrayLike = 0.0
-    sparsity_target: ArrayLike = 0.1
-    sparsity_cost: ArrayLike = 0.0
-
-
 class RBMTrainState(NamedTuple):
-    """The optimiser state.
+    """The learner's state.
 
     Attributes:
       params: the current RBM.
-      velocity: the momentum buffer Delta (same pytree as ``params``).
+      opt_state: the Optax optimizer's state (for :func:`optimizer`, the momentum
+        buffer Delta and the schedules' update counts).
       chains: ``[n_chains, n_visible]`` persistent fantasy particles (PCD);
         ``[0, n_visible]`` for CD.
       chain_hidden: ``[n_chains, n_hidden]`` P(h | chains) under the parameters that
@@ -115,17 +103,17 @@ class RBMTrainState(NamedTuple):
     """
 
     params: RBMParams
-    velocity: RBMParams
+    opt_state: optax.OptState
     chains: jax.Array
     chain_hidden: jax.Array
     hidden_activity: jax.Array
 
 
 class RBMLearner(NamedTuple):
-    """Pure ``init(params, key) -> state`` and ``update(state, batch, key, hyper) -> state``."""
+    """Pure ``init(params, key) -> state`` and ``update(state, batch, key) -> state``."""
 
     init: Callable[[RBMParams, jax.Array], RBMTrainState]
-    update: Callable[[RBMTrainState, jax.Array, jax.Array, Hyperparameters], RBMTrainState]
+    update: Callable[[RBMTrainState, jax.Array, jax.Array], RBMTrainState]
 
 
 class RBMFit(NamedTuple):
@@ -194,8 +182,9 @@ def cd_gradient(
     """The CD-k (or PCD-k) estimate of the gradient of the mean log-likelihood of ``v``.
 
     Positive statistics from the data and P(h | v); negative ones from the k-th state of
-    a Gibbs chain started at ``v`` (CD) or at ``chains`` (PCD) and P(h | v_k) (module
-    docstring). No weight decay, sparsity or momentum.
+    a Gibbs chain started at ``v`` (CD) or at ``chains`` (PCD) and P(h | v_k):
+    g_W = <v P(h|v)^T>_data - <v_k P(h|v_k)^T>, g_b = <P(h|v)> - <P(h|v_k)>,
+    g_a = <v> - <v_k>. No weight decay, sparsity or momentum.
 
     Args:
       params: the RBM.
@@ -229,17 +218,65 @@ def _initial_chains(params, key, n_chains):
     return draw_visible(params, key, jnp.broadcast_to(mean, (n_chains, mean.shape[0])))
 
 
-def contrastive_divergence(k: int = 1, *, persistent: bool = False,
-                           n_chains: int = 100) -> RBMLearner:
-    """CD-k or PCD-k with momentum, weight decay and sparsity as pure functions.
+def _weights_only(params: RBMParams) -> RBMParams:
+    """The weight-decay mask: W decays, the biases a and b do not."""
+    return type(params)(True, False, False)
 
-    ``update(state, batch, key, hyper)`` makes one update from a ``[b, n_visible]``
-    batch with ``Hyperparameters`` ``hyper`` (module docstring's rule).
+
+def optimizer(learning_rate: ArrayLike | optax.Schedule, momentum: ArrayLike | optax.Schedule = 0.0,
+              weight_decay: ArrayLike = 0.0) -> optax.GradientTransformation:
+    """Hinton's RBM optimizer as an Optax chain: L2 decay on W, then classical momentum.
+
+    For the descent direction u = -g of an ascent estimate g (CD-k's):
+
+        u_W <- u_W + lambda W  (``optax.add_decayed_weights``, masked to W),
+        Delta <- mu(t) Delta - eta(t) u,   theta <- theta + Delta,
+
+    the velocity accumulating eta(t) u (``optax.scale_by_learning_rate`` then
+    ``optax.trace``), as in Hinton's practical guide (2010); not
+    ``optax.sgd(momentum=...)``, which scales the accumulated trace by the current
+    eta instead, a different rule once eta decays. t counts updates from 0.
+
+    Args:
+      learning_rate: eta, a number or an optax schedule of the update count (traced).
+      momentum: mu in [0, 1), a number or an optax schedule (traced; e.g.
+        ``schedules.piecewise_constant((0.5, 0.9), (m,))``).
+      weight_decay: lambda >= 0 on W (not on the biases; traced).
+
+    Returns:
+      An ``optax.GradientTransformation`` over ``RBMParams`` / ``GaussianRBMParams``.
+    """
+    return optax.chain(
+        optax.add_decayed_weights(weight_decay, mask=_weights_only),
+        optax.scale_by_learning_rate(learning_rate),
+        # inject_hyperparams evaluates a momentum schedule at the update count.
+        optax.inject_hyperparams(optax.trace)(decay=momentum),
+    )
+
+
+def contrastive_divergence(k: int = 1, *, optimizer: optax.GradientTransformation,
+                           persistent: bool = False, n_chains: int = 100,
+                           sparsity_target: ArrayLike = 0.1,
+                           sparsity_cost: ArrayLike = 0.0) -> RBMLearner:
+    """CD-k or PCD-k, with an optional sparsity penalty, applied by an Optax optimizer.
+
+    ``update(state, batch, key)`` makes one update from a ``[b, n_visible]`` batch: the
+    CD-k (PCD-k) ascent estimate, with q the batch's mean hidden activity,
+
+        g_W = <v h>_data - <v h>_k - c <v>_data (q - rho)^T,
+        g_b = <h>_data - <h>_k - c (q - rho),   g_a = <v>_data - <v>_k,
+
+    (<.>_k: after k Gibbs steps from the data, or from the persistent chains for PCD)
+    handed to ``optimizer`` as the descent direction -g, then ``optax.apply_updates``.
 
     Args:
       k: Gibbs steps per update (static, >= 1).
+      optimizer: the Optax transformation that applies the estimate, e.g.
+        :func:`optimizer` (Hinton's momentum and weight decay) or ``optax.sgd(eta)``.
       persistent: PCD (persistent chains) instead of CD.
       n_chains: number of persistent chains for PCD (static; ignored for CD).
+      sparsity_target: rho, the desired mean activity of each hidden unit (traced).
+      sparsity_cost: c, the weight of the sparsity penalty; 0 turns it off (traced).
 
     Returns:
       An ``RBMLearner``.
@@ -249,9 +286,9 @@ def contrastive_divergence(k: int = 1, *, persistent: bool = False,
     """
     k = _validation.positive_int(k, "k")
     n_chains = _validation.positive_int(n_chains, "n_chains")
+    tx = optimizer
 
     def init(params: RBMParams, key: jax.Array) -> RBMTrainState:
-        velocity = jax.tree.map(jnp.zeros_like, params)
         if persistent:
             chains = _initial_chains(params, key, n_chains)
             chain_hidden = jax.nn.sigmoid(hidden_input(params, chains))
@@ -259,10 +296,9 @@ def contrastive_divergence(k: int = 1, *, persistent: bool = False,
             chains = jnp.zeros((0, params.w.shape[0]), params.w.dtype)
             chain_hidden = jnp.zeros((0, params.w.shape[1]), params.w.dtype)
         activity = jnp.full((params.w.shape[1],), 0.5, params.w.dtype)
-        return RBMTrainState(params, velocity, chains, chain_hidden, activity)
+        return RBMTrainState(params, tx.init(params), chains, chain_hidden, activity)
 
-    def update(state: RBMTrainState, batch: jax.Array, key: jax.Array,
-               hyper: Hyperparameters) -> RBMTrainState:
+    def update(state: RBMTrainState, batch: jax.Array, key: jax.Array) -> RBMTrainState:
         params = state.params
         if persistent:
             grad, chains, chain_hidden, hidden_p0 = _gradient(params, batch, key, k, state.chains,
@@ -271,16 +307,15 @@ def contrastive_divergence(k: int = 1, *, persistent: bool = False,
             grad, _, _, hidden_p0 = _gradient(params, batch, key, k, None)
             chains, chain_hidden = state.chains, state.chain_hidden
         activity = 0.9 * state.hidden_activity + 0.1 * jnp.mean(hidden_p0, axis=0)
-        excess = hyper.sparsity_cost * (activity - hyper.sparsity_target)
-        grad = type(params)(
-            grad.w - hyper.weight_decay * params.w - jnp.mean(batch, axis=0)[:, None] * excess,
-            grad.a,
-            grad.b - excess,
+        excess = sparsity_cost * (activity - sparsity_target)
+        descent = type(params)(
+            jnp.mean(batch, axis=0)[:, None] * excess - grad.w,
+            -grad.a,
+            excess - grad.b,
         )
-        velocity = jax.tree.map(lambda d, g: hyper.momentum * d + hyper.learning_rate * g,
-                                state.velocity, grad)
-        params = jax.tree.map(jnp.add, params, velocity)
-        return RBMTrainState(params, velocity, chains, chain_hidden, activity)
+        updates, opt_state = tx.update(descent, state.opt_state, params)
+        params = optax.apply_updates(params, updates)
+        return RBMTrainState(params, opt_state, chains, chain_hidden, activity)
 
     return RBMLearner(init, update)
 
@@ -313,10 +348,12 @@ def _fit(x, key, init, validation, eta0, eta_final, momentum, final_momentum, we
     if init is None:
         init = model._init(init_key, jnp.mean(x, axis=0), jnp.asarray(0.01, x.dtype),
                            n_visible=x.shape[1], n_hidden=n_hidden, visible=visible)
-    learner = contrastive_divergence(k, persistent=persistent, n_chains=n_chains)
-    rate = learning_rate_schedule(schedule, eta0, eta_final)
     n_batches = x.shape[0] // batch_size
-    total = epochs * n_batches
+    rate = schedules.schedule(schedule, eta0, eta_final, total=epochs * n_batches)
+    mu = schedules.piecewise_constant((momentum, final_momentum), (momentum_epochs * n_batches,))
+    learner = contrastive_divergence(
+        k, optimizer=optimizer(rate, mu, weight_decay), persistent=persistent, n_chains=n_chains,
+        sparsity_target=sparsity_target, sparsity_cost=sparsity_cost)
     train_rows = x[jax.random.permutation(monitor_key, x.shape[0])[:monitor_size]]
     validation_rows = None if validation is None else validation[:monitor_size]
 
@@ -324,18 +361,14 @@ def _fit(x, key, init, validation, eta0, eta_final, momentum, final_momentum, we
         epoch_index, epoch_key = inputs
         shuffle_key, step_key = jax.random.split(epoch_key)
         batches = batching.epoch_batches(shuffle_key, x, batch_size)
-        mu = jnp.where(epoch_index < momentum_epochs, momentum, final_momentum)
 
         def step(state, step_input):
             step_index, batch = step_input
-            t = (epoch_index * n_batches + step_index) / jnp.maximum(total - 1, 1)
-            hyper = Hyperparameters(rate(t), mu, weight_decay, sparsity_target, sparsity_cost)
-            return learner.update(state, batch, jax.random.fold_in(step_key, step_index),
-                                  hyper), None
+            return learner.update(state, batch, jax.random.fold_in(step_key, step_index)), None
 
         state, _ = lax.scan(step, state, (jnp.arange(n_batches), batches))
-        eta_end = rate(((epoch_index + 1) * n_batches - 1) / jnp.maximum(total - 1, 1))
-        return state, (*_monitor(state.params, train_rows, validation_rows), eta_end, mu)
+        last = (epoch_index + 1) * n_batches - 1
+        return state, (*_monitor(state.params, train_rows, validation_rows), rate(last), mu(last))
 
     state, (reconstruction, pll, gap, etas, mus) = lax.scan(
         epoch, learner.init(init, chain_key), (jnp.arange(epochs), jax.random.split(key, epochs)))
@@ -373,10 +406,9 @@ def fit(
     The defaults follow Hinton's practical guide: batches of 100, momentum 0.5 for 5
     epochs then 0.9, L2 weight decay 2e-4, W ~ Normal(0, 0.01^2), b = 0 and the visible
     biases at the data's log-odds; eta = 0.01 on the batch-mean gradient, decayed
-    linearly to 0 over the run (Tieleman 2008). Measured on binarized MNIST (all 60,000
-    rows, 500 hidden units, 10 epochs; AIS with 5,000 betas): CD-1 -102.9 nats per test
-    image, PCD-1 about -103. With eta = 0.1 (the 2006 MNIST code's rate) CD-1 reached
-    only -152 after 20 epochs, and PCD diverged once the momentum rose to 0.9.
+    linearly to 0 over the run (Tieleman 2008). Each update moves the parameters
+    along the CD-k estimate of the log-likelihood gradient,
+    dW ~ <v h^T>_data - <v h^T>_k, through :func:`optimizer` (decay on W, momentum).
 
     Args:
       x: ``[n, n_visible]`` training data: values in [0, 1] for Bernoulli visibles
@@ -392,13 +424,18 @@ def fit(
       batch_size: examples per update (static); each epoch drops a different
         ``n % batch_size`` remainder.
       learning_rate: eta at the start (traced; > 0).
-      final_learning_rate: eta at the end for the linear/exponential schedules (traced).
-      schedule: ``"linear"``, ``"constant"``, ``"exponential"`` or a callable
-        ``t -> eta`` of training progress t in [0, 1].
+      final_learning_rate: eta of the last update for the linear, exponential and
+        inverse-time schedules (traced).
+      schedule: a :func:`jaxselforg.schedules.schedule` kind (``"linear"``,
+        ``"exponential"``, ``"inverse_time"``, ``"asymptotic"``, ``"constant"``) or a
+        callable ``fn(learning_rate, t, total)``, with t the update index
+        0 .. total - 1 and total = epochs * (n // batch_size) (static).
       momentum: mu for the first ``momentum_epochs`` epochs (traced, in [0, 1)).
-      final_momentum: mu afterwards (traced, in [0, 1)).
+      final_momentum: mu afterwards (traced, in [0, 1)); the switch is
+        ``schedules.piecewise_constant`` at update ``momentum_epochs * (n // batch_size)``.
       momentum_epochs: epochs at ``momentum`` (static).
-      weight_decay: L2 coefficient on W (traced, >= 0).
+      weight_decay: L2 coefficient lambda on W (traced, >= 0); eta, mu and lambda are
+        applied by :func:`optimizer`.
       sparsity_target: desired mean hidden activity rho (traced, in (0, 1)).
       sparsity_cost: weight c of the sparsity penalty, 0 = off (traced, >= 0).
       n_chains: persistent chains for PCD (static; default ``batch_size``).
@@ -435,14 +472,13 @@ def fit(
         raise ValueError("momentum_epochs must be a non-negative integer; "
                          f"got {momentum_epochs!r}.")
     monitor_size = min(_validation.positive_int(monitor_size, "monitor_size"), n)
-    if not callable(schedule):
-        _validation.choice(schedule, SCHEDULES, "schedule")
+    schedules.check(schedule, "schedule")
     _checks.nonnegative(learning_rate, "learning_rate", positive=True)
     _checks.nonnegative(final_learning_rate, "final_learning_rate")
-    if schedule == "exponential" and _validation.is_concrete(final_learning_rate) and not np.min(
-            np.asarray(final_learning_rate)) > 0:
-        raise ValueError("The exponential schedule needs final_learning_rate > 0 (it decays "
-                         f"eta0 * (final / eta0)^t); got {final_learning_rate}. Use "
+    if schedule in ("exponential", "inverse_time") and _validation.is_concrete(
+            final_learning_rate) and not np.min(np.asarray(final_learning_rate)) > 0:
+        raise ValueError(f"The {schedule} schedule needs final_learning_rate > 0 (it decays "
+                         f"towards it multiplicatively); got {final_learning_rate}. Use "
                          "schedule='linear' to decay to 0.")
     _checks.nonnegative(weight_decay, "weight_decay")
     _checks.nonnegative(sparsity_cost, "sparsity_cost")

@@ -15,8 +15,6 @@ Modules:
 * :mod:`~jaxselforg.som.grid`: rectangular, hexagonal (MiniSom's layout) and chain
   grids, toroidal wrap, lateral distances, adjacency
 * :mod:`~jaxselforg.som.neighborhoods`: gaussian, bubble, Mexican hat, triangle
-* :mod:`~jaxselforg.som.schedules`: exponential (the lecture's), linear, inverse-time,
-  MiniSom's asymptotic decay, or any callable
 * :mod:`~jaxselforg.som.initialization`: PCA plane, random samples, uniform, array
 * :mod:`~jaxselforg.som.training`: the online rule (``online_som``), the batch map
   (``batch_step``), ``train`` and the vmapped ``sweep``
@@ -27,7 +25,9 @@ Modules:
 Sweeps: numeric hyperparameters are traced, so
 ``jax.vmap(lambda s: som.train(x, grid, key=key, sigma=s).weights)(sigmas)`` is one
 program; :func:`sweep` does this for a (sigma0, alpha0, seed) grid and returns a
-QE/TE table.
+QE/TE table. The decays of sigma and alpha (``sigma_schedule``,
+``learning_rate_schedule``: exponential, linear, inverse-time, MiniSom's asymptotic, or
+any callable) are :mod:`jaxselforg.schedules`.
 """
 
 from jaxselforg.som.grid import (
@@ -54,7 +54,6 @@ from jaxselforg.som.measures import (
     winners,
 )
 from jaxselforg.som.neighborhoods import NEIGHBORHOODS, neighborhood
-from jaxselforg.som.schedules import SCHEDULES, schedule
 from jaxselforg.som.training import (
     MODES,
     OnlineSOM,
@@ -70,7 +69,6 @@ from jaxselforg.som.training import (
 __all__ = [
     "TOPOLOGIES",
     "NEIGHBORHOODS",
-    "SCHEDULES",
     "INITS",
     "MODES",
     "grid_shape",
@@ -78,7 +76,6 @@ __all__ = [
     "lateral_distances",
     "adjacency",
     "neighborhood",
-    "schedule",
     "initial_weights",
     "SOMState",
     "OnlineSOM",

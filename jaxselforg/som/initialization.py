@@ -102,7 +102,10 @@ def initial_weights(
       grid: ``(rows, cols)``, or ``(n,)`` for a chain.
       key: PRNG key (``"random"`` and ``"uniform"``; train passes the first half of
         ``jax.random.split(key)``).
-      init: one of ``INITS`` (see the module docstring).
+      init: ``"pca"`` (the units spread over the plane of the first two principal
+        components, +-sqrt(3 lambda_k) along component k, the longer grid side on the
+        first), ``"random"`` (distinct random samples), ``"uniform"`` (uniform in the
+        data's bounding box), or an array ``[rows, cols, d]`` used as given.
       sample_weight: optional ``[n]`` non-negative weights; rows with weight 0 are
         ignored.
 

@@ -41,13 +41,11 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation, distances
-from jaxselforg.cluster import _seeding
+from jaxselforg import _segments, _validation, distances, schedules
 from jaxselforg.som import grid as _grid
 from jaxselforg.som import initialization as _init
 from jaxselforg.som import measures as _measures
 from jaxselforg.som import neighborhoods as _neighborhood
-from jaxselforg.som import schedules as _schedules
 
 __all__ = [
     "MODES",
@@ -193,7 +191,13 @@ def batch_step(
     metric: str = "euclidean",
     p: float = 2.0,
 ):
-    """One epoch of Kohonen's batch map (see the module docstring).
+    """One epoch of Kohonen's batch map.
+
+    Every sample x_i is assigned to its winner c(i) = argmin_j d(x_i, w_j); then every
+    unit moves to the neighbourhood-weighted mean of all samples,
+    w_j = sum_i s_i h_{j c(i)}(sigma) x_i / sum_i s_i h_{j c(i)}(sigma), with s_i the
+    sample weights and h the neighbourhood function of the lateral distances (a unit
+    no sample reaches keeps its weights).
 
     Args:
       weights: ``[units, d]`` current prototypes.
@@ -211,7 +215,7 @@ def batch_step(
     """
     units = weights.shape[0]
     first, second, dist = _measures.best_two(x, weights, metric, p)
-    sums, counts = _seeding.weighted_means(x, first, sample_weight, units)
+    sums, counts = _segments.weighted_sums(x, first, sample_weight, units)
     h = _neighborhood.neighborhood(lateral, sigma, neighborhood)
     numerator = jnp.matmul(h, sums, precision=_HIGHEST)
     denominator = jnp.matmul(h, counts, precision=_HIGHEST)
@@ -241,8 +245,11 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
         sigma_final = jnp.minimum(sigma, _FINAL_SIGMA)
     if learning_rate_final is None:
         learning_rate_final = learning_rate / _ONLINE_DECAY if mode == "online" else learning_rate
-    sigma_at = _schedules.schedule(sigma_schedule, sigma, sigma_final)
-    rate_at = _schedules.schedule(learning_rate_schedule, learning_rate, learning_rate_final)
+    # Schedules count updates: epochs in batch mode, samples online.
+    updates = epochs if mode == "batch" else epochs * (n if order is None else order.shape[-1])
+    sigma_at = schedules.schedule(sigma_schedule, sigma, sigma_final, total=updates)
+    rate_at = schedules.schedule(learning_rate_schedule, learning_rate, learning_rate_final,
+                                 total=updates)
 
     def evaluate(prototypes):
         first, second, dist = _measures.best_two(x, prototypes, metric, p)
@@ -250,7 +257,7 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
 
     if mode == "batch":
         def epoch(prototypes, e):
-            sigma_e, rate_e = sigma_at(e, epochs), rate_at(e, epochs)
+            sigma_e, rate_e = sigma_at(e), rate_at(e)
             prototypes_next, competition = batch_step(
                 prototypes, x, sample_weight, lateral, sigma_e, rate_e,
                 neighborhood=neighborhood, metric=metric, p=p)
@@ -265,8 +272,6 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
         qe, te = (jnp.append(b[1:], a) for b, a in zip(before, last))
     else:
         learner = online_som(lateral, neighborhood=neighborhood, metric=metric, p=p)
-        steps = n if order is None else order.shape[-1]
-        total = epochs * steps
 
         def epoch(state, inputs):
             e, epoch_key = inputs
@@ -277,7 +282,7 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
 
             def step(state, i):
                 t = state.step
-                state, _ = learner.update(state, x[i], rate_at(t, total), sigma_at(t, total),
+                state, _ = learner.update(state, x[i], rate_at(t), sigma_at(t),
                                           sample_weight[i])
                 return state, None
 
@@ -286,7 +291,7 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
             state, _ = lax.scan(step, state, index, unroll=4)
             last = state.step - 1
             kept = state.weights if record_weights else None
-            return state, (evaluate(state.weights), rate_at(last, total), sigma_at(last, total),
+            return state, (evaluate(state.weights), rate_at(last), sigma_at(last),
                            kept)
 
         state, ((qe, te), rates, sigmas, kept) = lax.scan(
@@ -355,8 +360,8 @@ def _prepare(x, grid, *, key, mode, epochs, topology, toroidal, neighborhood, si
         raise ValueError(f"neighborhood must be one of {_neighborhood.NEIGHBORHOODS}; "
                          f"got {neighborhood!r}.")
     _validation.choice(neighborhood, _neighborhood.NEIGHBORHOODS, "neighborhood")
-    _schedules.check_schedule(sigma_schedule, "sigma_schedule")
-    _schedules.check_schedule(learning_rate_schedule, "learning_rate_schedule")
+    schedules.check(sigma_schedule, "sigma_schedule")
+    schedules.check(learning_rate_schedule, "learning_rate_schedule")
     metric = distances.canonical_metric(metric, p)
     if sigma is None:
         sigma = max(rows, cols) / 2.0

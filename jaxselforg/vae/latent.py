@@ -12,22 +12,13 @@ import statistics
 import jax
 import numpy as np
 from flax import nnx
-from jax import lax
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation
-from jaxselforg.data.batching import sequential_batches
-from jaxselforg.models import _checks
-from jaxselforg.models.vae import VAE
+from jaxselforg.vae._batches import map_batches
+from jaxselforg.vae.model import VAE
 
 __all__ = ["decode", "encode", "interpolate", "latent_grid", "latent_traversal", "sample"]
-
-
-def _map_batches(fn, x, batch_size):
-    n = x.shape[0]
-    batches, _ = sequential_batches(x, min(batch_size, n))
-    out = lax.map(fn, batches)
-    return jax.tree.map(lambda leaf: leaf.reshape(-1, *leaf.shape[2:])[:n], out)
 
 
 def _bucketed(x: jax.Array, batch_size: int) -> tuple[np.ndarray, int]:
@@ -45,13 +36,13 @@ def _bucketed(x: jax.Array, batch_size: int) -> tuple[np.ndarray, int]:
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "batch_size"))
 def _encode(graphdef, state, images, batch_size):
-    return _map_batches(nnx.merge(graphdef, state).encode, images, batch_size)
+    return map_batches(nnx.merge(graphdef, state).encode, images, batch_size)
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "batch_size"))
 def _decode(graphdef, state, z, batch_size):
     model = nnx.merge(graphdef, state)
-    return _map_batches(lambda zb: jax.nn.sigmoid(model.decode(zb)), z, batch_size)
+    return map_batches(lambda zb: jax.nn.sigmoid(model.decode(zb)), z, batch_size)
 
 
 def encode(model: VAE, images: ArrayLike, *, batch_size: int = 500) -> tuple[jax.Array, jax.Array]:
@@ -60,7 +51,7 @@ def encode(model: VAE, images: ArrayLike, *, batch_size: int = 500) -> tuple[jax
     Raises:
       ValueError: images of the wrong shape or outside [0, 1].
     """
-    images = _checks.images(images, model.image_shape)
+    images = _validation.images(images, model.image_shape)
     batch_size = _validation.positive_int(batch_size, "batch_size")
     padded, n = _bucketed(images, batch_size)
     graphdef, state = nnx.split(model)
@@ -74,16 +65,21 @@ def decode(model: VAE, z: ArrayLike, *, batch_size: int = 500) -> jax.Array:
     Raises:
       ValueError: ``z`` not ``[n, latent_dim]`` or not finite.
     """
-    z = _checks.latents(z, model.latent_dim)
+    z = _validation.latents(z, model.latent_dim)
     batch_size = _validation.positive_int(batch_size, "batch_size")
     padded, n = _bucketed(z, batch_size)
     graphdef, state = nnx.split(model)
     return _decode(graphdef, state, padded, batch_size)[:n]
 
 
-def sample(model: VAE, *, key: jax.Array, n: int) -> jax.Array:
-    """``n`` generated images ``[n, h, w]``: decode z ~ P(z) = N(0, I)."""
+def sample(model: VAE, n: int, *, key: jax.Array) -> jax.Array:
+    """``n`` generated images ``[n, h, w]``: the Bernoulli means sigmoid(f(z)) of z ~ P(z) = N(0, I).
+
+    Raises:
+      ValueError: ``n < 1`` or ``key`` not a single PRNG key.
+    """
     n = _validation.positive_int(n, "n")
+    key = _validation.prng_key(key)
     return decode(model, jax.random.normal(key, (n, model.latent_dim)))
 
 

@@ -1,6 +1,6 @@
 """Training a VAE on an array of images: the one call the experiments make.
 
-    result = models.train_vae(train_x, key=jax.random.key(0), latent_dim=20, epochs=10,
+    result = vae.train_vae(train_x, key=jax.random.key(0), latent_dim=20, epochs=10,
                               test_images=test_x, checkpoint_dir=out / "checkpoints",
                               metrics_path=out / "train_metrics.jsonl")
     result.model                 # the trained VAE (an NNX module)
@@ -13,6 +13,7 @@ trains that many runs vmapped in one program (seeds x learning rates).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -26,12 +27,11 @@ from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation, train
-from jaxselforg.models import _checks
-from jaxselforg.models.vae import ARCHITECTURES, VAE, make_vae
-from jaxselforg.models.vae_evaluation import elbo_terms
-from jaxselforg.models.vae_objective import make_loss
+from jaxselforg.vae._batches import map_batches
+from jaxselforg.vae.model import ARCHITECTURES, VAE, make_vae
+from jaxselforg.vae.objective import Objective, vae_loss
 
-__all__ = ["VAETraining", "train_vae"]
+__all__ = ["OPTIMIZER", "VAETraining", "train_vae"]
 
 
 class VAETraining(NamedTuple):
@@ -116,7 +116,8 @@ def train_vae(
       learning_rate_decay: ``"constant"``, or ``"cosine"``: the step size falls from
         ``learning_rate`` to 0 along a half cosine over the ``epochs`` (part of the
         checkpoint's config, so a resume must keep ``epochs``).
-      beta: KL weight (1 for likelihood numbers).
+      beta: KL weight (1 for likelihood numbers), a scalar or ``[n_runs]`` (traced:
+        ``state.hyperparams["beta"]``).
       binarize: dynamic binarization, resampled for every batch of every epoch.
       test_images: optional ``[m, h, w]`` images for a per-epoch test -ELBO.
       eval_every: evaluate the test -ELBO every this many epochs.
@@ -144,46 +145,38 @@ def train_vae(
         hidden = tuple(hidden)
     model_fn = _VAEFactory(architecture, latent_dim, tuple(image_shape), hidden, activation)
     abstract = nnx.eval_shape(lambda: model_fn(nnx.Rngs(0)))  # validates, computes nothing
-    image_shape = abstract.image_shape
-    images = _checks.images(images, image_shape)
+    images = _validation.images(images, abstract.image_shape)
     epochs = _validation.positive_int(epochs, "epochs")
     decay = _validation.choice(learning_rate_decay, DECAYS, "learning_rate_decay")
     batch_size = _validation.positive_int(batch_size, "batch_size")
     decay_steps = epochs * (images.shape[0] // batch_size) if decay == "cosine" else 0
-    optimizer = _ADAM
-    key = jnp.asarray(key)
-    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        key = jax.random.wrap_key_data(key)
+    key = _validation.prng_key(key, allow_batch=True)
     sweep = key.ndim == 1
+    values = {"hyperparams": {"beta": beta}, "learning_rate": learning_rate,
+              "decay_steps": decay_steps}
     if sweep:
-        graphdef, state = train.init_states(model_fn, optimizer, key, learning_rate=learning_rate,
-                                            decay_steps=decay_steps)
+        graphdef, state = train.init_states(model_fn, OPTIMIZER, key, **values)
     else:
-        graphdef, state = train.create_state(model_fn, optimizer, key=key,
-                                             learning_rate=learning_rate, decay_steps=decay_steps)
+        graphdef, state = train.create_state(model_fn, OPTIMIZER, key=key, **values)
+    step = train.make_step(graphdef, Objective(binarize=bool(binarize)), OPTIMIZER)
 
-    step = _cached_step(graphdef, float(beta), bool(binarize))
     eval_fn = None
     if test_images is not None:
-        test_images = _checks.images(test_images, image_shape, "test_images")
+        test_images = _validation.images(test_images, abstract.image_shape, "test_images")
         if binarize:
             # One fixed binarization of the test set, the same for every run and seed so
             # that their numbers compare; drawn on the host (no sampler compiled for
             # one use).
             uniform = np.random.default_rng(0).random(test_images.shape, np.float32)
             test_images = jnp.asarray(uniform < np.asarray(test_images), test_images.dtype)
-        elbo_key = jax.random.key(2**31 - 1)
 
         def eval_fn(state):
-            runs = [state] if not sweep else [train.select_run(state, i)
-                                              for i in range(key.shape[0])]
-            values = [np.mean(elbo_terms(train.get_model(graphdef, s),
-                                         test_images, key=elbo_key).loss) for s in runs]
-            return {"test_negative_elbo": values[0] if not sweep else np.stack(values)}
+            return {"test_negative_elbo": _test_negative_elbo(graphdef, state, test_images,
+                                                              vmapped=sweep)}
 
     config: dict[str, Any] = {
         "model": "vae", "architecture": architecture, "latent_dim": latent_dim,
-        "hidden": hidden, "activation": activation, "beta": beta, "binarize": binarize,
+        "hidden": hidden, "activation": activation, "binarize": binarize,
         "learning_rate_decay": decay, "decay_steps": decay_steps,
         "key": np.asarray(jax.random.key_data(key)).tolist(),
     }
@@ -195,12 +188,12 @@ def train_vae(
     return VAETraining(graphdef, result.state, result.history)
 
 
-# One optimizer object and one step function per (model structure, loss settings):
-# repeated calls (resumes, sweeps, a single run checked against a sweep) hash to the
-# same compiled programs.
 DECAYS = ("constant", "cosine")
-_ADAM = optax.inject_hyperparams(train.cosine_decay_adam)(learning_rate=1e-3, decay_steps=0)
-_STEPS: dict[tuple[Any, ...], train.StepFn] = {}
+
+OPTIMIZER = optax.inject_hyperparams(train.cosine_decay_adam)(learning_rate=1e-3, decay_steps=0)
+"""The optimizer of :func:`train_vae`: Adam whose peak rate and cosine-decay length are
+traced state (one value for every call, so that equal settings reuse one compiled
+epoch)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,9 +212,18 @@ class _VAEFactory:
                         activation=self.activation, rngs=rngs)
 
 
-def _cached_step(graphdef, beta: float, binarize: bool) -> train.StepFn:
-    cache_key = (graphdef, beta, binarize)
-    if cache_key not in _STEPS:
-        _STEPS[cache_key] = train.make_step(graphdef, make_loss(beta=beta, binarize=binarize),
-                                            _ADAM)
-    return _STEPS[cache_key]
+# The fixed z sample of the per-epoch test -ELBO: the same for every epoch and run.
+_TEST_KEY_SEED = 2**31 - 1
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "vmapped"))
+def _test_negative_elbo(graphdef, state: train.TrainState, images, *, vmapped: bool):
+    """Mean -ELBO of ``images`` under the state's model, vmapped over a sweep's runs."""
+    key = jax.random.key(_TEST_KEY_SEED)
+
+    def one(params, model_state):
+        model = train.merge_model(graphdef, params, model_state)
+        return jnp.mean(map_batches(lambda x, k: vae_loss(model, x, k).loss, images, 500, key))
+
+    run = jax.vmap(one) if vmapped else one
+    return run(state.params[train.SINGLE_ROLE], state.model_state[train.SINGLE_ROLE])

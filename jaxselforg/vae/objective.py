@@ -18,20 +18,22 @@ References:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxselforg.models.vae import VAE
+if TYPE_CHECKING:
+    from jaxselforg.vae.model import VAE
 
 __all__ = [
+    "Objective",
     "VAELoss",
     "bernoulli_log_likelihood",
     "gaussian_kl",
     "gaussian_log_density",
-    "make_loss",
     "reparameterize",
     "vae_loss",
 ]
@@ -117,31 +119,35 @@ def vae_loss(model: VAE, images: jax.Array, key: jax.Array, *, beta: ArrayLike =
     return VAELoss(reconstruction + beta * kl, reconstruction, kl)
 
 
-def make_loss(*, beta: ArrayLike = 1.0, binarize: bool = True):
+@dataclasses.dataclass(frozen=True)
+class Objective:
     """The training loss ``loss_fn(model, images, key, hyperparams) -> (mean loss, metrics)``.
 
     Plugs into :func:`jaxselforg.train.make_step`; a batch is ``[b, h, w]`` images.
+    The KL weight is the traced hyperparameter ``hyperparams["beta"]`` (in
+    ``state.hyperparams``), so one compiled step serves a sweep over beta. Equal for
+    equal settings, so that a rebuilt step reuses the compiled epoch.
 
-    Args:
-      beta: KL weight.
+    Attributes:
       binarize: dynamic binarization: each batch is resampled as Bernoulli(x) with
         a fresh key, so every epoch sees new binary images (the setting of the
         literature's likelihood numbers). False trains on the [0, 1] values.
 
-    Returns:
-      ``loss_fn``; its metrics are the batch means of ``reconstruction``, ``kl`` and
-      ``negative_elbo`` (= reconstruction + kl, whatever ``beta``).
+    Returns (of a call):
+      ``(mean loss, metrics)``; the metrics are the batch means of
+      ``reconstruction``, ``kl`` and ``negative_elbo`` (= reconstruction + kl,
+      whatever beta).
     """
 
-    def loss_fn(model: VAE, images: jax.Array, key: jax.Array, hyperparams):
+    binarize: bool = True
+
+    def __call__(self, model: VAE, images: jax.Array, key: jax.Array, hyperparams):
         binarize_key, sample_key = jax.random.split(key)
-        if binarize:
+        if self.binarize:
             images = jax.random.bernoulli(binarize_key, images).astype(images.dtype)
-        terms = vae_loss(model, images, sample_key, beta=beta)
+        terms = vae_loss(model, images, sample_key, beta=hyperparams["beta"])
         return jnp.mean(terms.loss), {
             "reconstruction": jnp.mean(terms.reconstruction),
             "kl": jnp.mean(terms.kl),
             "negative_elbo": jnp.mean(terms.reconstruction + terms.kl),
         }
-
-    return loss_fn

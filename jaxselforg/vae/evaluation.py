@@ -26,10 +26,9 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation
-from jaxselforg.data.batching import sequential_batches
-from jaxselforg.models import _checks
-from jaxselforg.models.vae import VAE
-from jaxselforg.models.vae_objective import (
+from jaxselforg.vae._batches import map_batches
+from jaxselforg.vae.model import VAE
+from jaxselforg.vae.objective import (
     VAELoss,
     bernoulli_log_likelihood,
     gaussian_log_density,
@@ -37,10 +36,12 @@ from jaxselforg.models.vae_objective import (
 )
 
 __all__ = [
+    "LatentUsage",
     "VAEEvaluation",
     "elbo_terms",
     "evaluate",
     "importance_log_likelihood",
+    "latent_usage",
     "reconstruction_error",
 ]
 
@@ -67,19 +68,10 @@ class VAEEvaluation(NamedTuple):
     n_samples: int
 
 
-def _batched(fn, model: VAE, images: jax.Array, key: jax.Array, batch_size: int):
-    """Applies ``fn(model, batch [b, h, w], key) -> pytree of [b]`` over all images."""
-    n = images.shape[0]
-    batches, _ = sequential_batches(images, min(batch_size, n))
-    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(batches.shape[0]))
-    out = lax.map(lambda args: fn(model, *args), (batches, keys))
-    return jax.tree.map(lambda leaf: leaf.reshape(-1, *leaf.shape[2:])[:n], out)
-
-
 @functools.partial(jax.jit, static_argnames=("graphdef", "batch_size"))
 def _elbo_terms(graphdef, state, images, key, batch_size):
     model = nnx.merge(graphdef, state)
-    return _batched(lambda m, x, k: vae_loss(m, x, k), model, images, key, batch_size)
+    return map_batches(lambda x, k: vae_loss(model, x, k), images, batch_size, key)
 
 
 def elbo_terms(model: VAE, images: ArrayLike, *, key: jax.Array, batch_size: int = 500) -> VAELoss:
@@ -92,12 +84,12 @@ def elbo_terms(model: VAE, images: ArrayLike, *, key: jax.Array, batch_size: int
       batch_size: images per compiled batch (memory only).
 
     Returns:
-      :class:`~jaxselforg.models.VAELoss` of ``[n]`` arrays; ``loss`` is -ELBO.
+      :class:`~jaxselforg.vae.VAELoss` of ``[n]`` arrays; ``loss`` is -ELBO.
 
     Raises:
       ValueError: images of the wrong shape or outside [0, 1].
     """
-    images = _checks.images(images, model.image_shape)
+    images = _validation.images(images, model.image_shape)
     batch_size = _validation.positive_int(batch_size, "batch_size")
     graphdef, state = nnx.split(model)
     return _elbo_terms(graphdef, state, images, key, batch_size)
@@ -131,7 +123,7 @@ def _log_weights_sum(model, x, key, n_samples, chunk_size):
 def _importance(graphdef, state, images, key, n_samples, chunk_size, batch_size):
     model = nnx.merge(graphdef, state)
     fn = lambda m, x, k: _log_weights_sum(m, x, k, n_samples, chunk_size)
-    return _batched(fn, model, images, key, batch_size) - jnp.log(n_samples)
+    return map_batches(lambda x, k: fn(model, x, k), images, batch_size, key) - jnp.log(n_samples)
 
 
 def importance_log_likelihood(
@@ -143,7 +135,12 @@ def importance_log_likelihood(
     chunk_size: int = 100,
     batch_size: int = 100,
 ) -> jax.Array:
-    """Importance-weighted estimate of ln P(x) per image (module docstring).
+    """Importance-weighted estimate of ln P(x) per image.
+
+    L_K(x) = ln (1/K) sum_k P(x | z_k) P(z_k) / Q(z_k | x), z_k ~ Q(z | x): a lower
+    bound on ln P(x) whose expectation rises with K (L_1 is the ELBO). Sample k of an
+    image batch is drawn from ``fold_in(key, k)``, so the result does not depend on
+    ``chunk_size``.
 
     Args:
       model: a VAE.
@@ -162,7 +159,7 @@ def importance_log_likelihood(
     Raises:
       ValueError: bad images (shape, range) or non-positive counts.
     """
-    images = _checks.images(images, model.image_shape)
+    images = _validation.images(images, model.image_shape)
     n_samples = _validation.positive_int(n_samples, "n_samples")
     chunk_size = _validation.positive_int(chunk_size, "chunk_size")
     batch_size = _validation.positive_int(batch_size, "batch_size")
@@ -179,7 +176,7 @@ def _reconstruction_error(graphdef, state, images, batch_size):
         mean, _ = m.encode(x)
         return jnp.mean((jax.nn.sigmoid(m.decode(mean)) - x) ** 2, axis=(-2, -1))
 
-    return _batched(fn, model, images, jax.random.key(0), batch_size)
+    return map_batches(lambda x: fn(model, x, None), images, batch_size)
 
 
 def reconstruction_error(model: VAE, images: ArrayLike, *, batch_size: int = 500) -> jax.Array:
@@ -188,7 +185,7 @@ def reconstruction_error(model: VAE, images: ArrayLike, *, batch_size: int = 500
     Raises:
       ValueError: images of the wrong shape or outside [0, 1].
     """
-    images = _checks.images(images, model.image_shape)
+    images = _validation.images(images, model.image_shape)
     batch_size = _validation.positive_int(batch_size, "batch_size")
     graphdef, state = nnx.split(model)
     return _reconstruction_error(graphdef, state, images, batch_size)
@@ -217,7 +214,7 @@ def evaluate(
     Returns:
       A :class:`VAEEvaluation` of means over the images.
     """
-    images = _checks.images(images, model.image_shape)
+    images = _validation.images(images, model.image_shape)
     elbo_key, iw_key = jax.random.split(key)
     terms = elbo_terms(model, images, key=elbo_key, batch_size=batch_size)
     if n_samples:
@@ -234,3 +231,60 @@ def evaluate(
         reconstruction_mse=jnp.mean(reconstruction_error(model, images, batch_size=batch_size)),
         n_samples=int(n_samples),
     )
+
+
+class LatentUsage(NamedTuple):
+    """How a VAE uses each latent coordinate on a set of images.
+
+    Attributes:
+      kl_per_dimension: ``[latent_dim]`` mean over the images of the coordinate's KL
+        term 1/2 (mu_u^2 + sigma_u^2 - 1 - ln sigma_u^2), in nats; they sum to the
+        mean KL.
+      activity: ``[latent_dim]`` Cov_x(E_{Q(z|x)}[z_u]) = Var_x(mu_u(x)), Burda et al.'s
+        activity statistic.
+      active: ``[latent_dim]`` bool, ``activity > threshold``.
+      n_active: the number of active units.
+    """
+
+    kl_per_dimension: jax.Array
+    activity: jax.Array
+    active: jax.Array
+    n_active: int
+
+
+def latent_usage(model: VAE, images: ArrayLike, *, threshold: float = 0.01,
+                 batch_size: int = 500) -> LatentUsage:
+    """Per-coordinate KL and active units of the encoder on ``images``.
+
+    A unit u is active when A_u = Var_x(mu_u(x)) > ``threshold`` (0.01 in Burda,
+    Grosse & Salakhutdinov, 2016): inactive units have posteriors that do not depend
+    on x, i.e. collapsed onto the prior (KL near 0).
+
+    Args:
+      model: a VAE.
+      images: ``[n, h, w]`` in [0, 1].
+      threshold: activity above which a unit counts as active.
+      batch_size: images per compiled batch.
+
+    Returns:
+      A :class:`LatentUsage`.
+
+    Raises:
+      ValueError: bad images or ``threshold < 0``.
+    """
+    images = _validation.images(images, model.image_shape)
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    if not threshold >= 0:
+        raise ValueError(f"threshold must be >= 0; got {threshold!r}.")
+    graphdef, state = nnx.split(model)
+    kl, activity = _latent_usage(graphdef, state, images, batch_size)
+    active = activity > threshold
+    return LatentUsage(kl, activity, active, int(jnp.sum(active)))
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "batch_size"))
+def _latent_usage(graphdef, state, images, batch_size):
+    model = nnx.merge(graphdef, state)
+    mean, log_variance = map_batches(model.encode, images, batch_size)
+    kl = 0.5 * (mean**2 + jnp.exp(log_variance) - 1.0 - log_variance)
+    return jnp.mean(kl, axis=0), jnp.var(mean, axis=0)

@@ -1,0 +1,155 @@
+"""Convolutional encoder (images -> features) and decoder (features -> images).
+
+The encoder halves the image sides with each stride-2 3x3 convolution; the decoder
+doubles them with each stride-2 3x3 transposed convolution and ends in a stride-1
+3x3 convolution to the output channels (the Keras VAE example's shape, and with
+BatchNorm, leaky ReLU and tanh outputs the DCGAN one).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import jax
+from flax import nnx
+
+from jaxselforg import _validation
+from jaxselforg.nn import _mode
+from jaxselforg.nn.layers import Conv3x3, ConvTranspose2x
+from jaxselforg.nn.layers import activation as get_activation
+
+__all__ = ["ConvDecoder", "ConvEncoder"]
+
+
+def _image_shape(image_shape, n_halvings: int, block: str) -> tuple[int, int]:
+    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2:
+        raise ValueError(f"image_shape must be (height, width); got {image_shape!r}.")
+    shape = tuple(_validation.positive_int(side, "image_shape entry") for side in image_shape)
+    factor = 2**n_halvings
+    if any(side % factor for side in shape):
+        raise ValueError(f"{block} with {n_halvings} stride-2 layers needs image sides that are "
+                         f"multiples of {factor}; got {shape}.")
+    return shape
+
+
+def _channels(channels: Sequence[int]) -> tuple[int, ...]:
+    channels = (channels,) if isinstance(channels, int) else tuple(channels)
+    if not channels:
+        raise ValueError("channels must name at least one convolution; got ().")
+    return tuple(_validation.positive_int(c, "channels entry") for c in channels)
+
+
+class ConvEncoder(nnx.Module):
+    """Images ``[n, h, w]`` or ``[n, h, w, c]`` -> features ``[n, features]``.
+
+    ``len(channels)`` blocks of ``Conv3x3(stride 2) -> BatchNorm (optional) ->
+    activation``, then flatten, Dropout (optional), and ``Linear(features) ->
+    activation`` (``features=None``: the flattened convolution output,
+    ``h/2^L * w/2^L * channels[-1]`` features).
+
+    Args:
+      image_shape: ``(h, w)``, multiples of ``2 ** len(channels)``.
+      channels: output channels of the convolutions.
+      features: width of the final dense layer, or None for none.
+      in_channels: input channels (1 for ``[n, h, w]`` images).
+      activation: one of ``nn.ACTIVATIONS`` (``"leaky_relu"`` for a DCGAN critic).
+      batch_norm: BatchNorm after each convolution but the first (DCGAN's rule: the
+        input layer is not normalized).
+      dropout: rate before the dense layer (0: none).
+      rngs: initialization randomness.
+    """
+
+    def __init__(self, image_shape: Sequence[int] = (28, 28), channels: Sequence[int] = (32, 64),
+                 features: int | None = 256, *, in_channels: int = 1, activation: str = "relu",
+                 batch_norm: bool = False, dropout: float = 0.0, rngs: nnx.Rngs):
+        channels = _channels(channels)
+        self.image_shape = _image_shape(image_shape, len(channels), "ConvEncoder")
+        self.in_channels = _validation.positive_int(in_channels, "in_channels")
+        get_activation(activation)
+        self.activation = activation
+        widths = (self.in_channels, *channels)
+        self.convs = nnx.List([Conv3x3(a, b, stride=2, rngs=rngs)
+                               for a, b in itertools.pairwise(widths)])
+        self.norms = nnx.List([_mode.batch_norm(c, batch_norm and i > 0, rngs)
+                               for i, c in enumerate(channels)])
+        factor = 2 ** len(channels)
+        flat = self.image_shape[0] // factor * (self.image_shape[1] // factor) * channels[-1]
+        self.drop = _mode.dropout(dropout, rngs)
+        if features is None:
+            self.dense, self.out_features = None, flat
+        else:
+            self.out_features = _validation.positive_int(features, "features")
+            self.dense = nnx.Linear(flat, self.out_features, rngs=rngs)
+
+    def __call__(self, images: jax.Array, *, train: bool = False,
+                 key: jax.Array | None = None) -> jax.Array:
+        """``[n, h, w(, c)] -> [n, out_features]``; ``key`` draws dropout masks in training."""
+        x = images[..., None] if images.ndim == 3 else images
+        h, w = self.image_shape
+        if x.ndim != 4 or tuple(x.shape[1:]) != (h, w, self.in_channels):
+            raise ValueError(f"ConvEncoder expects images [n, {h}, {w}, {self.in_channels}] (or "
+                             f"[n, {h}, {w}] for one channel); got shape {tuple(images.shape)}.")
+        (key,) = _mode.layer_keys(key, 1, needed=train and self.drop is not None,
+                                  block="ConvEncoder")
+        act = get_activation(self.activation)
+        for conv, norm in zip(self.convs, self.norms):
+            x = _mode.normalize_activate_drop(conv(x), norm, act, None, train=train, key=None)
+        x = x.reshape(x.shape[0], -1)
+        if self.drop is not None and train:
+            x = self.drop(x, deterministic=False, rngs=key)
+        return x if self.dense is None else act(self.dense(x))
+
+
+class ConvDecoder(nnx.Module):
+    """Features ``[n, in_features]`` -> image logits ``[n, h, w]`` (or ``[n, h, w, c]``).
+
+    ``Linear -> BatchNorm (optional) -> activation`` to a ``h/2^L x w/2^L x
+    channels[0]`` map, ``L = len(channels)`` blocks of ``ConvTranspose2x -> BatchNorm
+    (optional) -> activation`` (block i outputs ``channels[i]``), and a stride-1
+    ``Conv3x3`` to ``out_channels`` (a stride-1 "SAME" transposed convolution is a
+    "SAME" convolution). The output is unbounded: Bernoulli logits for a VAE, or
+    ``tanh`` of it for a GAN generator.
+
+    Args:
+      in_features: input width (the latent dimension).
+      image_shape: ``(h, w)``, multiples of ``2 ** len(channels)``.
+      channels: output channels of the transposed convolutions.
+      out_channels: image channels (1: the output is ``[n, h, w]``).
+      activation: one of ``nn.ACTIVATIONS``.
+      batch_norm: BatchNorm before every activation (DCGAN's generator).
+      rngs: initialization randomness.
+    """
+
+    def __init__(self, in_features: int, image_shape: Sequence[int] = (28, 28),
+                 channels: Sequence[int] = (64, 32), *, out_channels: int = 1,
+                 activation: str = "relu", batch_norm: bool = False, rngs: nnx.Rngs):
+        channels = _channels(channels)
+        self.in_features = _validation.positive_int(in_features, "in_features")
+        self.image_shape = _image_shape(image_shape, len(channels), "ConvDecoder")
+        self.out_channels = _validation.positive_int(out_channels, "out_channels")
+        get_activation(activation)
+        self.activation = activation
+        factor = 2 ** len(channels)
+        self.small = (self.image_shape[0] // factor, self.image_shape[1] // factor,
+                      channels[0])
+        self.expand = nnx.Linear(self.in_features, self.small[0] * self.small[1] * channels[0],
+                                 rngs=rngs)
+        self.expand_norm = _mode.batch_norm(channels[0], batch_norm, rngs)
+        ins = (channels[0], *channels[:-1])
+        self.deconvs = nnx.List([ConvTranspose2x(a, b, rngs=rngs) for a, b in zip(ins, channels)])
+        self.norms = nnx.List([_mode.batch_norm(c, batch_norm, rngs) for c in channels])
+        self.output = Conv3x3(channels[-1], self.out_channels, stride=1, rngs=rngs)
+
+    def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
+        """``[n, in_features] -> [n, h, w]`` (one channel) or ``[n, h, w, out_channels]``."""
+        if z.ndim != 2 or z.shape[1] != self.in_features:
+            raise ValueError(f"ConvDecoder expects inputs [n, {self.in_features}]; got shape "
+                             f"{tuple(z.shape)}.")
+        act = get_activation(self.activation)
+        x = self.expand(z).reshape(z.shape[0], *self.small)
+        x = _mode.normalize_activate_drop(x, self.expand_norm, act, None, train=train, key=None)
+        for deconv, norm in zip(self.deconvs, self.norms):
+            x = _mode.normalize_activate_drop(deconv(x), norm, act, None, train=train, key=None)
+        x = self.output(x)
+        return x[..., 0] if self.out_channels == 1 else x

@@ -1,0 +1,146 @@
+"""Tests for jaxselforg.nn: the matrix-product convolutions against Flax's, the MLP
+against a numpy forward pass, explicit train/eval mode (dropout, BatchNorm), the
+encoder/decoder shapes and the input checks."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxselforg import nn
+
+
+def _with_weights(module_fn, **values):
+    """A module built without running its random initializers, holding ``values``."""
+    module = nnx.eval_shape(module_fn)
+    nnx.update(module, nnx.State(values))
+    return module
+
+
+def test_conv_transpose_equals_flax_conv_transpose():
+    rng = np.random.default_rng(3)
+    kernel = rng.normal(size=(3, 3, 5, 3)).astype(np.float32)
+    bias = rng.normal(size=3).astype(np.float32)
+    ours = _with_weights(lambda: nn.ConvTranspose2x(5, 3, rngs=nnx.Rngs(0)),
+                         kernel=kernel, bias=bias)
+    flax_layer = _with_weights(
+        lambda: nnx.ConvTranspose(5, 3, (3, 3), strides=2, padding="SAME", rngs=nnx.Rngs(0)),
+        kernel=kernel, bias=bias)
+    for shape in [(2, 7, 7, 5), (1, 3, 6, 5)]:
+        x = rng.normal(size=shape).astype(np.float32)
+        mine = ours(x)
+        assert mine.shape == (shape[0], 2 * shape[1], 2 * shape[2], 3)
+        np.testing.assert_allclose(mine, flax_layer(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("in_features, out_features, stride, side", [
+    (1, 4, 2, 28), (3, 4, 2, 7), (4, 3, 1, 9), (3, 4, 1, 6)])  # im2col / taps first
+def test_conv3x3_equals_flax_conv(in_features, out_features, stride, side):
+    rng = np.random.default_rng(5)
+    kernel = rng.normal(size=(3, 3, in_features, out_features)).astype(np.float32)
+    bias = rng.normal(size=out_features).astype(np.float32)
+    ours = _with_weights(lambda: nn.Conv3x3(in_features, out_features, stride,
+                                                rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
+    flax_layer = _with_weights(
+        lambda: nnx.Conv(in_features, out_features, (3, 3), strides=stride, padding="SAME",
+                         rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
+    x = rng.normal(size=(2, side, side + 1, in_features)).astype(np.float32)
+    np.testing.assert_allclose(ours(x), flax_layer(x), rtol=1e-5, atol=1e-5)
+    # Same initialization as nnx.Conv from the same key.
+    fresh = nn.Conv3x3(in_features, out_features, stride, rngs=nnx.Rngs(1))
+    reference = nnx.Conv(in_features, out_features, (3, 3), strides=stride, rngs=nnx.Rngs(1))
+    np.testing.assert_array_equal(fresh.kernel[...], reference.kernel[...])
+    with pytest.raises(ValueError, match="stride must be 1 or 2"):
+        nn.Conv3x3(1, 1, 3, rngs=nnx.Rngs(0))
+
+
+def test_mlp_is_the_dense_forward_pass():
+    net = nn.MLP(6, (5, 3), activation="tanh", rngs=nnx.Rngs(0))
+    x = np.random.default_rng(0).normal(size=(4, 2, 3)).astype(np.float32)  # flattened to 6
+    (w1, w2), (b1, b2) = ([np.asarray(getattr(layer, name)[...]) for layer in net.layers]
+                          for name in ("kernel", "bias"))
+    expected = np.tanh(x.reshape(4, 6) @ w1 + b1) @ w2 + b2
+    np.testing.assert_allclose(net(x), expected, rtol=1e-5, atol=1e-6)
+    final = nn.MLP(6, (5, 3), activation="tanh", activate_final=True, rngs=nnx.Rngs(0))
+    np.testing.assert_allclose(final(x), np.tanh(expected), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="expects 6 input features"):
+        net(np.zeros((4, 7), np.float32))
+    with pytest.raises(ValueError, match="at least one layer width"):
+        nn.MLP(6, (), rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="Unknown activation 'sigmoidal'"):
+        nn.MLP(6, (5,), activation="sigmoidal", rngs=nnx.Rngs(0))
+
+
+def test_dropout_only_in_train_mode_and_needs_a_key():
+    net = nn.MLP(8, (64, 2), dropout=0.5, rngs=nnx.Rngs(0))
+    plain = nn.MLP(8, (64, 2), rngs=nnx.Rngs(0))  # the same weights, no dropout
+    x = np.random.default_rng(1).normal(size=(3, 8)).astype(np.float32)
+    np.testing.assert_array_equal(net(x), plain(x))  # eval (the default): no masks
+    np.testing.assert_array_equal(net(x, train=False), plain(x))
+    a = net(x, train=True, key=jax.random.key(0))
+    assert not np.allclose(a, plain(x))
+    np.testing.assert_array_equal(a, net(x, train=True, key=jax.random.key(0)))  # key-driven
+    assert not np.allclose(a, net(x, train=True, key=jax.random.key(1)))
+    with pytest.raises(ValueError, match="MLP has dropout.*needs key="):
+        net(x, train=True)
+    with pytest.raises(ValueError, match=r"dropout rate must be in \[0, 1\)"):
+        nn.MLP(8, (4,), dropout=1.0, rngs=nnx.Rngs(0))
+    plain(x, train=True)  # no dropout: no key needed
+
+
+def test_batch_norm_train_uses_and_updates_statistics_eval_does_neither():
+    net = nn.MLP(3, (4, 2), batch_norm=True, rngs=nnx.Rngs(0))
+    x = 5.0 + 2.0 * np.random.default_rng(2).normal(size=(16, 3)).astype(np.float32)
+    before = jax.tree.map(np.array, nnx.state(net, nnx.BatchStat))
+    eval_out = net(x)
+    after_eval = nnx.state(net, nnx.BatchStat)
+    for a, e in zip(jax.tree.leaves(after_eval), jax.tree.leaves(before), strict=True):
+        np.testing.assert_array_equal(a, e)
+    net(x, train=True)
+    norm = net.norms[0]
+    h = x @ np.asarray(net.layers[0].kernel[...]) + np.asarray(net.layers[0].bias[...])
+    # Running averages move 10% of the way to the batch's (momentum 0.9).
+    np.testing.assert_allclose(norm.mean[...], 0.1 * h.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(norm.var[...], 0.9 + 0.1 * h.var(0), rtol=1e-5)
+    # Train mode normalizes with the batch's own statistics: unit-variance features.
+    train_hidden = (h - h.mean(0)) / np.sqrt(h.var(0) + 1e-5)
+    np.testing.assert_allclose(train_hidden.std(0), 1.0, rtol=1e-3)
+    assert not np.allclose(net(x), eval_out)  # eval now uses the updated averages
+
+
+def test_conv_encoder_decoder_shapes_and_checks():
+    enc = nn.ConvEncoder((8, 12), (4, 6), 5, in_channels=3, activation="leaky_relu",
+                         batch_norm=True, dropout=0.25, rngs=nnx.Rngs(0))
+    assert enc.norms[0] is None and enc.norms[1] is not None  # DCGAN: no BN on the input layer
+    x = np.random.default_rng(3).random((2, 8, 12, 3)).astype(np.float32)
+    assert enc(x).shape == (2, 5)
+    assert enc(x, train=True, key=jax.random.key(0)).shape == (2, 5)
+    with pytest.raises(ValueError, match="ConvEncoder has dropout"):
+        enc(x, train=True)
+    with pytest.raises(ValueError, match=r"expects images \[n, 8, 12, 3\]"):
+        enc(x[..., 0])
+    flat = nn.ConvEncoder((8, 8), (4,), None, rngs=nnx.Rngs(0))
+    assert flat(np.zeros((2, 8, 8), np.float32)).shape == (2, 4 * 4 * 4) == (2, flat.out_features)
+    with pytest.raises(ValueError, match="multiples of 4"):
+        nn.ConvEncoder((28, 30), (32, 64), rngs=nnx.Rngs(0))
+    dec = nn.ConvDecoder(3, (8, 12), (6, 4), rngs=nnx.Rngs(0))
+    assert dec(np.zeros((2, 3), np.float32)).shape == (2, 8, 12)
+    rgb = nn.ConvDecoder(3, (8, 12), (6, 4), out_channels=3, batch_norm=True, rngs=nnx.Rngs(0))
+    assert rgb(np.zeros((2, 3), np.float32), train=True).shape == (2, 8, 12, 3)
+    with pytest.raises(ValueError, match=r"expects inputs \[n, 3\]"):
+        dec(np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match="at least one convolution"):
+        nn.ConvDecoder(3, (8, 8), (), rngs=nnx.Rngs(0))
+
+
+def test_gaussian_head():
+    head = nn.GaussianHead(4, 2, rngs=nnx.Rngs(0))
+    h = np.ones((3, 4), np.float32)
+    mean, log_variance = head(h)
+    np.testing.assert_allclose(mean, h @ np.asarray(head.mean.kernel[...])
+                               + np.asarray(head.mean.bias[...]), rtol=1e-6)
+    assert log_variance.shape == (3, 2) and not np.allclose(mean, log_variance)
+    with pytest.raises(ValueError, match="latent_dim"):
+        nn.GaussianHead(4, 0, rngs=nnx.Rngs(0))
