@@ -72,7 +72,7 @@ def main(argv=None):
     weights = jax.device_put(start.astype(np.float32))
     task = f"QE + TE over {len(x):,} images, {grid[0]}x{grid[1]} map"
     measures = [
-        runner.time_call(task, "jaxselforg", lambda: (som.quantization_error(weights, x_device),
+        runner.time_call(task, "jaxselforg", lambda: (som.quantization_error(x_device, weights),
                                                       som.topographic_error(weights, x_device)),
                          repeat=args.repeat),
         runner.time_call(task, "MiniSom", lambda: (reference.quantization_error(x),

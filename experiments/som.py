@@ -143,7 +143,7 @@ def fashion_map(config: Config, run: harness.Run) -> dict:
     for name, w in weights.items():
         unit_labels = som.winner_labels_classifier(w, x, y, n_classes=10)
         accuracy = float(np.mean(np.asarray(som.predict_labels(w, unit_labels, x_test)) == y_test))
-        qe = float(som.quantization_error(w, x_test))
+        qe = float(som.quantization_error(x_test, w))
         te = float(som.topographic_error(w, x_test))
         table.append((name, epochs_of[name], qe, te, accuracy, round(seconds[name], 1)))
         summary[name] = {"test_quantization_error": qe, "test_topographic_error": te,

@@ -6,7 +6,8 @@ from :mod:`jaxselforg.distances`:
 * compactness (minimise): E = sum_k (1/|X_k|) sum_{X in X_k} rho(X, W_k);
 * separation (maximise): E = sum_{h<k} rho(W_h, W_k);
 * inertia: sum_i |X_i - W_{k(i)}|^2 (scikit-learn's ``inertia_``);
-* quantization error: E_q = (1/N) sum_i rho(X_i, W_{winner(i)}).
+* quantization error: E_q = (1/N) sum_i rho(X_i, W_{winner(i)}) (also
+  ``jaxselforg.som.quantization_error``: one function, data first).
 
 External scores compare a clustering with reference labels: clustering accuracy
 (best one-to-one matching of clusters to classes, Hungarian algorithm), normalized
@@ -108,12 +109,68 @@ def inertia(x: ArrayLike, centers: ArrayLike, labels: ArrayLike | None = None) -
 
 
 def quantization_error(
-    x: ArrayLike, prototypes: ArrayLike, metric: str = "euclidean", *, p: ArrayLike = 2.0,
+    x: ArrayLike,
+    prototypes: ArrayLike,
+    metric: str = "euclidean",
+    *,
+    p: ArrayLike = 2.0,
     w: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
 ) -> jax.Array:
-    """The lecture's E_q = (1/N) sum_i rho(X_i, W_{winner(i)}), streamed over prototypes."""
-    dist, _, _ = _assigned_distances(x, prototypes, None, metric, p, w)
-    return jnp.mean(dist)
+    """The lecture's quantization error: the mean distance to the winner.
+
+        E_q = sum_i s_i rho(X_i, W_l(i)) / sum_i s_i,   l(i) = argmin_j rho(X_i, W_j),
+
+    with sample weights s_i (all 1: E_q = (1/N) sum_i rho(X_i, W_l(i))). The one
+    quantization error of the library: ``jaxselforg.som.quantization_error`` is this
+    function, and for a map's weights with the Euclidean metric it equals MiniSom's
+    ``quantization_error``. The winners come from
+    :func:`jaxselforg.distances.nearest` (streamed over blocks; exact distances).
+
+    Args:
+      x: ``[n, d]`` data.
+      prototypes: ``[k, d]`` prototypes (cluster centres, WTA units) or a map's
+        weights ``[rows, cols, d]`` (its units, row-major).
+      metric, p, w: the distance, as in :func:`jaxselforg.distances.pairwise`.
+      sample_weight: optional non-negative ``[n]`` weights with a positive sum (0
+        drops a row, e.g. the padding of a sharded dataset).
+
+    Returns:
+      Scalar E_q.
+
+    Raises:
+      ValueError: bad shapes (prototypes neither ``[k, d]`` nor ``[rows, cols, d]``,
+        mismatched features), NaN/Inf, an unknown metric, bad sample weights.
+
+    Examples:
+      >>> criteria.quantization_error(x_test, result.centers)
+      >>> som.quantization_error(x_test, result.weights)  # the same function
+    """
+    x = _validation.matrix(x, "x")
+    prototypes = _validation.as_float_array(prototypes, "prototypes")
+    if prototypes.ndim not in (2, 3) or prototypes.size == 0:
+        raise ValueError("prototypes must be a non-empty [k, d] array or a map's weights "
+                         f"[rows, cols, d]; got shape {tuple(prototypes.shape)}.")
+    prototypes = _validation.matrix(prototypes.reshape(-1, prototypes.shape[-1]), "prototypes",
+                                    features=x.shape[1])
+    weights = _sample_weights(sample_weight, x.shape[0], x.dtype)
+    _, dist = distances.nearest(x, prototypes, metric, p=p, w=w)
+    return jnp.sum(weights * dist) / jnp.sum(weights)
+
+
+def _sample_weights(sample_weight: ArrayLike | None, n: int, dtype) -> jax.Array:
+    """Validated ``[n]`` non-negative sample weights with a positive sum (None: all ones).
+
+    Raises:
+      ValueError: not a finite ``[n]`` vector, a negative weight, or a zero sum.
+    """
+    if sample_weight is None:
+        return jnp.ones(n, dtype)
+    weights = _validation.vector(sample_weight, "sample_weight", size=n)
+    _validation.check_nonnegative(weights, "sample_weight")
+    if _validation.is_concrete(weights) and not _validation.eager(lambda: float(weights.sum())) > 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    return weights.astype(dtype)
 
 
 # ---------------------------------------------------------------------------

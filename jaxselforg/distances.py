@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -42,7 +43,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation
+from jaxselforg import _rows, _validation
 
 __all__ = ["METRICS", "distance", "pairwise", "nearest", "canonical_metric"]
 
@@ -50,6 +51,9 @@ METRICS = ("euclidean", "sqeuclidean", "manhattan", "chebyshev", "minkowski", "d
 _ALIASES = {"cityblock": "manhattan", "supremum": "chebyshev"}
 _HIGHEST = lax.Precision.HIGHEST
 _PAIRWISE_TILE = 1024
+# Metrics with a matrix-product form, and those without one.
+_INNER_PRODUCT = ("euclidean", "sqeuclidean", "dot", "cosine")
+_ELEMENTWISE = ("manhattan", "chebyshev", "minkowski")
 
 
 # ---------------------------------------------------------------------------
@@ -201,7 +205,26 @@ _ALL_PAIRS: dict[str, Callable] = {
 
 
 # ---------------------------------------------------------------------------
-# Tiling and the nearest-neighbour search score.
+# The nearest-prototype search: a ranking score per metric, and its distance.
+
+
+class _Ranking(NamedTuple):
+    """How one search ranks candidates (built inside the compiled search).
+
+    ``score(rows(x_block), y_tile) + offset_tile`` is ordered over candidates like
+    the distance minus the bias; ``distance(best_score, rows(x_block), index)`` turns
+    a winner's score back into its distance (in the units of ``_rescale``), and
+    ``exact`` says whether that is bit for bit the pair formula. ``rows`` prepares
+    queries a block at a time, so a vmapped sweep over prototype sets never holds a
+    ``[sets, n, d]`` copy of the queries.
+    """
+
+    rows: Callable  # [b, d] queries -> [b, d] as the score reads them
+    y: jax.Array  # [m, d] the candidates as the score reads them
+    offset: jax.Array  # [m] added to every candidate's score (padding: +inf)
+    score: Callable
+    distance: Callable
+    exact: bool
 
 
 def _pair_minkowski_power(x, y, p, w):
@@ -209,39 +232,67 @@ def _pair_minkowski_power(x, y, p, w):
     return _weighted_sum(_safe_power(jnp.abs(x - y), p), w)
 
 
-_ELEMENTWISE_SCORE = {
-    "manhattan": _lift(_pair_manhattan),
-    "chebyshev": _lift(_pair_chebyshev),
-    "minkowski": _lift(_pair_minkowski_power),
-}
+# The pair formula without its final monotone map (square root, 1/p power): the
+# exact path ranks by these and applies the map to the winner only.
+_ORDER_PAIR: dict[str, Callable] = {**_PAIR, "euclidean": _pair_sqeuclidean,
+                                    "minkowski": _pair_minkowski_power}
 
 
-def _search_problem(metric, x, y, p, w):
-    """Rewrites nearest-neighbour search as argmin_j of a cheap score.
+def _finish(metric, order, p):
+    """The distance from its order value (``_ORDER_PAIR``): the pair formula's last map."""
+    if metric == "euclidean":
+        return _safe_sqrt(order)
+    if metric == "minkowski":
+        return _safe_power(order, 1.0 / p)
+    return order
 
-    Returns ``(x', y', offset [m], score)`` with ``score(x'_i, y'_tile, p, w) +
-    offset_j`` ordered over j like rho(x_i, y_j). For the inner-product metrics the
-    score is one matrix product per tile: |y|^2 - 2<x, y> (the |x|^2 term is the same
-    for every candidate), -<x, y> for dot and cosine (unit rows; a zero vector scores
-    0, i.e. distance 1). The elementwise metrics drop only Minkowski's root.
+
+def _ranking(metric, y, p, w, bias, matmul, centre) -> _Ranking:
+    """Rewrites argmin_j rho(x_i, y_j) - b_j as argmin_j of a cheaper score.
+
+    * matrix-product path (``matmul``; Euclidean, squared Euclidean, dot, cosine): one
+      product per tile, |y|^2 - 2<x, y> (the |x|^2 term is common to every
+      candidate) around y's mean (``centre``, for precision), or -<x, y> for dot and
+      cosine (unit rows; a zero vector scores 0, i.e. distance 1);
+    * exact path (everything else): the pair formula, lifted by vmap, without its
+      final square root or 1/p power.
+
+    With a bias the score is the distance itself (fast or exact formula) minus b_j.
     """
-    if metric not in ("euclidean", "sqeuclidean", "dot", "cosine"):
-        return x, y, jnp.zeros(y.shape[0], y.dtype), _ELEMENTWISE_SCORE[metric]
-    x, y = _scale(x, w), _scale(y, w)
-    if metric == "cosine":
-        x, y = _unit(x), _unit(y)
+    zero = jnp.zeros(y.shape[0], y.dtype)
+    fast = matmul and metric in _INNER_PRODUCT
+    same = lambda rows: rows  # noqa: E731
+    if bias is not None:
+        pairs = _ALL_PAIRS[metric] if fast else _lift(_PAIR[metric])
+        return _Ranking(same, y, -bias, lambda a, b: pairs(a, b, p, w),
+                        lambda s, a, j: s + bias[j], exact=False)
+    if not fast:
+        order = _lift(_ORDER_PAIR[metric])
+        return _Ranking(same, y, zero, lambda a, b: order(a, b, p, w),
+                        lambda s, a, j: _finish(metric, s, p), exact=True)
+    y = _scale(y, w)
     if metric in ("dot", "cosine"):
-        factor, offset = 1.0, jnp.zeros(y.shape[0], y.dtype)
-    else:
-        centre = jnp.mean(y, axis=0)  # translation invariance, for precision
-        x, y = x - centre, y - centre
-        factor, offset = 2.0, jnp.sum(y * y, axis=1)
+        rows = (lambda a: _unit(_scale(a, w))) if metric == "cosine" else (  # noqa: E731
+            lambda a: _scale(a, w))
 
-    def score(x_tile, y_tile, p, w):
-        del p, w
-        return -factor * jnp.matmul(x_tile, y_tile.T, precision=_HIGHEST)
+        def product_distance(s, a, j):
+            return jnp.clip(1.0 + s, 0.0, 2.0) if metric == "cosine" else 1.0 + s
 
-    return x, y, offset, score
+        return _Ranking(rows, _unit(y) if metric == "cosine" else y, zero,
+                        lambda a, b: -jnp.matmul(a, b.T, precision=_HIGHEST),
+                        product_distance, exact=False)
+    mean = jnp.mean(y, axis=0) if centre else None  # translation invariance, for precision
+    if centre:
+        y = y - mean
+
+    def euclidean_distance(s, a, j):
+        sq = jnp.maximum(jnp.sum(a * a, axis=1) + s, 0.0)
+        return _safe_sqrt(sq) if metric == "euclidean" else sq
+
+    return _Ranking(lambda a: _scale(a, w) - mean if centre else _scale(a, w), y,
+                    jnp.sum(y * y, axis=1),
+                    lambda a, b: -2.0 * jnp.matmul(a, b.T, precision=_HIGHEST),
+                    euclidean_distance, exact=False)
 
 
 def _tiles(a, block, fill=0.0):
@@ -249,6 +300,41 @@ def _tiles(a, block, fill=0.0):
     n_blocks = -(-a.shape[0] // block)
     padding = [(0, n_blocks * block - a.shape[0])] + [(0, 0)] * (a.ndim - 1)
     return jnp.pad(a, padding, constant_values=fill).reshape(n_blocks, block, *a.shape[1:])
+
+
+def _best_in_tile(scores, start, runner_up):
+    """``(score, index)`` of the best (and second-best) column of every row.
+
+    Ties go to the smaller index: argmin's first minimum, then argmin with the winner
+    masked out, i.e. a stable sort's first two.
+    """
+    first = jnp.argmin(scores, axis=1)
+    best = [jnp.take_along_axis(scores, first[:, None], axis=1)[:, 0],
+            start + first.astype(jnp.int32)]
+    if runner_up:
+        columns = jnp.arange(scores.shape[1])
+        masked = jnp.where(columns[None, :] == first[:, None], jnp.inf, scores)
+        second = jnp.argmin(masked, axis=1)
+        best += [jnp.take_along_axis(masked, second[:, None], axis=1)[:, 0],
+                 start + second.astype(jnp.int32)]
+    return tuple(best)
+
+
+def _merge(best, tile, runner_up):
+    """The best two of a running best and a later tile's (ties keep the earlier index)."""
+    if not runner_up:
+        better = tile[0] < best[0]
+        return (jnp.where(better, tile[0], best[0]), jnp.where(better, tile[1], best[1]))
+    s1, i1, s2, i2 = best
+    t1, j1, t2, j2 = tile
+    tile_wins = t1 < s1
+    # The tile's winner beats ours: the runner-up is the better of our winner and the
+    # tile's runner-up. Otherwise it is the better of our runner-up and the tile's winner.
+    second_if_tile = jnp.where(t2 < s1, t2, s1), jnp.where(t2 < s1, j2, i1)
+    second_if_ours = jnp.where(t1 < s2, t1, s2), jnp.where(t1 < s2, j1, i2)
+    return (jnp.where(tile_wins, t1, s1), jnp.where(tile_wins, j1, i1),
+            jnp.where(tile_wins, second_if_tile[0], second_if_ours[0]),
+            jnp.where(tile_wins, second_if_tile[1], second_if_ours[1]))
 
 
 # ---------------------------------------------------------------------------
@@ -367,7 +453,7 @@ def distance(
 def _pairwise(x, y, w, traced_p, metric, static_p):
     p = traced_p if static_p is None else static_p
     x, y, scale = _rescale(x, y, metric)
-    if metric not in _ELEMENTWISE_SCORE:
+    if metric not in _ELEMENTWISE:
         return scale * _ALL_PAIRS[metric](x, y, p, w)
     # Elementwise metrics read every candidate once per query: in tiles, a block of
     # candidates stays in cache for a block of queries instead of streaming from memory.
@@ -412,42 +498,70 @@ def pairwise(
     return _pairwise(x, y, w, traced_p, metric=metric, static_p=static_p)
 
 
-@functools.partial(jax.jit, static_argnames=("metric", "static_p", "block_size"))
-def _nearest(x, y, w, traced_p, metric, static_p, block_size):
+@functools.partial(jax.jit, static_argnames=(
+    "metric", "static_p", "block_size", "runner_up", "matmul", "exact_distance", "centre"))
+def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up, matmul,
+             exact_distance, centre):
     p = traced_p if static_p is None else static_p
     x, y, scale = _rescale(x, y, metric)
-    n, m = x.shape[0], y.shape[0]
-    x_search, y_search, offset, score = _search_problem(metric, x, y, p, w)
+    if bias is not None:
+        bias = bias / scale
+    ranking = _ranking(metric, y, p, w, bias, matmul, centre)
+    m = y.shape[0]
+    col_block = m if block_size is None else min(block_size[1], m)
+    n_tiles = -(-m // col_block)
+    if n_tiles > 1:
+        y_tiles = _tiles(ranking.y, col_block)
+        offset_tiles = _tiles(ranking.offset, col_block, fill=jnp.inf)  # padding never wins
+        starts = jnp.arange(n_tiles, dtype=jnp.int32) * col_block
 
-    row_block, col_block = min(block_size, n), min(block_size, m)
-    x_tiles = _tiles(x_search, row_block)
-    y_tiles = _tiles(y_search, col_block)
-    offset_tiles = _tiles(offset, col_block, fill=jnp.inf)  # padding never wins
-    starts = jnp.arange(y_tiles.shape[0], dtype=jnp.int32) * col_block
+    def search_rows(x_rows):
+        queries = ranking.rows(x_rows)
+        if n_tiles == 1:
+            scores = ranking.score(queries, ranking.y) + ranking.offset[None, :]
+            best = _best_in_tile(scores, 0, runner_up)
+        else:
+            def scan_columns(best, column_tile):
+                y_tile, offset_tile, start = column_tile
+                scores = ranking.score(queries, y_tile) + offset_tile[None, :]
+                return _merge(best, _best_in_tile(scores, start, runner_up), runner_up), None
 
-    def nearest_in_rows(x_tile):
-        def scan_columns(best, column_tile):
-            best_score, best_index = best
-            y_tile, offset_tile, start = column_tile
-            scores = score(x_tile, y_tile, p, w) + offset_tile[None, :]
-            j = jnp.argmin(scores, axis=1)
-            score_j = jnp.take_along_axis(scores, j[:, None], axis=1)[:, 0]
-            # Strictly smaller: on ties the earliest index wins, as a global argmin.
-            better = score_j < best_score
-            best = (jnp.where(better, score_j, best_score),
-                    jnp.where(better, start + j.astype(jnp.int32), best_index))
-            return best, None
+            # *_like keeps the rows' sharding type, so the loop also runs in shard_map.
+            inf = jnp.full_like(x_rows[:, 0], jnp.inf)
+            zero = jnp.zeros_like(x_rows[:, 0], dtype=jnp.int32)
+            init = (inf, zero, inf, zero) if runner_up else (inf, zero)
+            best, _ = lax.scan(scan_columns, init, (y_tiles, offset_tiles, starts))
+        index = best[1]
+        if exact_distance and not ranking.exact:
+            # The winner's distance from its definition: exact, unlike the search score.
+            dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x_rows, y[index], p, w)
+        else:
+            dist = ranking.distance(best[0], queries, index)
+        return (index, scale * dist) + ((best[3],) if runner_up else ())
 
-        # *_like keeps x_tile's sharding type, so the loop also runs inside shard_map.
-        init = (jnp.full_like(x_tile[:, 0], jnp.inf),
-                jnp.zeros_like(x_tile[:, 0], dtype=jnp.int32))
-        (_, index), _ = lax.scan(scan_columns, init, (y_tiles, offset_tiles, starts))
-        return index
+    if block_size is None:
+        return search_rows(x)
+    # Strided row blocks (``_rows``): on row-sharded queries every block stays local.
+    return _rows.map_rows(search_rows, x, block_rows=block_size[0])
 
-    index = lax.map(nearest_in_rows, x_tiles).reshape(-1)[:n]
-    # The winner's distance from its definition: exact, unlike the search score.
-    dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x, y[index], p, w)
-    return index, scale * dist
+
+# Elements of one tile of scores in the default blocking (64 MiB in float32).
+_TILE_ELEMENTS = 4096 * 4096
+
+
+def _block_shape(block_size, metric, n, m):
+    """``(row block, column block)`` from ``nearest``'s ``block_size``, or None."""
+    if block_size is None:
+        return None
+    if isinstance(block_size, str):
+        _validation.choice(block_size, ("auto",), "block_size")
+        # Measured on CPU: big tiles feed the matrix product, small ones keep an
+        # elementwise metric's candidates in cache.
+        edge = 1024 if metric in _ELEMENTWISE else 4096
+        columns = min(edge, m)
+        return max(64, min(edge, _TILE_ELEMENTS // columns)), columns
+    block_size = _validation.positive_int(block_size, "block_size")
+    return block_size, block_size
 
 
 def nearest(
@@ -457,35 +571,85 @@ def nearest(
     *,
     p: ArrayLike = 2.0,
     w: ArrayLike | None = None,
-    block_size: int | None = None,
-) -> tuple[jax.Array, jax.Array]:
-    """For every row of ``x``, the nearest row of ``y`` and its distance.
+    runner_up: bool = False,
+    bias: ArrayLike | None = None,
+    matmul: bool = True,
+    exact_distance: bool = True,
+    centre: bool = True,
+    block_size: int | str | None = "auto",
+) -> tuple[jax.Array, ...]:
+    """The nearest-prototype search: each query's winner, runner-up and winner distance.
 
-    Streams over ``block_size x block_size`` tiles (``lax.map`` over row blocks of
-    ``x``, ``lax.scan`` over column blocks of ``y``), so memory stays
-    ``O(block_size^2 + (n + m) d)``: 70,000 x 70,000 distances never exist at once.
-    The search ranks candidates by a cheaper score ordered like the distance (one
-    matrix product per tile for the inner-product metrics, no root for Minkowski);
-    the returned distance is then computed exactly from its definition. Exact ties
-    go to the smallest index, as ``argmin`` over ``pairwise(x, y)``.
+    For every row x_i of ``x``, the winner (best-matching prototype)
+
+        l(i) = argmin_j rho(x_i, y_j) - b_j,
+
+    with b = 0 unless ``bias`` is given (DeSieno's conscience), optionally the
+    runner-up l2(i) = argmin_{j != l(i)} rho(x_i, y_j) - b_j, and rho(x_i, y_l(i)).
+    Exact ties go to the smallest index, as ``argmin`` over ``pairwise(x, y)``, and
+    the runner-up is then the next tied index (a stable sort's first two). A tie is
+    one of the ranking scores: on the matrix-product path, distances equal in exact
+    arithmetic can round to different scores (``matmul=False`` ranks by the formula).
+
+    The search is the library's one: k-means, mini-batch k-means, the SOM's
+    competition and measures, the criteria and ``parallel.nearest`` all run it. Its
+    fast paths are options:
+
+    * ``matmul``: the inner-product metrics (Euclidean, squared Euclidean, dot,
+      cosine) rank by one matrix product per tile, |y_j|^2 - 2<x_i, y_j> (after
+      translating both sets by y's mean when ``centre``) or -<x_i, y_j>; the
+      elementwise metrics always rank by their formula without the final root.
+      ``matmul=False`` ranks every metric by its own formula (exact, slower).
+    * ``block_size``: memory. The queries are visited in row blocks (strided, so a
+      row-sharded ``x`` stays local) and the candidates in column tiles (a running
+      best two across a ``lax.scan``), so memory stays ``O(rows * columns + (n + m)
+      d)``: 70,000 x 70,000 distances never exist at once. ``None`` scores all pairs
+      in one product (fastest when ``[n, m]`` fits; no copy of ``x``).
+    * ``exact_distance``: the winner's distance from its definition (one pass over
+      the winners); ``False`` derives it from the ranking score instead (for the
+      matrix-product path that is |x|^2 + score, which loses about ``1e-7 * |x|^2``
+      to cancellation in float32, the cost of skipping that pass).
 
     Args:
       x: queries ``[n, d]``.
-      y: candidates ``[m, d]``.
+      y: candidates (prototypes) ``[m, d]``.
       metric: one of ``METRICS`` (or an alias).
-      p: Minkowski exponent (``"minkowski"`` only).
+      p: Minkowski exponent (``"minkowski"`` only); may be traced.
       w: optional non-negative feature weights ``[d]``.
-      block_size: tile edge (static); default 4096 for the inner-product metrics,
-        1024 for the elementwise ones.
+      runner_up: also return each query's second-best candidate (needs ``m >= 2``).
+      bias: optional ``[m]`` amounts subtracted from the candidates' distances before
+        ranking (in distance units); the returned distance stays rho, unbiased.
+      matmul: rank the inner-product metrics by a matrix product (fast path).
+      exact_distance: compute the winner's distance from the metric's definition.
+      centre: translate both sets to y's mean before the matrix product, which keeps
+        the norms, and so the cancellation, small; ``False`` skips that pass over
+        ``x`` for data already centred.
+      block_size: ``"auto"`` (tiles of about 4096 x 4096 scores for the
+        inner-product metrics, 1024 x 1024 for the elementwise ones, fewer rows
+        against many candidates), a positive int (the edge of square tiles), or
+        ``None`` (no tiling). Static.
 
     Returns:
-      ``(index, distance)``: int32 ``[n]`` indices into ``y`` and the ``[n]`` distances.
+      ``(index, distance)``: int32 ``[n]`` winners into ``y`` and the ``[n]``
+      distances rho(x_i, y_l(i)); with ``runner_up=True``, ``(index, distance,
+      second)`` with int32 ``[n]`` runner-ups.
+
+    Raises:
+      ValueError: bad shapes, NaN/Inf, an unknown metric, p <= 0, negative or
+        mis-sized weights, a bias that is not ``[m]``, ``runner_up`` with fewer than
+        2 candidates, or a ``block_size`` that is not "auto", None or a positive int.
+
+    Examples:
+      >>> index, dist = distances.nearest(x, prototypes)
+      >>> first, dist, second = distances.nearest(x, som_units, runner_up=True)
     """
     x, y, metric, p, w = _prepare(x, y, metric, p, w, 2, "[n, d]")
-    if block_size is None:
-        # Measured on CPU: big tiles feed the matrix product, small ones keep an
-        # elementwise metric's candidates in cache.
-        block_size = 1024 if metric in _ELEMENTWISE_SCORE else 4096
-    block_size = _validation.positive_int(block_size, "block_size")
+    if runner_up and y.shape[0] < 2:
+        raise ValueError(f"runner_up needs at least 2 candidates in y; got {y.shape[0]}.")
+    if bias is not None:
+        bias = _validation.vector(bias, "bias", size=y.shape[0]).astype(y.dtype)
+    blocks = _block_shape(block_size, metric, x.shape[0], y.shape[0])
     traced_p, static_p = _static_or_traced(p)
-    return _nearest(x, y, w, traced_p, metric=metric, static_p=static_p, block_size=block_size)
+    return _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p, block_size=blocks,
+                    runner_up=bool(runner_up), matmul=bool(matmul),
+                    exact_distance=bool(exact_distance), centre=bool(centre))

@@ -157,24 +157,46 @@ def nearest(
     p: float = 2.0,
     w: ArrayLike | None = None,
     mesh: Mesh | None = None,
-    block_size: int | None = None,
-) -> tuple[jax.Array, jax.Array]:
+    runner_up: bool = False,
+    bias: ArrayLike | None = None,
+    matmul: bool = True,
+    exact_distance: bool = True,
+    centre: bool = True,
+    block_size: int | str | None = "auto",
+) -> tuple[jax.Array, ...]:
     """:func:`jaxselforg.distances.nearest` with the queries ``x`` sharded over ``mesh``.
 
-    Every device searches all of ``y`` (replicated) for its share of ``x``; the
-    result equals the one-device call.
+    l(i) = argmin_j rho(x_i, y_j) - b_j for every row of ``x``: every device searches
+    all of ``y`` (replicated) for its share of ``x`` with the library's one search;
+    the result equals the one-device call.
+
+    Args:
+      x: queries ``[n, d]`` (padded to a multiple of the mesh size internally).
+      y: candidates ``[m, d]``, replicated on every device.
+      metric, p, w: the distance (``jaxselforg.distances``).
+      mesh: a one-axis device mesh; default :func:`data_mesh`.
+      runner_up, bias, matmul, exact_distance, centre, block_size: as in
+        :func:`jaxselforg.distances.nearest`.
 
     Returns:
-      ``(index, distance)``, each ``[n]``.
+      ``(index, distance)``, each ``[n]``; with ``runner_up=True``, ``(index,
+      distance, second)``.
+
+    Raises:
+      ValueError: as :func:`jaxselforg.distances.nearest`.
     """
     mesh = data_mesh() if mesh is None else mesh
     x = _validation.matrix(x, "x")
     y = _validation.matrix(y, "y", features=x.shape[1])
+    if bias is not None:  # checked here: inside shard_map its values are traced
+        bias = _validation.vector(bias, "bias", size=y.shape[0])
     x_sharded, _ = shard_rows(x, mesh)
+    options = dict(p=p, w=w, runner_up=runner_up, bias=bias, matmul=matmul,
+                   exact_distance=exact_distance, centre=centre, block_size=block_size)
 
     def local(rows, candidates):
-        return distances.nearest(rows, candidates, metric, p=p, w=w, block_size=block_size)
+        return distances.nearest(rows, candidates, metric, **options)
 
-    index, dist = jax.jit(map_rows(local, mesh))(x_sharded, replicate(y, mesh))
+    result = jax.jit(map_rows(local, mesh))(x_sharded, replicate(y, mesh))
     n = x.shape[0]
-    return index[:n], dist[:n]
+    return tuple(part[:n] for part in result)

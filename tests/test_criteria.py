@@ -349,6 +349,34 @@ def test_quantization_error_on_fashion_mnist(fashion):
                                rtol=1e-5)
 
 
+def test_quantization_error_is_one_function_for_prototypes_and_maps(blobs):
+    from jaxselforg import som
+
+    x, prototypes, _ = blobs
+    assert som.quantization_error is criteria.quantization_error  # data first, both names
+    weights = np.concatenate([prototypes, prototypes[::-1] + 1.0]).reshape(2, 4, 5)  # a map
+    reference = ssd.cdist(np.float64(x), np.float64(weights.reshape(8, 5)))
+    np.testing.assert_allclose(float(criteria.quantization_error(x, weights)),
+                               reference.min(1).mean(), rtol=1e-5)
+    # Sample weights: a weighted mean; weight 0 drops a row (sharding's padding).
+    sample_weight = np.random.default_rng(3).uniform(0.0, 2.0, len(x)).astype(np.float32)
+    sample_weight[:10] = 0.0
+    np.testing.assert_allclose(
+        float(criteria.quantization_error(x, weights, sample_weight=sample_weight)),
+        np.average(reference.min(1), weights=sample_weight), rtol=1e-5)
+    np.testing.assert_allclose(
+        float(criteria.quantization_error(x, weights, sample_weight=sample_weight)),
+        float(criteria.quantization_error(x[10:], weights, sample_weight=sample_weight[10:])),
+        rtol=1e-6)
+    for bad, message in [(np.zeros(5), "rows, cols, d"), (np.zeros((1, 2, 4, 5)), "rows, cols, d"),
+                         (weights[..., :4], "features")]:
+        with pytest.raises(ValueError, match=None) as err:
+            criteria.quantization_error(x, bad)
+        assert message in str(err.value), str(err.value)
+    with pytest.raises(ValueError, match="positive sum"):
+        criteria.quantization_error(x, weights, sample_weight=np.zeros(len(x)))
+
+
 def test_internal_criteria_under_jit_equal_eager(blobs):
     x, prototypes, labels = blobs
     cases = [

@@ -185,13 +185,106 @@ def test_nearest_breaks_ties_towards_the_smallest_index():
     np.testing.assert_array_equal(index, [0, 1])
 
 
+# (metric, scipy's name, kwargs) for the search's brute-force checks: both paths of
+# the inner-product metrics, and the elementwise ones.
+SEARCH_METRICS = [("euclidean", "euclidean", {}), ("cosine", "cosine", {}),
+                  ("minkowski", "minkowski", {"p": 3.0})]
+
+
+@pytest.mark.parametrize("metric,scipy_metric,kwargs", SEARCH_METRICS)
+def test_search_winner_runner_up_and_distance_equal_brute_force(gaussian, metric, scipy_metric,
+                                                                kwargs):
+    x, y, w = gaussian
+    cases = [(None, {}), (w, {}), (None, {"block_size": 4}),
+             (None, {"block_size": None, "matmul": False}),
+             (w, {"block_size": 5, "exact_distance": False})]
+    for weights, options in cases:
+        reference = _cdist(x, y, scipy_metric, w=weights, **kwargs)
+        order = np.argsort(reference, axis=1, kind="stable")  # ties: smaller index first
+        first, dist, second = distances.nearest(x, y, metric, w=weights, runner_up=True,
+                                                **kwargs, **options)
+        assert first.dtype == second.dtype == jnp.int32
+        np.testing.assert_array_equal(first, order[:, 0], err_msg=str(options))
+        np.testing.assert_array_equal(second, order[:, 1], err_msg=str(options))
+        np.testing.assert_allclose(dist, reference.min(1), rtol=1e-5, atol=1e-5,
+                                   err_msg=str(options))
+
+
+def test_search_ties_go_to_the_smallest_indices_across_tiles():
+    # Integer coordinates, candidates centred on 0: every score of both paths is exact
+    # (the centring subtracts an exact 0), so the ties are real.
+    x = jnp.array([[-2.0, 0.0], [0.0, 0.0], [3.0, 0.0]])
+    y = jnp.array([[1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [1.0, 0.0]])
+    reference = _cdist(x, y, "euclidean")
+    order = np.argsort(reference, axis=1, kind="stable")
+    np.testing.assert_array_equal(order[:, :2], [[1, 2], [0, 1], [0, 3]])
+    for block_size in (1, 4, None):
+        for matmul in (True, False):
+            first, _, second = distances.nearest(x, y, block_size=block_size, matmul=matmul,
+                                                 runner_up=True)
+            np.testing.assert_array_equal(np.stack([first, second], 1), order[:, :2],
+                                          err_msg=f"block_size={block_size}, matmul={matmul}")
+
+
+def test_search_fast_paths_agree_with_the_exact_path(fashion):
+    x, y = fashion
+    x, y = x + 10.0, y + 10.0  # far from the origin: the centring earns its keep
+    exact_index, exact_dist, exact_second = distances.nearest(
+        x, y, runner_up=True, matmul=False, block_size=None)
+    for options in [{}, {"block_size": 7}, {"block_size": None}, {"exact_distance": False}]:
+        index, dist, second = distances.nearest(x, y, runner_up=True, **options)
+        np.testing.assert_array_equal(index, exact_index, err_msg=str(options))
+        np.testing.assert_array_equal(second, exact_second, err_msg=str(options))
+        tolerance = 1e-4 if options.get("exact_distance") is False else 1e-6
+        np.testing.assert_allclose(dist, exact_dist, rtol=tolerance, err_msg=str(options))
+    # Without the centring, |x|^2 + score in float32 loses most of the small distances'
+    # digits; the exact winner distance (the default) does not.
+    _, uncentred = distances.nearest(x, y, centre=False, exact_distance=False)
+    _, uncentred_exact = distances.nearest(x, y, centre=False)
+    np.testing.assert_allclose(uncentred_exact, exact_dist, rtol=1e-6)
+    assert np.max(np.abs(np.asarray(uncentred) - np.asarray(exact_dist))) > 1e-4
+
+
+def test_search_bias_is_desienos_conscience(gaussian):
+    x, y, _ = gaussian
+    bias = np.random.default_rng(2).uniform(0.0, 1.5, y.shape[0]).astype(np.float32)
+    reference = _cdist(x, y, "euclidean")
+    winners = (reference - bias).argmin(1)
+    assert np.any(winners != reference.argmin(1))  # the bias changes some winners
+    for options in [{}, {"block_size": 4, "exact_distance": False}, {"matmul": False}]:
+        index, dist = distances.nearest(x, y, bias=bias, **options)
+        np.testing.assert_array_equal(index, winners, err_msg=str(options))
+        # The distance stays the unbiased rho(x_i, y_winner).
+        np.testing.assert_allclose(dist, reference[np.arange(len(x)), winners], rtol=1e-5)
+
+
+def test_search_vmapped_over_prototype_sets_equals_a_loop(gaussian):
+    x, y, _ = gaussian
+    sets = jnp.stack([y, y[::-1], 2.0 * y])
+    first, dist, second = jax.jit(jax.vmap(
+        lambda prototypes: distances.nearest(x, prototypes, runner_up=True, block_size=8)))(sets)
+    for i, prototypes in enumerate(sets):
+        order = np.argsort(_cdist(x, prototypes, "euclidean"), axis=1, kind="stable")
+        np.testing.assert_array_equal(first[i], order[:, 0])
+        np.testing.assert_array_equal(second[i], order[:, 1])
+
+
 def test_nearest_streams_instead_of_materializing_all_pairs():
     n = 20_000
     x = jnp.zeros((n, 4), jnp.float32)
-    compiled = distances._nearest.lower(x, x, None, None, metric="manhattan", static_p=None,
-                                        block_size=1024).compile()
+    compiled = jax.jit(lambda a: distances.nearest(a, a, "manhattan", block_size=1024)).lower(
+        x).compile()
     temp = compiled.memory_analysis().temp_size_in_bytes
     assert temp < n * n * 4 / 50, f"nearest uses {temp / 1e6:.0f} MB of temporaries"
+
+
+def test_search_vmapped_over_prototype_sets_prepares_queries_a_block_at_a_time():
+    n, d, sets = 20_000, 64, 8  # a sweep over 8 maps must not hold 8 centred copies of x
+    x = jnp.zeros((n, d), jnp.float32)
+    search = jax.vmap(lambda y: distances.nearest(x, y, runner_up=True, block_size=1000))
+    compiled = jax.jit(search).lower(jnp.zeros((sets, 100, d), jnp.float32)).compile()
+    temp = compiled.memory_analysis().temp_size_in_bytes
+    assert temp < sets * n * d * 4 / 2, f"the search uses {temp / 1e6:.0f} MB of temporaries"
 
 
 def test_second_call_does_not_recompile(gaussian):
@@ -285,6 +378,10 @@ def test_metric_axioms(metric, kwargs, x, y, z, w):
         (lambda: distances.pairwise(np.ones((2, 3)), np.ones((2, 3)), "hamming"), "accepted:"),
         (lambda: distances.distance(np.ones((2, 3)), np.ones(3)), "shape [d]"),
         (lambda: distances.nearest(np.ones((2, 3)), np.ones((2, 3)), block_size=0), "block_size"),
+        (lambda: distances.nearest(np.ones((2, 3)), np.ones((2, 3)), block_size="big"), "block_size"),
+        (lambda: distances.nearest(np.ones((2, 3)), np.ones((1, 3)), runner_up=True), "at least 2"),
+        (lambda: distances.nearest(np.ones((2, 3)), np.ones((2, 3)), bias=np.ones(3)), "length 2"),
+        (lambda: distances.nearest(np.ones((2, 3)), np.ones((2, 3)), bias=[np.nan, 0]), "NaN or Inf"),
         (lambda: distances.pairwise(np.array([["a"]]), np.ones((1, 1))), "array of numbers"),
     ],
 )

@@ -88,7 +88,7 @@ def test_measures_equal_minisom_on_the_same_weights(fashion, parity, topology):
     reference, _ = parity[1][topology]
     weights = reference.get_weights()
     n = len(x)
-    np.testing.assert_allclose(float(som.quantization_error(weights, x)),
+    np.testing.assert_allclose(float(som.quantization_error(x, weights)),
                                reference.quantization_error(x64), rtol=1e-5)
     te = float(som.topographic_error(weights, x, topology=topology))
     te_reference = reference.topographic_error(x64)
@@ -140,7 +140,7 @@ def test_chebyshev_competition_uses_absolute_differences():
     reference._weights = weights.astype(np.float64)
     assert reference.winner(x[0]) == (0, 0)
     np.testing.assert_array_equal(som.winners(weights, x, metric="chebyshev"), [1, 1])
-    np.testing.assert_allclose(som.quantization_error(weights, x, metric="chebyshev"), 0.1)
+    np.testing.assert_allclose(som.quantization_error(x, weights, metric="chebyshev"), 0.1)
     # Training moves the true winner; sigma 0.5 with a bubble keeps its neighbour still.
     common = dict(key=KEY, epochs=1, init=weights, metric="chebyshev", neighborhood="bubble",
                   sigma=0.5)
@@ -263,7 +263,7 @@ def test_map_unfolds_over_a_uniform_square(square, mode):
     assert len({tuple(c) for c in nearest_corner}) == 4  # unfolded: one unit per corner
     assert np.abs(corners - nearest_corner).max() < 0.3
     np.testing.assert_allclose(result.quantization_error,
-                               som.quantization_error(result.weights, square), rtol=1e-5)
+                               som.quantization_error(square, result.weights), rtol=1e-5)
     np.testing.assert_allclose(result.topographic_error,
                                som.topographic_error(result.weights, square), atol=1e-7)
     sigma = np.asarray(result.history["sigma"])  # from max(6, 6) / 2 down to 1
@@ -398,14 +398,14 @@ BAD_INPUTS = {
     "epochs 0": (lambda: som.train(_X, (3, 3), key=KEY, epochs=0), "epochs"),
     "NaN data": (lambda: som.train(_NAN, (3, 3), key=KEY), "NaN or Inf"),
     "Inf data": (lambda: som.train(_INF, (3, 3), key=KEY, mode="online"), "NaN or Inf"),
-    "NaN data, measure": (lambda: som.quantization_error(np.zeros((3, 3, 4)), _NAN),
+    "NaN data, measure": (lambda: som.quantization_error(_NAN, np.zeros((3, 3, 4))),
                           "NaN or Inf"),
     "NaN weights": (lambda: som.winners(np.full((3, 3, 4), np.nan), _X), "NaN or Inf"),
-    "dimension, QE": (lambda: som.quantization_error(_WEIGHTS5, _X), "features"),
+    "dimension, QE": (lambda: som.quantization_error(_X, _WEIGHTS5), "features"),
     "dimension, TE": (lambda: som.topographic_error(_WEIGHTS5, _X), "features"),
     "dimension, hit map": (lambda: som.hit_map(_WEIGHTS5, _X), "features"),
     "dimension, distortion": (lambda: som.distortion(_WEIGHTS5, _X, sigma=1.0), "features"),
-    "weights rank": (lambda: som.quantization_error(np.zeros((9, 4)), _X), "rows, cols, d"),
+    "weights rank": (lambda: som.quantization_error(_X, np.zeros((1, 3, 3, 4))), "rows, cols, d"),
     "order outside the data": (
         lambda: som.train(_X, (3, 3), key=KEY, mode="online", order=[0, 20]), "order"),
     "order in batch mode": (lambda: som.train(_X, (3, 3), key=KEY, order=[0, 1]), "online"),

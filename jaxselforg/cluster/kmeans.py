@@ -24,7 +24,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _restarts, _segments, _validation, distances
+from jaxselforg import _restarts, _segments, _validation, criteria, distances
 from jaxselforg.cluster import _seeding
 
 __all__ = [
@@ -83,25 +83,22 @@ class KMeansResult(NamedTuple):
 
 
 def _assigner(metric: str, p: float, w: jax.Array | None):
-    """``assign(x, x_sq, centers) -> (labels [n], squared metric distance [n])``.
+    """``assign(x, centers) -> (labels [n], squared metric distance [n])``.
 
-    Euclidean assignment is one matrix product: |x|^2 (precomputed once) + |c|^2 -
-    2<x, c>, as scikit-learn; the data are centred once beforehand so the norms stay
-    small next to the distances. Other metrics go through ``distances.pairwise``.
+    The library's one search (``distances.nearest``) on its fastest settings for a
+    Lloyd step: all pairs in one product (no row blocks, so a row-sharded ``x`` stays
+    local), no centring (``_fit`` centres the data once), and the squared distance
+    read off the ranking score, as scikit-learn does; |x|^2 is loop-invariant, so
+    the compiler computes it once for the whole fit.
     """
-    if metric in ("euclidean", "sqeuclidean"):
-        def assign(x, x_sq, centers):
-            c = centers if w is None else centers * w
-            c_sq = jnp.sum(c * centers, axis=1)
-            sq = x_sq[:, None] + c_sq[None, :] - 2.0 * jnp.matmul(x, c.T, precision=_HIGHEST)
-            labels = jnp.argmin(sq, axis=1)
-            return labels, jnp.maximum(jnp.take_along_axis(sq, labels[:, None], 1)[:, 0], 0.0)
-    else:
-        def assign(x, x_sq, centers):
-            del x_sq
-            dist = distances.pairwise(x, centers, metric, p=p, w=w)
-            labels = jnp.argmin(dist, axis=1)
-            return labels, jnp.take_along_axis(dist, labels[:, None], 1)[:, 0] ** 2
+    euclidean = metric in ("euclidean", "sqeuclidean")
+    search_metric = "sqeuclidean" if euclidean else metric
+
+    def assign(x, centers):
+        labels, dist = distances.nearest(x, centers, search_metric, p=p, w=w, block_size=None,
+                                         centre=False, exact_distance=False)
+        return labels, dist if euclidean else dist * dist
+
     return assign
 
 
@@ -190,8 +187,7 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
     offset = (jnp.sum(weights[:, None] * x, axis=0) / jnp.sum(weights)
               if metric in ("euclidean", "sqeuclidean") else jnp.zeros(x.shape[1], x.dtype))
     x = x - offset
-    x_sq = jnp.sum(x * x if w is None else x * x * w, axis=1)
-    assign = functools.partial(_assigner(metric, p, w), x, x_sq)
+    assign = functools.partial(_assigner(metric, p, w), x)
     if update == "median":
         order = jnp.argsort(x, axis=0)
         sorted_x = jnp.take_along_axis(x, order, axis=0)
@@ -236,16 +232,6 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
         shift_history=state.shift_history,
         restart_inertia=inertia,
     )
-
-
-def _sample_weight(sample_weight, n):
-    if sample_weight is None:
-        return None
-    weights = _validation.vector(sample_weight, "sample_weight", size=n)
-    _validation.check_nonnegative(weights, "sample_weight")
-    if _validation.is_concrete(weights) and not _validation.eager(lambda: float(weights.sum())) > 0:
-        raise ValueError("sample_weight must have a positive sum.")
-    return weights
 
 
 def kmeans(
@@ -310,8 +296,7 @@ def kmeans(
     metric = distances.canonical_metric(metric, p)
     if _validation.is_concrete(tol) and not float(np.asarray(tol)) >= 0:
         raise ValueError(f"tol must be >= 0 (data units); got {tol}.")
-    weights = _sample_weight(sample_weight, n)
-    weights = jnp.ones(n, x.dtype) if weights is None else weights.astype(x.dtype)
+    weights = criteria._sample_weights(sample_weight, n, x.dtype)
     if w is not None:
         w = _validation.vector(w, "w", size=d)
         _validation.check_nonnegative(w, "feature weights w")

@@ -43,12 +43,6 @@ def minibatch_init(centers: jax.Array) -> MiniBatchState:
     return MiniBatchState(centers, jnp.zeros(centers.shape[0], centers.dtype))
 
 
-def _sq_distances(batch, centers):
-    sq = (jnp.sum(batch * batch, 1)[:, None] + jnp.sum(centers * centers, 1)[None, :]
-          - 2.0 * jnp.matmul(batch, centers.T, precision=lax.Precision.HIGHEST))
-    return jnp.maximum(sq, 0.0)
-
-
 @jax.jit
 def minibatch_step(state: MiniBatchState, batch: jax.Array,
                    weights: jax.Array | None = None) -> tuple[MiniBatchState, jax.Array]:
@@ -58,9 +52,8 @@ def minibatch_step(state: MiniBatchState, batch: jax.Array,
     """
     k = state.centers.shape[0]
     weights = jnp.ones(batch.shape[0], batch.dtype) if weights is None else weights
-    sq = _sq_distances(batch, state.centers)
-    labels = jnp.argmin(sq, axis=1)
-    inertia = jnp.sum(weights * jnp.min(sq, axis=1))
+    labels, sq = distances.nearest(batch, state.centers, "sqeuclidean", block_size=None)
+    inertia = jnp.sum(weights * sq)
     sums, batch_counts = _segments.weighted_sums(batch, labels, weights, k)
     counts = state.counts + batch_counts
     step = (sums - batch_counts[:, None] * state.centers) / jnp.maximum(counts, 1e-30)[:, None]
@@ -84,9 +77,9 @@ def _labels_and_inertia(x, centers, chunk: int = 65_536):
     """Nearest centre and the total squared distance, streaming host data in chunks."""
     labels, inertia = [], 0.0
     for start in range(0, x.shape[0], chunk):
-        index, dist = distances.nearest(x[start:start + chunk], centers)
+        index, sq = distances.nearest(x[start:start + chunk], centers, "sqeuclidean")
         labels.append(index)
-        inertia += float(jnp.sum(dist ** 2))
+        inertia += float(jnp.sum(sq))
     return jnp.concatenate(labels), jnp.asarray(inertia, centers.dtype)
 
 

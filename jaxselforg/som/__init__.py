@@ -6,7 +6,7 @@ neighbourhood h on the grid) and adaptation::
 
     from jaxselforg import som
     result = som.train(x, (20, 20), key=jax.random.key(0))          # batch map, PCA init
-    som.quantization_error(result.weights, x_test)
+    som.quantization_error(x_test, result.weights)
     som.topographic_error(result.weights, x_test)
     som.u_matrix(result.weights), som.hit_map(result.weights, x)
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _rows, _validation, distances
+from jaxselforg import _rows, _validation, criteria, distances
+from jaxselforg.criteria import quantization_error
 from jaxselforg.som import grid as _grid
 from jaxselforg.som import neighborhoods as _neighborhood
 
@@ -50,15 +50,8 @@ def check_data(x: ArrayLike, weights: jax.Array, name: str = "x") -> jax.Array:
     return x.astype(jnp.result_type(x, weights))
 
 
-def check_sample_weight(sample_weight: ArrayLike | None, n: int, dtype) -> jax.Array:
-    """``[n]`` non-negative weights with a positive sum (all ones when None)."""
-    if sample_weight is None:
-        return jnp.ones(n, dtype)
-    weights = _validation.vector(sample_weight, "sample_weight", size=n)
-    _validation.check_nonnegative(weights, "sample_weight")
-    if _validation.is_concrete(weights) and not _validation.eager(lambda: float(weights.sum())) > 0:
-        raise ValueError("sample_weight must have a positive sum.")
-    return weights.astype(dtype)
+# ``[n]`` non-negative weights with a positive sum (all ones when None).
+check_sample_weight = criteria._sample_weights
 
 
 def flat(weights: jax.Array) -> jax.Array:
@@ -73,9 +66,13 @@ def flat(weights: jax.Array) -> jax.Array:
 def best_two(x: jax.Array, prototypes: jax.Array, metric: str, p: float):
     """Each sample's winner, runner-up and distance to the winner.
 
+    The library's one search, :func:`jaxselforg.distances.nearest` with
+    ``runner_up=True`` (row blocks, so a row-sharded ``x`` stays local and a vmapped
+    sweep never holds ``[maps, n, d]`` winner prototypes).
+
     Args:
       x: ``[n, d]`` samples (may be row-sharded).
-      prototypes: ``[units, d]``.
+      prototypes: ``[units, d]``, at least 2 units.
       metric, p: the competition's distance (``jaxselforg.distances``).
 
     Returns:
@@ -83,34 +80,11 @@ def best_two(x: jax.Array, prototypes: jax.Array, metric: str, p: float):
       smaller index, as ``argmin``) and rho(x_i, w_first(i)) computed exactly from
       its definition.
     """
-    units = prototypes.shape[0]
-    columns = jnp.arange(units)
-    if metric in ("euclidean", "sqeuclidean"):
-        # Rank by |w|^2 - 2<x, w>, monotone in the distance, around the data's mean (for
-        # precision). Only the prototypes depend on the map, so a vmapped sweep shares
-        # one product over x for all its maps.
-        centre = jnp.mean(x, axis=0)
-        centred, prototypes_c = x - centre, prototypes - centre
-        norms = jnp.sum(prototypes_c * prototypes_c, axis=1)
-        score = lambda rows: norms - 2 * jnp.matmul(  # noqa: E731
-            rows, prototypes_c.T, precision=lax.Precision.HIGHEST)
-    else:
-        centred = x
-        score = lambda rows: distances.pairwise(rows, prototypes, metric, p=p)  # noqa: E731
-
-    pair = lambda a, b: distances.distance(a, b, metric, p=p)  # noqa: E731
-
-    def block(rows, rows_for_score):
-        dist = score(rows_for_score)
-        first = jnp.argmin(dist, axis=1)
-        second = jnp.argmin(jnp.where(columns[None, :] == first[:, None], jnp.inf, dist), axis=1)
-        # The winner's distance exactly from its definition, a block at a time (a
-        # vmapped sweep never holds [maps, n, d] winner prototypes).
-        return first.astype(jnp.int32), second.astype(jnp.int32), jax.vmap(pair)(
-            rows, prototypes[first])
-
-    block_rows = max(64, min(4096, _BLOCK_ELEMENTS // units))
-    return _rows.map_rows(block, x, centred, block_rows=block_rows)
+    if prototypes.shape[0] < 2:  # a one-unit map has no runner-up: unit 0 stands in
+        first, dist = distances.nearest(x, prototypes, metric, p=p)
+        return first, jnp.zeros_like(first), dist
+    first, dist, second = distances.nearest(x, prototypes, metric, p=p, runner_up=True)
+    return first, second, dist
 
 
 def weighted_mean(values: jax.Array, sample_weight: jax.Array) -> jax.Array:
@@ -153,31 +127,6 @@ def winners(weights: ArrayLike, x: ArrayLike, *, metric: str = "euclidean",
     weights = check_weights(weights)
     x = check_data(x, weights)
     return distances.nearest(x, flat(weights).astype(x.dtype), metric, p=p)[0]
-
-
-def quantization_error(weights: ArrayLike, x: ArrayLike, *, metric: str = "euclidean",
-                       p: float = 2.0, sample_weight: ArrayLike | None = None) -> jax.Array:
-    """The lecture's E_q = (1/N) sum_k rho(X^k, W_l(k)): mean distance to the winner.
-
-    With the default Euclidean metric this is MiniSom's ``quantization_error``.
-
-    Args:
-      weights: ``[rows, cols, d]`` map.
-      x: ``[n, d]`` samples.
-      metric, p: the distance (any of ``distances.METRICS``).
-      sample_weight: optional ``[n]`` non-negative weights (0 drops a padding row).
-
-    Returns:
-      Scalar E_q.
-
-    Raises:
-      ValueError: bad shapes, NaN/Inf, or x's dimension differs from the weights'.
-    """
-    weights = check_weights(weights)
-    x = check_data(x, weights)
-    sample_weight = check_sample_weight(sample_weight, x.shape[0], x.dtype)
-    _, dist = distances.nearest(x, flat(weights).astype(x.dtype), metric, p=p)
-    return weighted_mean(dist, sample_weight)
 
 
 def topographic_error(
