@@ -166,11 +166,10 @@ def online_som(lateral: ArrayLike, *, neighborhood: str = "gaussian",
                weight: ArrayLike = 1.0) -> tuple[SOMState, jax.Array]:
         weights = state.weights
         diff = x[None, :] - weights
-        if metric in ("euclidean", "sqeuclidean"):
-            score = jnp.sum(diff * diff, axis=1)
-        else:
-            score = distances.pairwise(x[None, :], weights, metric, p=p)[0]
-        winner = jnp.argmin(score).astype(jnp.int32)
+        # The library's one search; per-pair formulas (no matrix product), as MiniSom
+        # ranks a single sample.
+        winner = distances.nearest(x[None, :], weights, metric, p=p, matmul=False,
+                                   block_size=None, exact_distance=False)[0][0]
         h = _neighborhood.neighborhood(jnp.asarray(lateral, weights.dtype)[winner], sigma,
                                        neighborhood)
         weights = weights + (learning_rate * weight * h)[:, None] * diff
