@@ -30,70 +30,14 @@ QE/TE table. The decays of sigma and alpha (``sigma_schedule``,
 any callable) are :mod:`jaxselforg.schedules`.
 """
 
-from jaxselforg.som.grid import (
-    TOPOLOGIES,
-    adjacency,
-    grid_positions,
-    grid_shape,
-    lateral_distances,
-)
-from jaxselforg.som.initialization import INITS, initial_weights
-from jaxselforg.som.maps import (
-    class_counts,
-    component_planes,
-    hit_map,
-    label_map,
-    predict_labels,
-    u_matrix,
-    winner_labels_classifier,
-)
-from jaxselforg.som.measures import (
-    distortion,
-    quantization_error,
-    topographic_error,
-    winners,
-)
-from jaxselforg.som.neighborhoods import NEIGHBORHOODS, neighborhood
-from jaxselforg.som.training import (
-    MODES,
-    OnlineSOM,
-    SOMResult,
-    SOMState,
-    SweepResult,
-    batch_step,
-    online_som,
-    sweep,
-    train,
-)
+# Each submodule's __all__ is its public API; the package re-exports them all.
+from jaxselforg.som import grid, initialization, maps, measures, neighborhoods, training
+from jaxselforg.som.grid import *
+from jaxselforg.som.initialization import *
+from jaxselforg.som.maps import *
+from jaxselforg.som.measures import *
+from jaxselforg.som.neighborhoods import *
+from jaxselforg.som.training import *
 
-__all__ = [
-    "TOPOLOGIES",
-    "NEIGHBORHOODS",
-    "INITS",
-    "MODES",
-    "grid_shape",
-    "grid_positions",
-    "lateral_distances",
-    "adjacency",
-    "neighborhood",
-    "initial_weights",
-    "SOMState",
-    "OnlineSOM",
-    "SOMResult",
-    "SweepResult",
-    "online_som",
-    "batch_step",
-    "train",
-    "sweep",
-    "winners",
-    "quantization_error",
-    "topographic_error",
-    "distortion",
-    "u_matrix",
-    "component_planes",
-    "hit_map",
-    "class_counts",
-    "label_map",
-    "winner_labels_classifier",
-    "predict_labels",
-]
+__all__ = [*grid.__all__, *neighborhoods.__all__, *initialization.__all__,  # noqa: PLE0604
+           *training.__all__, *measures.__all__, *maps.__all__]
