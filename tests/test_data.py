@@ -676,6 +676,7 @@ def test_scan_batches_is_the_python_loop_over_the_epoch_indices():
     # The batches are the epoch's permutation, its remainder of n % batch_size dropped.
     np.testing.assert_array_equal(seen, rows)
     assert seen.shape == (n // batch_size, batch_size) and len(np.unique(seen)) == seen.size
+    assert seen.min() >= 0 and seen.max() < n
     np.testing.assert_array_equal(index, np.arange(n // batch_size))
     assert index.dtype == np.int32
     # Eager Python loop over the same batches, with the step's own index.

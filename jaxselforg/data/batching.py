@@ -63,7 +63,7 @@ def scan_batches(
     *,
     key: jax.Array,
     batch_size: int,
-):
+) -> tuple[Any, Any]:
     """One epoch: ``step`` scanned over the shuffled batches of ``data``.
 
     With ``P = epoch_indices(key, n, batch_size)`` (a random permutation of the ``n``
@@ -92,6 +92,15 @@ def scan_batches(
     Raises:
       ValueError: arrays of ``data`` with different first dimensions, or a
         ``batch_size`` that is not an integer in ``[1, n]``.
+
+    Examples:
+      An epoch of an SGD-like rule whose rate is a schedule of the update count:
+
+      >>> def epoch(params, epoch_index, key):
+      ...     def step(params, batch, i):
+      ...         eta = schedule(epoch_index * n_batches + i)
+      ...         return params - eta * gradient(params, batch), None
+      ...     return data.scan_batches(step, params, x, key=key, batch_size=32)
     """
     data = jax.tree.map(jnp.asarray, data)
     indices = epoch_indices(key, _leading_size(data), batch_size)
