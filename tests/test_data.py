@@ -655,6 +655,51 @@ def test_epoch_as_scan_sums_the_kept_examples():
     assert int(total) == int(x[seen].sum()) == int(x.sum() - x[dropped].sum())
 
 
+def _driver_step(carry, batch, index):
+    """A step whose result depends on the batch order and on the index argument."""
+    xb, ib = batch
+    return carry * 3 + jnp.sum(xb) + index, (ib, index)
+
+
+@jax.jit
+def _jit_scan_batches(key, x, ids):
+    return data.scan_batches(_driver_step, jnp.int32(0), (x, ids), key=key, batch_size=5)
+
+
+def test_scan_batches_is_the_python_loop_over_the_epoch_indices():
+    n, batch_size = 37, 5
+    x = np.arange(1, n + 1, dtype=np.int32) % 7
+    ids = np.arange(n, dtype=np.int32)
+    carry, (seen, index) = _jit_scan_batches(KEY, x, ids)
+    seen, index = np.asarray(seen), np.asarray(index)
+    rows = np.asarray(data.epoch_indices(KEY, n, batch_size))
+    # The batches are the epoch's permutation, its remainder of n % batch_size dropped.
+    np.testing.assert_array_equal(seen, rows)
+    assert seen.shape == (n // batch_size, batch_size) and len(np.unique(seen)) == seen.size
+    assert seen.min() >= 0 and seen.max() < n
+    np.testing.assert_array_equal(index, np.arange(n // batch_size))
+    assert index.dtype == np.int32
+    # Eager Python loop over the same batches, with the step's own index.
+    expected = jnp.int32(0)
+    for i, batch_rows in enumerate(rows):
+        expected, _ = _driver_step(expected, (x[batch_rows], ids[batch_rows]), i)
+    assert int(carry) == int(expected)
+    # A new key: a new order (and carry), the same program.
+    other, (other_seen, _) = _jit_scan_batches(OTHER_KEY, x, ids)
+    assert not np.array_equal(np.asarray(other_seen), seen) and int(other) != int(carry)
+    assert _jit_scan_batches._cache_size() == 1
+
+
+def test_scan_batches_rejects_bad_data_and_batch_size():
+    step = lambda carry, batch, index: (carry, None)  # noqa: E731
+    with pytest.raises(ValueError, match="first"):
+        data.scan_batches(step, 0, (np.zeros((10, 2)), np.zeros(9)), key=KEY, batch_size=2)
+    with pytest.raises(ValueError, match="exceeds the number of examples 10"):
+        data.scan_batches(step, 0, np.zeros((10, 2)), key=KEY, batch_size=11)
+    with pytest.raises(ValueError, match="batch_size"):
+        data.scan_batches(step, 0, np.zeros((10, 2)), key=KEY, batch_size=0)
+
+
 @pytest.mark.parametrize("n, batch_size", [(7, 3), (6, 3), (2, 5)])
 def test_sequential_batches_pad_and_mask(n, batch_size):
     x = np.arange(1, 2 * n + 1, dtype=np.float32).reshape(n, 2)

@@ -145,17 +145,14 @@ def _train(x, key, init_prototypes, eta0, eta_final, w, *, k, epochs, batch_size
 
     def epoch(state, inputs):
         epoch_index, epoch_key = inputs
-        batches = x[batching.epoch_indices(epoch_key, x.shape[0], batch_size)]
 
-        def train_step(carry, step_input):
+        def train_step(carry, batch, index):
             state, wins = carry
-            step_index, batch = step_input
-            t = epoch_index * n_batches + step_index
-            state, winners = learner.update(state, batch, rate(t))
+            state, winners = learner.update(state, batch, rate(epoch_index * n_batches + index))
             return (state, wins + jnp.bincount(winners, length=k)), None
 
-        (state, wins), _ = lax.scan(train_step, (state, jnp.zeros(k, jnp.int32)),
-                                    (jnp.arange(n_batches), batches))
+        (state, wins), _ = batching.scan_batches(train_step, (state, jnp.zeros(k, jnp.int32)), x,
+                                                 key=epoch_key, batch_size=batch_size)
         _, quantization_error = evaluate(state.prototypes)
         eta_end = rate((epoch_index + 1) * n_batches - 1)
         return state, (quantization_error, jnp.sum(wins == 0), eta_end)

@@ -1,7 +1,12 @@
 """Datasets (Fashion-MNIST, MNIST, synthetic), preprocessing and on-device batching."""
 
 from jaxselforg.data._idx import CorruptFileError, read_idx
-from jaxselforg.data.batching import epoch_batches, epoch_indices, sequential_batches
+from jaxselforg.data.batching import (
+    epoch_batches,
+    epoch_indices,
+    scan_batches,
+    sequential_batches,
+)
 from jaxselforg.data.loading import CLASS_NAMES, DATASETS, SPLITS, DataUnavailableError, load
 from jaxselforg.data.preprocess import (
     PCA,
@@ -33,6 +38,7 @@ __all__ = [
     "pca_project",
     "read_idx",
     "ring",
+    "scan_batches",
     "sequential_batches",
     "standardize",
     "to_unit_range",

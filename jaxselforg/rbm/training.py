@@ -360,13 +360,11 @@ def _fit(x, key, init, validation, eta0, eta_final, momentum, final_momentum, we
     def epoch(state, inputs):
         epoch_index, epoch_key = inputs
         shuffle_key, step_key = jax.random.split(epoch_key)
-        batches = batching.epoch_batches(shuffle_key, x, batch_size)
 
-        def step(state, step_input):
-            step_index, batch = step_input
-            return learner.update(state, batch, jax.random.fold_in(step_key, step_index)), None
+        def step(state, batch, index):
+            return learner.update(state, batch, jax.random.fold_in(step_key, index)), None
 
-        state, _ = lax.scan(step, state, (jnp.arange(n_batches), batches))
+        state, _ = batching.scan_batches(step, state, x, key=shuffle_key, batch_size=batch_size)
         last = (epoch_index + 1) * n_batches - 1
         return state, (*_monitor(state.params, train_rows, validation_rows), rate(last), mu(last))
 

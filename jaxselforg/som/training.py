@@ -272,6 +272,7 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
     else:
         learner = online_som(lateral, neighborhood=neighborhood, metric=metric, p=p)
 
+        # Own loop, not data.scan_batches: MiniSom's exact sample orders (order=, shuffle=False).
         def epoch(state, inputs):
             e, epoch_key = inputs
             if order is None:

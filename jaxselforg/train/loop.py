@@ -32,7 +32,7 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxselforg import _validation
-from jaxselforg.data.batching import epoch_indices
+from jaxselforg.data.batching import scan_batches
 from jaxselforg.train.checkpoint import Checkpointer
 from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
 from jaxselforg.train.state import get_hyperparams
@@ -93,7 +93,8 @@ def make_epoch(step: StepFn, batch_size: int, *, mesh: Mesh | None = None):
     The epoch splits ``state.key`` for a random permutation of the examples
     (``jaxselforg.data.epoch_indices``: ``n // batch_size`` full batches, the rest
     dropped, differently every epoch) and runs ``step`` on each batch in a
-    ``lax.scan``; each batch is gathered from ``data`` on device.
+    ``lax.scan``; each batch is gathered from ``data`` on device
+    (``jaxselforg.data.scan_batches``, the library's one epoch driver).
 
     Args:
       step: ``step(state, batch) -> (state, metrics)`` (:func:`make_step`); ``state``
@@ -115,22 +116,16 @@ def make_epoch(step: StepFn, batch_size: int, *, mesh: Mesh | None = None):
                              f"got axes {mesh.axis_names} of sizes {tuple(mesh.shape.values())}.")
         sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
 
+    def body(state, batch, index):
+        del index  # the state counts its own steps
+        if sharding is not None:
+            batch = lax.with_sharding_constraint(batch, sharding)
+        return step(state, batch)
+
     def epoch(state, data):
-        data = jax.tree.map(jnp.asarray, data)
-        n = {leaf.shape[0] for leaf in jax.tree.leaves(data)}
-        if len(n) != 1:
-            raise ValueError(f"All data arrays must share their first dimension; got {sorted(n)}.")
         key, order_key = jax.random.split(jax.random.wrap_key_data(state.key))
         state = state._replace(key=jax.random.key_data(key))
-        indices = epoch_indices(order_key, n.pop(), batch_size)
-
-        def body(state, index):
-            batch = jax.tree.map(lambda leaf: leaf[index], data)
-            if sharding is not None:
-                batch = lax.with_sharding_constraint(batch, sharding)
-            return step(state, batch)
-
-        return lax.scan(body, state, indices)
+        return scan_batches(body, state, data, key=order_key, batch_size=batch_size)
 
     return epoch
 
