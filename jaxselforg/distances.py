@@ -45,7 +45,7 @@ from jax.typing import ArrayLike
 
 from jaxselforg import _rows, _validation
 
-__all__ = ["METRICS", "distance", "pairwise", "nearest", "canonical_metric"]
+__all__ = ["METRICS", "distance", "pairwise", "nearest", "k_nearest", "canonical_metric"]
 
 METRICS = ("euclidean", "sqeuclidean", "manhattan", "chebyshev", "minkowski", "dot", "cosine")
 _ALIASES = {"cityblock": "manhattan", "supremum": "chebyshev"}
@@ -653,3 +653,51 @@ def nearest(
     return _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p, block_size=blocks,
                     runner_up=bool(runner_up), matmul=bool(matmul),
                     exact_distance=bool(exact_distance), centre=bool(centre))
+
+
+@functools.partial(jax.jit, static_argnames=("k", "metric", "static_p"))
+def _k_nearest(x, y, w, traced_p, *, k, metric, static_p):
+    def block(x_rows):
+        d = _pairwise(x_rows, y, w, traced_p, metric, static_p)
+        negative, index = lax.top_k(-d, k)  # ties: the smaller index first
+        return index.astype(jnp.int32), -negative
+
+    return _rows.map_rows(block, x)
+
+
+def k_nearest(
+    x: ArrayLike,
+    y: ArrayLike,
+    k: int,
+    metric: str = "euclidean",
+    *,
+    p: ArrayLike = 2.0,
+    w: ArrayLike | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """The ``k`` nearest rows of ``y`` for every row of ``x``, nearest first.
+
+    The neighbours of the k-NN classifier and of retrieval metrics: for each query
+    x_i, the indices j_1 .. j_k of the k smallest rho(x_i, y_j) (equal distances: the
+    smaller index first), computed a block of query rows at a time from
+    :func:`pairwise` (so memory is ``[block, m]``, not ``[n, m]``).
+
+    Args:
+      x: ``[n, d]`` queries.
+      y: ``[m, d]`` reference rows.
+      k: neighbours per query (static, 1 <= k <= m).
+      metric: one of ``METRICS`` (or an alias).
+      p: Minkowski exponent (may be traced).
+      w: optional non-negative feature weights ``[d]``.
+
+    Returns:
+      ``(indices, distances)``: int32 ``[n, k]`` and ``[n, k]``, ascending distance.
+
+    Raises:
+      ValueError: as :func:`pairwise`, or ``k`` outside ``[1, m]``.
+    """
+    x, y, metric, p, w = _prepare(x, y, metric, p, w, 2, "[n, d]")
+    k = _validation.positive_int(k, "k")
+    if k > y.shape[0]:
+        raise ValueError(f"k = {k} exceeds the {y.shape[0]} reference rows of y.")
+    traced_p, static_p = _static_or_traced(p)
+    return _k_nearest(x, y, w, traced_p, k=k, metric=metric, static_p=static_p)

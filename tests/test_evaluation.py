@@ -108,3 +108,19 @@ def test_frechet_distance_is_finite_for_rank_deficient_covariances(pixels):
     # Inside a trace it runs in the input dtype and stays finite.
     traced = jax.jit(evaluation.frechet_distance)(jnp.asarray(few), jnp.asarray(x_test[:12]))
     assert traced.dtype == jnp.float32 and float(traced) == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_knn_predictions_equal_sklearn(pixels, metric):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    x, y, x_test, y_test = pixels
+    reference = KNeighborsClassifier(n_neighbors=5, metric=metric, algorithm="brute").fit(x, y)
+    ours = evaluation.knn_predict(x, y, x_test, k=5, metric=metric)
+    np.testing.assert_array_equal(ours, reference.predict(x_test))
+    assert evaluation.knn_accuracy(x, y, x_test, y_test, k=5, metric=metric) == pytest.approx(
+        reference.score(x_test, y_test))
+    with pytest.raises(ValueError, match="k = 301 exceeds the 300 reference rows"):
+        evaluation.knn_accuracy(x, y, x_test, y_test, k=301)
+    with pytest.raises(ValueError, match="test_labels"):
+        evaluation.knn_accuracy(x, y, x_test, y_test[:5])
