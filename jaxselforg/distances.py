@@ -45,7 +45,7 @@ from jax.typing import ArrayLike
 
 from jaxselforg import _rows, _validation
 
-__all__ = ["METRICS", "distance", "pairwise", "nearest", "k_nearest", "canonical_metric"]
+__all__ = ["METRICS", "canonical_metric", "distance", "k_nearest", "nearest", "pairwise"]
 
 METRICS = ("euclidean", "sqeuclidean", "manhattan", "chebyshev", "minkowski", "dot", "cosine")
 _ALIASES = {"cityblock": "manhattan", "supremum": "chebyshev"}
@@ -261,7 +261,7 @@ def _ranking(metric, y, p, w, bias, matmul, centre) -> _Ranking:
     """
     zero = jnp.zeros(y.shape[0], y.dtype)
     fast = matmul and metric in _INNER_PRODUCT
-    same = lambda rows: rows  # noqa: E731
+    same = lambda rows: rows
     if bias is not None:
         pairs = _ALL_PAIRS[metric] if fast else _lift(_PAIR[metric])
         return _Ranking(same, y, -bias, lambda a, b: pairs(a, b, p, w),
@@ -272,7 +272,7 @@ def _ranking(metric, y, p, w, bias, matmul, centre) -> _Ranking:
                         lambda s, a, j: _finish(metric, s, p), exact=True)
     y = _scale(y, w)
     if metric in ("dot", "cosine"):
-        rows = (lambda a: _unit(_scale(a, w))) if metric == "cosine" else (  # noqa: E731
+        rows = (lambda a: _unit(_scale(a, w))) if metric == "cosine" else (
             lambda a: _scale(a, w))
 
         def product_distance(s, a, j):
