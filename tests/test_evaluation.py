@@ -124,3 +124,46 @@ def test_knn_predictions_equal_sklearn(pixels, metric):
         evaluation.knn_accuracy(x, y, x_test, y_test, k=301)
     with pytest.raises(ValueError, match="test_labels"):
         evaluation.knn_accuracy(x, y, x_test, y_test[:5])
+
+
+def _retrieval_reference(q, q_labels, refs, ref_labels, same):
+    """The AccuracyCalculator definitions by brute force (float64, stable order)."""
+    from scipy.spatial.distance import cdist
+
+    d = cdist(q.astype(np.float64), refs.astype(np.float64))
+    p1, rp, mapr = [], [], []
+    for i in range(len(q)):
+        order = np.argsort(d[i], kind="stable")
+        if same:
+            order = order[order != i]
+        relevant = ref_labels[order] == q_labels[i]
+        r = int(relevant.sum())
+        if r == 0:
+            continue
+        p1.append(relevant[0])
+        rp.append(relevant[:r].mean())
+        hits = relevant[:r]
+        precision = np.cumsum(hits) / np.arange(1, r + 1)
+        mapr.append(np.sum(precision * hits) / r)
+    return np.mean(p1), np.mean(rp), np.mean(mapr), len(p1)
+
+
+def test_retrieval_metrics_equal_the_brute_force_definitions(pixels):
+    x, y, x_test, y_test = pixels
+    ours = evaluation.retrieval_metrics(x_test, y_test)  # the test set against itself
+    expected = _retrieval_reference(x_test, y_test, x_test, y_test, same=True)
+    np.testing.assert_allclose(ours[:3], expected[:3], rtol=1e-6)
+    assert ours.n_queries == expected[3]
+    across = evaluation.retrieval_metrics(x_test, y_test, x, y)
+    np.testing.assert_allclose(across[:3],
+                               _retrieval_reference(x_test, y_test, x, y, same=False)[:3],
+                               rtol=1e-6)
+    # A perfect embedding: every measure 1; a query alone in its class is not scored.
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    points = labels[:, None] * 10.0 + np.arange(6)[:, None] * 0.1
+    perfect = evaluation.retrieval_metrics(points, labels)
+    assert perfect[:3] == (1.0, 1.0, 1.0) and perfect.n_queries == 5
+    with pytest.raises(ValueError, match="Give both reference_features and reference_labels"):
+        evaluation.retrieval_metrics(x, y, x_test)
+    with pytest.raises(ValueError, match="R = 0"):
+        evaluation.retrieval_metrics(points[:3:2] * [[1.0]], np.array([0, 1]))

@@ -1,6 +1,6 @@
 """One evaluation toolkit for the features of every model: the linear probe, the
-k-NN classifier and the Fréchet distance (retrieval metrics and the reference
-feature extractor follow)."""
+k-NN classifier, retrieval metrics (precision@1, R-precision, MAP@R) and the Fréchet
+distance (the reference feature extractor follows)."""
 
 from jaxselforg.evaluation.frechet import frechet_distance, gaussian_statistics
 from jaxselforg.evaluation.knn import knn_accuracy, knn_predict
@@ -11,7 +11,8 @@ from jaxselforg.evaluation.probe import (
     linear_probe,
     probe_predict_proba,
 )
+from jaxselforg.evaluation.retrieval import RetrievalMetrics, retrieval_metrics
 
-__all__ = ["LinearProbe", "ProbeResult", "fit_linear_probe", "frechet_distance",
-           "gaussian_statistics", "knn_accuracy", "knn_predict", "linear_probe",
-           "probe_predict_proba"]
+__all__ = ["LinearProbe", "ProbeResult", "RetrievalMetrics", "fit_linear_probe",
+           "frechet_distance", "gaussian_statistics", "knn_accuracy", "knn_predict", "linear_probe",
+           "probe_predict_proba", "retrieval_metrics"]
