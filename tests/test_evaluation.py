@@ -167,3 +167,40 @@ def test_retrieval_metrics_equal_the_brute_force_definitions(pixels):
         evaluation.retrieval_metrics(x, y, x_test)
     with pytest.raises(ValueError, match="R = 0"):
         evaluation.retrieval_metrics(points[:3:2] * [[1.0]], np.array([0, 1]))
+
+
+def test_classifier_score_and_class_histogram():
+    confident = np.eye(4)[np.arange(400) % 4]  # every class, each sample certain
+    assert float(evaluation.classifier_score(confident)) == pytest.approx(4.0, rel=1e-5)
+    uniform = np.full((50, 4), 0.25)
+    assert float(evaluation.classifier_score(uniform)) == pytest.approx(1.0, rel=1e-6)
+    collapsed = np.eye(4)[np.zeros(50, int)]  # one mode only
+    assert float(evaluation.classifier_score(collapsed)) == pytest.approx(1.0, rel=1e-6)
+    # Two classes used evenly, each p(y|x) = (0.9, 0.1): exp KL = exp(ln 2 - H(0.9)).
+    p = np.where(np.arange(100)[:, None] % 2 == 0, [0.9, 0.1], [0.1, 0.9])
+    h = -(0.9 * np.log(0.9) + 0.1 * np.log(0.1))
+    assert float(evaluation.classifier_score(p)) == pytest.approx(np.exp(np.log(2) - h), rel=1e-5)
+    with pytest.raises(ValueError, match="softmax the logits first"):
+        evaluation.classifier_score(np.ones((3, 4)))
+    hist = evaluation.class_histogram(np.array([0, 0, 1, 3]), 4)
+    np.testing.assert_array_equal(hist.counts, [2, 1, 0, 1])
+    assert float(hist.entropy) == pytest.approx(-(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25)))
+    with pytest.raises(ValueError, match=r"in \[0, 4\); got 5"):
+        evaluation.class_histogram(np.array([5]), 4)
+
+
+def test_precision_recall_on_gaussians_with_known_answers():
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(1000, 2)).astype(np.float32)
+    same = evaluation.precision_recall(real, real)
+    assert float(same.precision) == 1.0 and float(same.recall) == 1.0
+    other = rng.normal(size=(1000, 2)).astype(np.float32)  # the same distribution
+    close = evaluation.precision_recall(real, other)
+    assert float(close.precision) > 0.9 and float(close.recall) > 0.9
+    far = evaluation.precision_recall(real, other + 100.0)
+    assert float(far.precision) == 0.0 and float(far.recall) == 0.0
+    # Samples from half of the data (x_1 > 0): realistic, but half the data uncovered.
+    half = evaluation.precision_recall(real, other[other[:, 0] > 0])
+    assert float(half.precision) > 0.9 and 0.4 < float(half.recall) < 0.6
+    with pytest.raises(ValueError, match="k = 3 needs more than k rows"):
+        evaluation.precision_recall(real, other[:3])

@@ -1,8 +1,16 @@
 """One evaluation toolkit for the features of every model: the linear probe, the
 k-NN classifier, retrieval metrics (precision@1, R-precision, MAP@R) and the Fréchet
-distance (the reference feature extractor follows)."""
+distance, and the scores of generated samples (classifier score, class histogram,
+precision and recall); the reference feature extractor follows."""
 
 from jaxselforg.evaluation.frechet import frechet_distance, gaussian_statistics
+from jaxselforg.evaluation.generative import (
+    ClassHistogram,
+    PrecisionRecall,
+    class_histogram,
+    classifier_score,
+    precision_recall,
+)
 from jaxselforg.evaluation.knn import knn_accuracy, knn_predict
 from jaxselforg.evaluation.probe import (
     LinearProbe,
@@ -13,6 +21,21 @@ from jaxselforg.evaluation.probe import (
 )
 from jaxselforg.evaluation.retrieval import RetrievalMetrics, retrieval_metrics
 
-__all__ = ["LinearProbe", "ProbeResult", "RetrievalMetrics", "fit_linear_probe",
-           "frechet_distance", "gaussian_statistics", "knn_accuracy", "knn_predict", "linear_probe",
-           "probe_predict_proba", "retrieval_metrics"]
+__all__ = [
+    "ClassHistogram",
+    "LinearProbe",
+    "PrecisionRecall",
+    "ProbeResult",
+    "RetrievalMetrics",
+    "class_histogram",
+    "classifier_score",
+    "fit_linear_probe",
+    "frechet_distance",
+    "gaussian_statistics",
+    "knn_accuracy",
+    "knn_predict",
+    "linear_probe",
+    "precision_recall",
+    "probe_predict_proba",
+    "retrieval_metrics",
+]
