@@ -18,7 +18,7 @@ SMALL_CNN = {"channels": (8, 16), "features": 32, "dropout": 0.2}
 def fashion():
     x, y = data.load("fashion_mnist", "train")
     xt, yt = data.load("fashion_mnist", "test")
-    unit = lambda a: np.asarray(a, np.float32) / 255.0  # noqa: E731
+    unit = lambda a: np.asarray(a, np.float32) / 255.0
     return unit(x[:1024]), np.asarray(y[:1024]), unit(xt[:500]), np.asarray(yt[:500])
 
 
