@@ -204,3 +204,37 @@ def test_precision_recall_on_gaussians_with_known_answers():
     assert float(half.precision) > 0.9 and 0.4 < float(half.recall) < 0.6
     with pytest.raises(ValueError, match="k = 3 needs more than k rows"):
         evaluation.precision_recall(real, other[:3])
+
+
+def test_feature_extractor_trains_once_reloads_and_refuses_another_network(tmp_path):
+    from jaxselforg import classify, train
+
+    first = evaluation.feature_extractor("fashion_mnist", epochs=1, n_train=512,
+                                         cache_dir=tmp_path, progress=False)
+    # 4 steps of training: well above chance (0.1); the quality run is the experiment's.
+    assert first.directory.parent == tmp_path and 0.2 < first.test_accuracy <= 1.0
+    again = evaluation.feature_extractor("fashion_mnist", epochs=1, n_train=512,
+                                         cache_dir=tmp_path, progress=False)
+    for a, b in zip(jax.tree.leaves(nnx_state(first.model)), jax.tree.leaves(
+            nnx_state(again.model)), strict=True):
+        np.testing.assert_array_equal(a, b)  # reloaded, not retrained
+    assert again.test_accuracy == first.test_accuracy
+
+    test_images, _ = data.load("fashion_mnist", "test")
+    x = data.to_unit_range(test_images)
+    floor = float(evaluation.frechet_classifier_distance(first, x[:500], x[500:1000]))
+    noise = np.random.default_rng(0).random((500, 28, 28)).astype(np.float32)
+    assert float(evaluation.frechet_classifier_distance(first, noise, x[:500])) > 10 * floor
+    assert first.features(x[:3]).shape == (3, 256)
+
+    x_train, y_train = data.load("fashion_mnist", "train")
+    with pytest.raises(train.CheckpointMismatchError):
+        classify.train_classifier(data.to_unit_range(x_train[:512]), np.asarray(y_train[:512]),
+                                  key=jax.random.key(0), epochs=1, architecture="mlp",
+                                  checkpoint_dir=first.directory, progress=False)
+
+
+def nnx_state(model):
+    from flax import nnx
+
+    return nnx.state(model)

@@ -12,9 +12,10 @@ from jaxselforg.classify.training import (
     ClassifierObjective,
     ClassifierTraining,
     accuracy,
+    features,
     predict,
     train_classifier,
 )
 
 __all__ = ["ARCHITECTURES", "CNN", "OPTIMIZER", "ClassifierObjective", "ClassifierTraining",
-           "MLPClassifier", "accuracy", "make_classifier", "predict", "train_classifier"]
+           "MLPClassifier", "accuracy", "features", "make_classifier", "predict", "train_classifier"]

@@ -18,6 +18,7 @@ import jax
 from flax import nnx
 
 from jaxselforg import _validation, nn
+from jaxselforg.nn import _mode
 
 __all__ = ["ARCHITECTURES", "CNN", "MLPClassifier", "make_classifier"]
 
@@ -44,7 +45,7 @@ class CNN(nnx.Module):
                                       rngs=rngs)
         self.head = nn.MLP(features, (_validation.positive_int(n_classes, "n_classes"),),
                            rngs=rngs)
-        self.drop = nnx.Dropout(dropout, rngs=rngs) if dropout > 0 else None
+        self.drop = _mode.dropout(dropout)
 
     def features(self, images: jax.Array, *, train: bool = False) -> jax.Array:
         """The penultimate layer ``[n, features]``."""

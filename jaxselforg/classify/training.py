@@ -25,8 +25,8 @@ from jax.typing import ArrayLike
 from jaxselforg import _rows, _validation, train
 from jaxselforg.classify.model import ARCHITECTURES, make_classifier
 
-__all__ = ["OPTIMIZER", "ClassifierObjective", "ClassifierTraining", "accuracy", "predict",
-           "train_classifier"]
+__all__ = ["OPTIMIZER", "ClassifierObjective", "ClassifierTraining", "accuracy", "features",
+           "predict", "train_classifier"]
 
 OPTIMIZER = optax.inject_hyperparams(train.cosine_decay_adamw)(
     learning_rate=1e-3, decay_steps=0, weight_decay=0.0)
@@ -90,10 +90,23 @@ class ClassifierTraining(NamedTuple):
         return train.get_model(self.graphdef, self.state)
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef",))
-def _logits(graphdef, state, images):
+@functools.partial(jax.jit, static_argnames=("graphdef", "penultimate"))
+def _outputs(graphdef, state, images, penultimate):
     model = nnx.merge(graphdef, state)
-    return _rows.map_rows(lambda rows: model(rows), images, block_rows=500)
+    apply = model.features if penultimate else model
+    return _rows.map_rows(lambda rows: apply(rows), images, block_rows=500)
+
+
+def features(model: nnx.Module, images: ArrayLike) -> jax.Array:
+    """The penultimate layer ``[n, features]`` of ``images [n, h, w]`` in eval mode (the
+    features of the Fréchet classifier distance), a block of images at a time.
+
+    Raises:
+      ValueError: images of the wrong shape or outside [0, 1].
+    """
+    images = _validation.images(images, model.image_shape)
+    graphdef, state = nnx.split(model)
+    return _outputs(graphdef, state, images, True)
 
 
 def predict(model: nnx.Module, images: ArrayLike) -> jax.Array:
@@ -104,7 +117,7 @@ def predict(model: nnx.Module, images: ArrayLike) -> jax.Array:
     """
     images = _validation.images(images, model.image_shape)
     graphdef, state = nnx.split(model)
-    return jax.nn.softmax(_logits(graphdef, state, images), axis=-1)
+    return jax.nn.softmax(_outputs(graphdef, state, images, False), axis=-1)
 
 
 def accuracy(model: nnx.Module, images: ArrayLike, labels: ArrayLike) -> float:

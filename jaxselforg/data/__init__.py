@@ -2,7 +2,14 @@
 
 from jaxselforg.data._idx import CorruptFileError, read_idx
 from jaxselforg.data.batching import epoch_batches, epoch_indices, sequential_batches
-from jaxselforg.data.loading import CLASS_NAMES, DATASETS, SPLITS, DataUnavailableError, load
+from jaxselforg.data.loading import (
+    CLASS_NAMES,
+    DATASETS,
+    SPLITS,
+    DataUnavailableError,
+    cache_dir,
+    load,
+)
 from jaxselforg.data.preprocess import (
     PCA,
     binarize,
@@ -18,12 +25,13 @@ from jaxselforg.data.synthetic import blobs, ring, uniform_disc, uniform_square
 __all__ = [
     "CLASS_NAMES",
     "DATASETS",
+    "PCA",
     "SPLITS",
     "CorruptFileError",
     "DataUnavailableError",
-    "PCA",
     "binarize",
     "blobs",
+    "cache_dir",
     "dynamic_binarize",
     "epoch_batches",
     "epoch_indices",

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from jaxselforg import _validation
 
-__all__ = ["epoch_indices", "epoch_batches", "sequential_batches"]
+__all__ = ["epoch_batches", "epoch_indices", "sequential_batches"]
 
 
 def _leading_size(data) -> int:

@@ -58,7 +58,7 @@ class MLP(nnx.Module):
         self.norms = nnx.List([_mode.batch_norm(w, batch_norm, rngs)
                                for w in widths[:n_activated]])
         rate = _mode.dropout_rate(dropout)
-        self.drops = nnx.List([_mode.dropout(rate, rngs) for _ in range(n_activated)])
+        self.drops = nnx.List([_mode.dropout(rate) for _ in range(n_activated)])
 
     @property
     def out_features(self) -> int:
