@@ -18,4 +18,5 @@ from jaxselforg.classify.training import (
 )
 
 __all__ = ["ARCHITECTURES", "CNN", "OPTIMIZER", "ClassifierObjective", "ClassifierTraining",
-           "MLPClassifier", "accuracy", "features", "make_classifier", "predict", "train_classifier"]
+           "MLPClassifier", "accuracy", "features", "make_classifier", "predict",
+           "train_classifier"]
