@@ -15,12 +15,14 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.nn`: Flax NNX blocks (Conv3x3, ConvTranspose2x, MLP, conv encoder/decoder, heads)
 * :mod:`jaxselforg.vae`: the VAE (MLP and convolutional), its objective, evaluation, latent helpers, training
 * :mod:`jaxselforg.train`: the training core (pure jit'd steps, scanned epochs, vmapped runs, checkpoints, metric logs)
+* :mod:`jaxselforg.classify`: CNN and MLP classifiers (the yardstick, the teacher, the baselines)
 * :mod:`jaxselforg.evaluation`: the linear probe (and the evaluation toolkit of features)
 * :mod:`jaxselforg.viz`: image mosaics, curves, SOM maps, latent scatter plots, figure saving
 """
 
 from jaxselforg import (
     augment,
+    classify,
     cluster,
     criteria,
     data,
@@ -40,7 +42,21 @@ from jaxselforg import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "augment", "cluster", "criteria", "data", "distances", "evaluation", "mixture", "nn",
-    "parallel", "rbm", "schedules", "som", "train", "vae", "viz",
     "__version__",
+    "augment",
+    "classify",
+    "cluster",
+    "criteria",
+    "data",
+    "distances",
+    "evaluation",
+    "mixture",
+    "nn",
+    "parallel",
+    "rbm",
+    "schedules",
+    "som",
+    "train",
+    "vae",
+    "viz",
 ]

@@ -45,7 +45,7 @@ from jax.typing import ArrayLike
 
 from jaxselforg import _rows, _validation
 
-__all__ = ["METRICS", "distance", "pairwise", "nearest", "canonical_metric"]
+__all__ = ["METRICS", "canonical_metric", "distance", "k_nearest", "nearest", "pairwise"]
 
 METRICS = ("euclidean", "sqeuclidean", "manhattan", "chebyshev", "minkowski", "dot", "cosine")
 _ALIASES = {"cityblock": "manhattan", "supremum": "chebyshev"}
@@ -261,7 +261,7 @@ def _ranking(metric, y, p, w, bias, matmul, centre) -> _Ranking:
     """
     zero = jnp.zeros(y.shape[0], y.dtype)
     fast = matmul and metric in _INNER_PRODUCT
-    same = lambda rows: rows  # noqa: E731
+    same = lambda rows: rows
     if bias is not None:
         pairs = _ALL_PAIRS[metric] if fast else _lift(_PAIR[metric])
         return _Ranking(same, y, -bias, lambda a, b: pairs(a, b, p, w),
@@ -272,7 +272,7 @@ def _ranking(metric, y, p, w, bias, matmul, centre) -> _Ranking:
                         lambda s, a, j: _finish(metric, s, p), exact=True)
     y = _scale(y, w)
     if metric in ("dot", "cosine"):
-        rows = (lambda a: _unit(_scale(a, w))) if metric == "cosine" else (  # noqa: E731
+        rows = (lambda a: _unit(_scale(a, w))) if metric == "cosine" else (
             lambda a: _scale(a, w))
 
         def product_distance(s, a, j):
@@ -653,3 +653,51 @@ def nearest(
     return _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p, block_size=blocks,
                     runner_up=bool(runner_up), matmul=bool(matmul),
                     exact_distance=bool(exact_distance), centre=bool(centre))
+
+
+@functools.partial(jax.jit, static_argnames=("k", "metric", "static_p"))
+def _k_nearest(x, y, w, traced_p, *, k, metric, static_p):
+    def block(x_rows):
+        d = _pairwise(x_rows, y, w, traced_p, metric, static_p)
+        negative, index = lax.top_k(-d, k)  # ties: the smaller index first
+        return index.astype(jnp.int32), -negative
+
+    return _rows.map_rows(block, x)
+
+
+def k_nearest(
+    x: ArrayLike,
+    y: ArrayLike,
+    k: int,
+    metric: str = "euclidean",
+    *,
+    p: ArrayLike = 2.0,
+    w: ArrayLike | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """The ``k`` nearest rows of ``y`` for every row of ``x``, nearest first.
+
+    The neighbours of the k-NN classifier and of retrieval metrics: for each query
+    x_i, the indices j_1 .. j_k of the k smallest rho(x_i, y_j) (equal distances: the
+    smaller index first), computed a block of query rows at a time from
+    :func:`pairwise` (so memory is ``[block, m]``, not ``[n, m]``).
+
+    Args:
+      x: ``[n, d]`` queries.
+      y: ``[m, d]`` reference rows.
+      k: neighbours per query (static, 1 <= k <= m).
+      metric: one of ``METRICS`` (or an alias).
+      p: Minkowski exponent (may be traced).
+      w: optional non-negative feature weights ``[d]``.
+
+    Returns:
+      ``(indices, distances)``: int32 ``[n, k]`` and ``[n, k]``, ascending distance.
+
+    Raises:
+      ValueError: as :func:`pairwise`, or ``k`` outside ``[1, m]``.
+    """
+    x, y, metric, p, w = _prepare(x, y, metric, p, w, 2, "[n, d]")
+    k = _validation.positive_int(k, "k")
+    if k > y.shape[0]:
+        raise ValueError(f"k = {k} exceeds the {y.shape[0]} reference rows of y.")
+    traced_p, static_p = _static_or_traced(p)
+    return _k_nearest(x, y, w, traced_p, k=k, metric=metric, static_p=static_p)

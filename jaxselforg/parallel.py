@@ -154,15 +154,8 @@ def nearest(
     y: ArrayLike,
     metric: str = "euclidean",
     *,
-    p: float = 2.0,
-    w: ArrayLike | None = None,
     mesh: Mesh | None = None,
-    runner_up: bool = False,
-    bias: ArrayLike | None = None,
-    matmul: bool = True,
-    exact_distance: bool = True,
-    centre: bool = True,
-    block_size: int | str | None = "auto",
+    **options,
 ) -> tuple[jax.Array, ...]:
     """:func:`jaxselforg.distances.nearest` with the queries ``x`` sharded over ``mesh``.
 
@@ -173,10 +166,11 @@ def nearest(
     Args:
       x: queries ``[n, d]`` (padded to a multiple of the mesh size internally).
       y: candidates ``[m, d]``, replicated on every device.
-      metric, p, w: the distance (``jaxselforg.distances``).
+      metric: the distance (``jaxselforg.distances.METRICS``).
       mesh: a one-axis device mesh; default :func:`data_mesh`.
-      runner_up, bias, matmul, exact_distance, centre, block_size: as in
-        :func:`jaxselforg.distances.nearest`.
+      **options: :func:`jaxselforg.distances.nearest`'s keywords (``p``, ``w``,
+        ``runner_up``, ``bias``, ``matmul``, ``exact_distance``, ``centre``,
+        ``block_size``).
 
     Returns:
       ``(index, distance)``, each ``[n]``; with ``runner_up=True``, ``(index,
@@ -188,11 +182,9 @@ def nearest(
     mesh = data_mesh() if mesh is None else mesh
     x = _validation.matrix(x, "x")
     y = _validation.matrix(y, "y", features=x.shape[1])
-    if bias is not None:  # checked here: inside shard_map its values are traced
-        bias = _validation.vector(bias, "bias", size=y.shape[0])
+    if options.get("bias") is not None:  # checked here: inside shard_map it is traced
+        options["bias"] = _validation.vector(options["bias"], "bias", size=y.shape[0])
     x_sharded, _ = shard_rows(x, mesh)
-    options = dict(p=p, w=w, runner_up=runner_up, bias=bias, matmul=matmul,
-                   exact_distance=exact_distance, centre=centre, block_size=block_size)
 
     def local(rows, candidates):
         return distances.nearest(rows, candidates, metric, **options)

@@ -389,3 +389,20 @@ def test_bad_input_is_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=None) as err:
         call()
     assert message in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "cosine"])
+def test_k_nearest_equals_a_stable_sort_of_cdist(metric):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(230, 6)).astype(np.float32)  # more rows than one block
+    y = rng.normal(size=(40, 6)).astype(np.float32)
+    y[7] = y[3]  # an exact tie: the smaller index comes first
+    index, dist = distances.k_nearest(x, y, 4, metric)
+    reference = cdist(x.astype(np.float64), y.astype(np.float64),
+                      "cityblock" if metric == "manhattan" else metric)
+    order = np.argsort(reference, axis=1, kind="stable")[:, :4]
+    np.testing.assert_array_equal(index, order)
+    np.testing.assert_allclose(dist, np.take_along_axis(reference, order, 1), rtol=1e-4,
+                               atol=1e-4)
+    with pytest.raises(ValueError, match="k = 41 exceeds the 40 reference rows"):
+        distances.k_nearest(x, y, 41)

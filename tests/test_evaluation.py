@@ -108,3 +108,133 @@ def test_frechet_distance_is_finite_for_rank_deficient_covariances(pixels):
     # Inside a trace it runs in the input dtype and stays finite.
     traced = jax.jit(evaluation.frechet_distance)(jnp.asarray(few), jnp.asarray(x_test[:12]))
     assert traced.dtype == jnp.float32 and float(traced) == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_knn_predictions_equal_sklearn(pixels, metric):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    x, y, x_test, y_test = pixels
+    reference = KNeighborsClassifier(n_neighbors=5, metric=metric, algorithm="brute").fit(x, y)
+    ours = evaluation.knn_predict(x, y, x_test, k=5, metric=metric)
+    np.testing.assert_array_equal(ours, reference.predict(x_test))
+    assert evaluation.knn_accuracy(x, y, x_test, y_test, k=5, metric=metric) == pytest.approx(
+        reference.score(x_test, y_test))
+    with pytest.raises(ValueError, match="k = 301 exceeds the 300 reference rows"):
+        evaluation.knn_accuracy(x, y, x_test, y_test, k=301)
+    with pytest.raises(ValueError, match="test_labels"):
+        evaluation.knn_accuracy(x, y, x_test, y_test[:5])
+
+
+def _retrieval_reference(q, q_labels, refs, ref_labels, same):
+    """The AccuracyCalculator definitions by brute force (float64, stable order)."""
+    from scipy.spatial.distance import cdist
+
+    d = cdist(q.astype(np.float64), refs.astype(np.float64))
+    p1, rp, mapr = [], [], []
+    for i in range(len(q)):
+        order = np.argsort(d[i], kind="stable")
+        if same:
+            order = order[order != i]
+        relevant = ref_labels[order] == q_labels[i]
+        r = int(relevant.sum())
+        if r == 0:
+            continue
+        p1.append(relevant[0])
+        rp.append(relevant[:r].mean())
+        hits = relevant[:r]
+        precision = np.cumsum(hits) / np.arange(1, r + 1)
+        mapr.append(np.sum(precision * hits) / r)
+    return np.mean(p1), np.mean(rp), np.mean(mapr), len(p1)
+
+
+def test_retrieval_metrics_equal_the_brute_force_definitions(pixels):
+    x, y, x_test, y_test = pixels
+    ours = evaluation.retrieval_metrics(x_test, y_test)  # the test set against itself
+    expected = _retrieval_reference(x_test, y_test, x_test, y_test, same=True)
+    np.testing.assert_allclose(ours[:3], expected[:3], rtol=1e-6)
+    assert ours.n_queries == expected[3]
+    across = evaluation.retrieval_metrics(x_test, y_test, x, y)
+    np.testing.assert_allclose(across[:3],
+                               _retrieval_reference(x_test, y_test, x, y, same=False)[:3],
+                               rtol=1e-6)
+    # A perfect embedding: every measure 1; a query alone in its class is not scored.
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    points = labels[:, None] * 10.0 + np.arange(6)[:, None] * 0.1
+    perfect = evaluation.retrieval_metrics(points, labels)
+    assert perfect[:3] == (1.0, 1.0, 1.0) and perfect.n_queries == 5
+    with pytest.raises(ValueError, match="Give both reference_features and reference_labels"):
+        evaluation.retrieval_metrics(x, y, x_test)
+    with pytest.raises(ValueError, match="R = 0"):
+        evaluation.retrieval_metrics(points[:3:2] * [[1.0]], np.array([0, 1]))
+
+
+def test_classifier_score_and_class_histogram():
+    confident = np.eye(4)[np.arange(400) % 4]  # every class, each sample certain
+    assert float(evaluation.classifier_score(confident)) == pytest.approx(4.0, rel=1e-5)
+    uniform = np.full((50, 4), 0.25)
+    assert float(evaluation.classifier_score(uniform)) == pytest.approx(1.0, rel=1e-6)
+    collapsed = np.eye(4)[np.zeros(50, int)]  # one mode only
+    assert float(evaluation.classifier_score(collapsed)) == pytest.approx(1.0, rel=1e-6)
+    # Two classes used evenly, each p(y|x) = (0.9, 0.1): exp KL = exp(ln 2 - H(0.9)).
+    p = np.where(np.arange(100)[:, None] % 2 == 0, [0.9, 0.1], [0.1, 0.9])
+    h = -(0.9 * np.log(0.9) + 0.1 * np.log(0.1))
+    assert float(evaluation.classifier_score(p)) == pytest.approx(np.exp(np.log(2) - h), rel=1e-5)
+    with pytest.raises(ValueError, match="softmax the logits first"):
+        evaluation.classifier_score(np.ones((3, 4)))
+    hist = evaluation.class_histogram(np.array([0, 0, 1, 3]), 4)
+    np.testing.assert_array_equal(hist.counts, [2, 1, 0, 1])
+    assert float(hist.entropy) == pytest.approx(-(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25)))
+    with pytest.raises(ValueError, match=r"in \[0, 4\); got 5"):
+        evaluation.class_histogram(np.array([5]), 4)
+
+
+def test_precision_recall_on_gaussians_with_known_answers():
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(1000, 2)).astype(np.float32)
+    same = evaluation.precision_recall(real, real)
+    assert float(same.precision) == 1.0 and float(same.recall) == 1.0
+    other = rng.normal(size=(1000, 2)).astype(np.float32)  # the same distribution
+    close = evaluation.precision_recall(real, other)
+    assert float(close.precision) > 0.9 and float(close.recall) > 0.9
+    far = evaluation.precision_recall(real, other + 100.0)
+    assert float(far.precision) == 0.0 and float(far.recall) == 0.0
+    # Samples from half of the data (x_1 > 0): realistic, but half the data uncovered.
+    half = evaluation.precision_recall(real, other[other[:, 0] > 0])
+    assert float(half.precision) > 0.9 and 0.4 < float(half.recall) < 0.6
+    with pytest.raises(ValueError, match="k = 3 needs more than k rows"):
+        evaluation.precision_recall(real, other[:3])
+
+
+def test_feature_extractor_trains_once_reloads_and_refuses_another_network(tmp_path):
+    from jaxselforg import classify, train
+
+    first = evaluation.feature_extractor("fashion_mnist", epochs=1, n_train=512,
+                                         cache_dir=tmp_path, progress=False)
+    # 4 steps of training: well above chance (0.1); the quality run is the experiment's.
+    assert first.directory.parent == tmp_path and 0.2 < first.test_accuracy <= 1.0
+    again = evaluation.feature_extractor("fashion_mnist", epochs=1, n_train=512,
+                                         cache_dir=tmp_path, progress=False)
+    for a, b in zip(jax.tree.leaves(nnx_state(first.model)), jax.tree.leaves(
+            nnx_state(again.model)), strict=True):
+        np.testing.assert_array_equal(a, b)  # reloaded, not retrained
+    assert again.test_accuracy == first.test_accuracy
+
+    test_images, _ = data.load("fashion_mnist", "test")
+    x = data.to_unit_range(test_images)
+    floor = float(evaluation.frechet_classifier_distance(first, x[:500], x[500:1000]))
+    noise = np.random.default_rng(0).random((500, 28, 28)).astype(np.float32)
+    assert float(evaluation.frechet_classifier_distance(first, noise, x[:500])) > 10 * floor
+    assert first.features(x[:3]).shape == (3, 256)
+
+    x_train, y_train = data.load("fashion_mnist", "train")
+    with pytest.raises(train.CheckpointMismatchError):
+        classify.train_classifier(data.to_unit_range(x_train[:512]), np.asarray(y_train[:512]),
+                                  key=jax.random.key(0), epochs=1, architecture="mlp",
+                                  checkpoint_dir=first.directory, progress=False)
+
+
+def nnx_state(model):
+    from flax import nnx
+
+    return nnx.state(model)

@@ -7,7 +7,14 @@ from jaxselforg.data.batching import (
     scan_batches,
     sequential_batches,
 )
-from jaxselforg.data.loading import CLASS_NAMES, DATASETS, SPLITS, DataUnavailableError, load
+from jaxselforg.data.loading import (
+    CLASS_NAMES,
+    DATASETS,
+    SPLITS,
+    DataUnavailableError,
+    cache_dir,
+    load,
+)
 from jaxselforg.data.preprocess import (
     PCA,
     binarize,
@@ -23,12 +30,13 @@ from jaxselforg.data.synthetic import blobs, ring, uniform_disc, uniform_square
 __all__ = [
     "CLASS_NAMES",
     "DATASETS",
+    "PCA",
     "SPLITS",
     "CorruptFileError",
     "DataUnavailableError",
-    "PCA",
     "binarize",
     "blobs",
+    "cache_dir",
     "dynamic_binarize",
     "epoch_batches",
     "epoch_indices",

@@ -21,7 +21,7 @@ from jax import lax
 
 from jaxselforg import _validation
 
-__all__ = ["epoch_indices", "epoch_batches", "scan_batches", "sequential_batches"]
+__all__ = ["epoch_batches", "epoch_indices", "scan_batches", "sequential_batches"]
 
 
 def _leading_size(data) -> int:

@@ -29,7 +29,7 @@ import numpy as np
 from jaxselforg import _validation
 from jaxselforg.data._idx import CorruptFileError, read_idx
 
-__all__ = ["DATASETS", "SPLITS", "CLASS_NAMES", "DataUnavailableError", "load"]
+__all__ = ["CLASS_NAMES", "DATASETS", "SPLITS", "DataUnavailableError", "cache_dir", "load"]
 
 DATASETS = ("fashion_mnist", "mnist")
 SPLITS = ("train", "test")
@@ -50,9 +50,14 @@ class DataUnavailableError(RuntimeError):
     """The dataset files are neither on disk nor downloadable."""
 
 
-def _cache_root() -> pathlib.Path:
+def cache_dir() -> pathlib.Path:
+    """The library's cache folder: ``$JAXSELFORG_CACHE_DIR``, default
+    ``~/.cache/jaxselforg`` (downloaded datasets, the reference classifier)."""
     default = pathlib.Path.home() / ".cache" / "jaxselforg"
     return pathlib.Path(os.environ.get("JAXSELFORG_CACHE_DIR", default)).expanduser()
+
+
+_cache_root = cache_dir
 
 
 def _manual_dir(name: str, data_dir: str | os.PathLike | None) -> tuple[pathlib.Path, bool]:

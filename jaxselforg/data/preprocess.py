@@ -11,14 +11,14 @@ from jax.typing import ArrayLike
 from jaxselforg import _validation
 
 __all__ = [
-    "to_unit_range",
-    "flatten",
-    "standardize",
+    "PCA",
     "binarize",
     "dynamic_binarize",
-    "PCA",
+    "flatten",
     "pca",
     "pca_project",
+    "standardize",
+    "to_unit_range",
 ]
 
 

@@ -9,7 +9,7 @@ from jax.typing import ArrayLike
 
 from jaxselforg import _validation
 
-__all__ = ["blobs", "uniform_square", "uniform_disc", "ring"]
+__all__ = ["blobs", "ring", "uniform_disc", "uniform_square"]
 
 
 def blobs(

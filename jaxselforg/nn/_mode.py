@@ -37,10 +37,15 @@ def dropout_rate(rate) -> float:
     return float(rate)
 
 
-def dropout(rate: float, rngs: nnx.Rngs):
-    """A dropout layer of ``rate`` in [0, 1), or None for 0."""
+def dropout(rate: float):
+    """A dropout layer of ``rate`` in [0, 1), or None for 0.
+
+    It holds no random state (no ``rngs``): the masks come from the key of each call,
+    so the module state stays checkpointable arrays and a step's randomness is the
+    step's key.
+    """
     rate = dropout_rate(rate)
-    return nnx.Dropout(rate, rngs=rngs) if rate > 0 else None
+    return nnx.Dropout(rate) if rate > 0 else None
 
 
 def normalize_activate_drop(x, norm, act, drop, *, train: bool, key):

@@ -75,7 +75,7 @@ class ConvEncoder(nnx.Module):
                                for i, c in enumerate(channels)])
         factor = 2 ** len(channels)
         flat = self.image_shape[0] // factor * (self.image_shape[1] // factor) * channels[-1]
-        self.drop = _mode.dropout(dropout, rngs)
+        self.drop = _mode.dropout(dropout)
         if features is None:
             self.dense, self.out_features = None, flat
         else:

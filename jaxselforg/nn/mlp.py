@@ -58,15 +58,13 @@ class MLP(nnx.Module):
         self.norms = nnx.List([_mode.batch_norm(w, batch_norm, rngs)
                                for w in widths[:n_activated]])
         rate = _mode.dropout_rate(dropout)
-        self.drops = nnx.List([_mode.dropout(rate, rngs) for _ in range(n_activated)])
+        self.drops = nnx.List([_mode.dropout(rate) for _ in range(n_activated)])
 
     @property
     def out_features(self) -> int:
         return self.widths[-1]
 
-    def __call__(self, x: jax.Array, *, train: bool = False,
-                 key: jax.Array | None = None) -> jax.Array:
-        """``[n, ...] -> [n, widths[-1]]``; ``key`` draws the dropout masks when training."""
+    def _run(self, x, n_layers: int, train: bool, key):
         h = x.reshape(x.shape[0], -1)
         if h.shape[1] != self.in_features:
             raise ValueError(f"MLP expects {self.in_features} input features per example; got "
@@ -75,9 +73,20 @@ class MLP(nnx.Module):
         keys = _mode.layer_keys(key, len(self.drops),
                                 needed=train and any(d is not None for d in self.drops),
                                 block="MLP")
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.layers[:n_layers]):
             h = layer(h)
             if i < len(self.norms):
                 h = _mode.normalize_activate_drop(h, self.norms[i], act, self.drops[i],
                                                   train=train, key=keys[i])
         return h
+
+    def features(self, x: jax.Array, *, train: bool = False,
+                 key: jax.Array | None = None) -> jax.Array:
+        """The input of the last layer ``[n, widths[-2]]`` (the inputs, flattened, for a
+        one-layer MLP): a classifier's penultimate features."""
+        return self._run(x, len(self.layers) - 1, train, key)
+
+    def __call__(self, x: jax.Array, *, train: bool = False,
+                 key: jax.Array | None = None) -> jax.Array:
+        """``[n, ...] -> [n, widths[-1]]``; ``key`` draws the dropout masks when training."""
+        return self._run(x, len(self.layers), train, key)

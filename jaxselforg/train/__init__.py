@@ -44,7 +44,7 @@ from jaxselforg.train.loop import (
     run_epochs,
 )
 from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
-from jaxselforg.train.optimizers import cosine_decay_adam
+from jaxselforg.train.optimizers import cosine_decay_adam, cosine_decay_adamw
 from jaxselforg.train.partition import parameter_labels, partition
 from jaxselforg.train.state import (
     SINGLE_ROLE,
@@ -85,6 +85,7 @@ __all__ = [
     "TensorBoardWriter",
     "TrainState",
     "cosine_decay_adam",
+    "cosine_decay_adamw",
     "create_state",
     "fit",
     "get_hyperparams",

@@ -16,7 +16,7 @@ from jax.typing import ArrayLike
 
 from jaxselforg import schedules
 
-__all__ = ["cosine_decay_adam"]
+__all__ = ["cosine_decay_adam", "cosine_decay_adamw"]
 
 
 def cosine_decay_adam(learning_rate: ArrayLike, decay_steps: ArrayLike, b1: float = 0.9,
@@ -36,3 +36,21 @@ def cosine_decay_adam(learning_rate: ArrayLike, decay_steps: ArrayLike, b1: floa
       An ``optax.GradientTransformation``.
     """
     return optax.adam(schedules.cosine_decay(learning_rate, decay_steps), b1=b1, b2=b2, eps=eps)
+
+
+def cosine_decay_adamw(learning_rate: ArrayLike, decay_steps: ArrayLike,
+                       weight_decay: ArrayLike = 0.0, b1: float = 0.9, b2: float = 0.999,
+                       eps: float = 1e-8) -> optax.GradientTransformation:
+    """AdamW (decoupled weight decay) with :func:`cosine_decay_adam`'s step size.
+
+    Each update is -eta_t (adam_t + lambda w): the decay is scaled by the same
+    cosine-decayed step size eta_t (Loshchilov & Hutter's schedule multiplier).
+
+    Args:
+      learning_rate: the peak (initial) step size.
+      decay_steps: updates over which the step size falls to 0; ``<= 0``: constant.
+      weight_decay: lambda.
+      b1, b2, eps: Adam's moment decays and denominator offset.
+    """
+    return optax.adamw(schedules.cosine_decay(learning_rate, decay_steps), b1=b1, b2=b2, eps=eps,
+                       weight_decay=weight_decay)

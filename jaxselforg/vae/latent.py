@@ -73,7 +73,7 @@ def decode(model: VAE, z: ArrayLike, *, batch_size: int = 500) -> jax.Array:
 
 
 def sample(model: VAE, n: int, *, key: jax.Array) -> jax.Array:
-    """``n`` generated images ``[n, h, w]``: the Bernoulli means sigmoid(f(z)) of z ~ P(z) = N(0, I).
+    """``n`` generated images ``[n, h, w]``: Bernoulli means sigmoid(f(z)), z ~ P(z) = N(0, I).
 
     Raises:
       ValueError: ``n < 1`` or ``key`` not a single PRNG key.

@@ -1,0 +1,227 @@
+"""Training a classifier on labelled images: one ``train.fit`` call.
+
+    result = classify.train_classifier(x, y, key=jax.random.key(0), epochs=15,
+                                       augmentation=augment.RandomShift(2),
+                                       test_images=x_test, test_labels=y_test)
+    classify.accuracy(result.model, x_test, y_test)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import Mesh
+from jax.typing import ArrayLike
+
+from jaxselforg import _rows, _validation, train
+from jaxselforg.classify.model import ARCHITECTURES, make_classifier
+
+__all__ = ["OPTIMIZER", "ClassifierObjective", "ClassifierTraining", "accuracy", "features",
+           "predict", "train_classifier"]
+
+OPTIMIZER = optax.inject_hyperparams(train.cosine_decay_adamw)(
+    learning_rate=1e-3, decay_steps=0, weight_decay=0.0)
+"""The optimizer of :func:`train_classifier`: AdamW whose peak rate, cosine-decay length
+and weight decay are traced state (one value, so that equal settings reuse one
+compiled epoch)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierObjective:
+    """Cross-entropy of the labels under the model in train mode, with augmentation.
+
+    ``loss_fn(model, (images, labels), key, hyperparams)``: the batch is augmented
+    (``augmentation(key, images)``, per example, inside the compiled step), passed
+    through the model with ``train=True`` (batch statistics, dropout) and scored by
+    mean_i -ln softmax(f(x_i))_{y_i} (``optax.softmax_cross_entropy_with_integer_labels``).
+    Equal for equal settings (a rebuilt step reuses the compiled epoch).
+
+    Attributes:
+      augmentation: a transform ``t(key, images)`` (``jaxselforg.augment``) or None.
+    """
+
+    augmentation: Callable | None = None
+
+    def __call__(self, model, batch, key, hyperparams):
+        images, labels = batch
+        augment_key, dropout_key = jax.random.split(key)
+        if self.augmentation is not None:
+            images = self.augmentation(augment_key, images)
+        logits = model(images, train=True, key=dropout_key)
+        loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
+        return loss, {"accuracy": jnp.mean(jnp.argmax(logits, axis=1) == labels)}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Factory:
+    """``make_classifier`` with fixed settings, hashable by value."""
+
+    architecture: str
+    image_shape: tuple[int, int]
+    n_classes: int
+    settings: tuple[tuple[str, Any], ...]
+
+    def __call__(self, rngs: nnx.Rngs):
+        return make_classifier(self.architecture, image_shape=self.image_shape,
+                               n_classes=self.n_classes, rngs=rngs, **dict(self.settings))
+
+
+class ClassifierTraining(NamedTuple):
+    """A trained classifier: ``graphdef``, the final ``state`` and the per-epoch
+    ``history`` (``loss``, ``accuracy`` on the augmented training batches, and
+    ``test_accuracy`` when test data were given)."""
+
+    graphdef: nnx.GraphDef
+    state: train.TrainState
+    history: dict[str, np.ndarray]
+
+    @property
+    def model(self) -> nnx.Module:
+        """The trained network (use it in eval mode: ``model(images)``)."""
+        return train.get_model(self.graphdef, self.state)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "penultimate"))
+def _outputs(graphdef, state, images, penultimate):
+    model = nnx.merge(graphdef, state)
+    apply = model.features if penultimate else model
+    return _rows.map_rows(lambda rows: apply(rows), images, block_rows=500)
+
+
+def features(model: nnx.Module, images: ArrayLike) -> jax.Array:
+    """The penultimate layer ``[n, features]`` of ``images [n, h, w]`` in eval mode (the
+    features of the Fréchet classifier distance), a block of images at a time.
+
+    Raises:
+      ValueError: images of the wrong shape or outside [0, 1].
+    """
+    images = _validation.images(images, model.image_shape)
+    graphdef, state = nnx.split(model)
+    return _outputs(graphdef, state, images, True)
+
+
+def predict(model: nnx.Module, images: ArrayLike) -> jax.Array:
+    """Class probabilities ``[n, n_classes]`` of ``images [n, h, w]`` in eval mode.
+
+    Raises:
+      ValueError: images of the wrong shape or outside [0, 1].
+    """
+    images = _validation.images(images, model.image_shape)
+    graphdef, state = nnx.split(model)
+    return jax.nn.softmax(_outputs(graphdef, state, images, False), axis=-1)
+
+
+def accuracy(model: nnx.Module, images: ArrayLike, labels: ArrayLike) -> float:
+    """The share of ``images`` whose most probable class is their label."""
+    images = _validation.images(images, model.image_shape)
+    labels = _validation.labels(labels, "labels", size=images.shape[0])
+    return float(jnp.mean(jnp.argmax(predict(model, images), axis=1) == labels))
+
+
+def train_classifier(
+    images: ArrayLike,
+    labels: ArrayLike,
+    *,
+    key: jax.Array,
+    architecture: str = "cnn",
+    n_classes: int = 10,
+    epochs: int = 10,
+    batch_size: int = 128,
+    learning_rate: ArrayLike = 1e-3,
+    weight_decay: ArrayLike = 1e-4,
+    learning_rate_decay: str = "cosine",
+    augmentation: Callable | None = None,
+    test_images: ArrayLike | None = None,
+    test_labels: ArrayLike | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    metrics_path: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    desc: str = "classifier",
+    mesh: Mesh | None = None,
+    **model_settings,
+) -> ClassifierTraining:
+    """Trains a ``CNN`` or ``MLPClassifier`` with AdamW (``train.fit`` underneath).
+
+    Args:
+      images: ``[n, h, w]`` training images in [0, 1].
+      labels: ``[n]`` integer classes in ``[0, n_classes)``.
+      key: PRNG key (initialization, batch order, augmentation, dropout).
+      architecture: ``"cnn"`` or ``"mlp"``.
+      n_classes: number of classes.
+      epochs: passes over the data (a resumed run continues up to it).
+      batch_size: images per step.
+      learning_rate: AdamW's peak step size (traced).
+      weight_decay: AdamW's decoupled decay lambda (traced).
+      learning_rate_decay: ``"cosine"`` (to 0 over the run) or ``"constant"``.
+      augmentation: a ``jaxselforg.augment`` transform applied to every batch (e.g.
+        ``augment.RandomShift(2)``, Hinton's jitter); None for none.
+      test_images, test_labels: optional test set for a per-epoch ``test_accuracy``.
+      checkpoint_dir: Orbax checkpoints (resumed if present; the config must match).
+      metrics_path: per-epoch ``metrics.jsonl``.
+      progress, desc: the tqdm bar.
+      mesh: optional 1-D device mesh for data parallelism.
+      **model_settings: the architecture's arguments (``channels``, ``features``,
+        ``hidden``, ``dropout``).
+
+    Returns:
+      A :class:`ClassifierTraining`.
+
+    Raises:
+      ValueError: bad images or labels, an unknown architecture or decay.
+      NonFiniteLossError: the loss diverged (the last good checkpoint is kept).
+    """
+    _validation.choice(architecture, ARCHITECTURES, "architecture")
+    n_classes = _validation.positive_int(n_classes, "n_classes")
+    images = _validation.as_float_array(images, "images")
+    if images.ndim != 3:
+        raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")
+    model_fn = _Factory(architecture, tuple(images.shape[1:]), n_classes,
+                        tuple(sorted(model_settings.items())))
+    nnx.eval_shape(lambda: model_fn(nnx.Rngs(0)))  # validates the settings, computes nothing
+    images = _validation.images(images, model_fn.image_shape)
+    labels = _checked_labels(labels, images.shape[0], n_classes, "labels")
+    epochs = _validation.positive_int(epochs, "epochs")
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    decay = _validation.choice(learning_rate_decay, ("constant", "cosine"), "learning_rate_decay")
+    decay_steps = epochs * (images.shape[0] // batch_size) if decay == "cosine" else 0
+    key = _validation.prng_key(key)
+    graphdef, state = train.create_state(model_fn, OPTIMIZER, key=key,
+                                         learning_rate=learning_rate, decay_steps=decay_steps,
+                                         weight_decay=weight_decay)
+    step = train.make_step(graphdef, ClassifierObjective(augmentation), OPTIMIZER)
+    eval_fn = None
+    if test_images is not None:
+        test_images = _validation.images(test_images, model_fn.image_shape, "test_images")
+        test_labels = _checked_labels(test_labels, test_images.shape[0], n_classes,
+                                      "test_labels")
+
+        def eval_fn(state):
+            model = train.get_model(graphdef, state)
+            return {"test_accuracy": accuracy(model, test_images, test_labels)}
+
+    config = {"model": "classifier", "architecture": architecture, "n_classes": n_classes,
+              "settings": {k: list(v) if isinstance(v, tuple) else v
+                           for k, v in model_settings.items()},
+              "augmentation": repr(augmentation), "learning_rate_decay": decay,
+              "decay_steps": decay_steps, "key": np.asarray(jax.random.key_data(key)).tolist()}
+    result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
+                       checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
+                       eval_fn=eval_fn, progress=progress, desc=desc, mesh=mesh)
+    return ClassifierTraining(graphdef, result.state, result.history)
+
+
+def _checked_labels(labels, n, n_classes, name):
+    labels = _validation.labels(labels, name, size=n)
+    top = _validation.concrete_max(labels)
+    if top is not None and top >= n_classes:
+        raise ValueError(f"{name} must be in [0, {n_classes}); got label {top}.")
+    return labels
