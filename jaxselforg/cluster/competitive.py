@@ -107,9 +107,9 @@ def winner_take_all(
     def update(state: CompetitiveState, batch: jax.Array, eta: ArrayLike):
         prototypes, frequency = state
         k = prototypes.shape[0]
-        dist = distances.pairwise(batch, prototypes, metric, p=p, w=w)
-        bias = conscience * (1.0 / k - frequency)
-        winners = jnp.argmin(dist - bias[None, :], axis=1)
+        bias = conscience * (1.0 / k - frequency)  # DeSieno's conscience
+        winners, _ = distances.nearest(batch, prototypes, metric, p=p, w=w, bias=bias,
+                                       block_size=None, exact_distance=False)
         sums, counts = _segments.weighted_sums(batch, winners, jnp.ones(batch.shape[0],
                                                                         batch.dtype), k)
         won = counts > 0
@@ -139,9 +139,8 @@ def _train(x, key, init_prototypes, eta0, eta_final, w, *, k, epochs, batch_size
     rate = schedules.schedule(schedule, eta0, eta_final, total=epochs * n_batches)
 
     def evaluate(prototypes):
-        dist = distances.pairwise(x, prototypes, metric, p=p, w=w)
-        labels = jnp.argmin(dist, axis=1)
-        return labels, jnp.mean(jnp.min(dist, axis=1))
+        labels, dist = distances.nearest(x, prototypes, metric, p=p, w=w)
+        return labels, jnp.mean(dist)
 
     def epoch(state, inputs):
         epoch_index, epoch_key = inputs

@@ -65,10 +65,10 @@ def minibatch_step(state: MiniBatchState, batch: jax.Array,
 def _device_epochs(state, x, key, *, batch_size, epochs):
     def epoch(state, epoch_key):
         start = state.centers
-        batches = x[batching.epoch_indices(epoch_key, x.shape[0], batch_size)]
-        state, inertia = lax.scan(lambda s, b: minibatch_step(s, b), state, batches)
+        state, inertia = batching.scan_batches(lambda s, b, _: minibatch_step(s, b), state, x,
+                                               key=epoch_key, batch_size=batch_size)
         shift = jnp.max(jnp.linalg.norm(state.centers - start, axis=1))
-        return state, (jnp.sum(inertia) / (batches.shape[0] * batch_size), shift)
+        return state, (jnp.sum(inertia) / (inertia.shape[0] * batch_size), shift)
 
     return lax.scan(epoch, state, jax.random.split(key, epochs))
 
