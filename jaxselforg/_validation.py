@@ -114,6 +114,28 @@ def labels(x: ArrayLike, name: str, *, size: int | None = None) -> jax.Array:
     return arr
 
 
+def class_labels(x: ArrayLike, name: str, *, size: int | None = None,
+                 n_classes: int | None = None) -> tuple[jax.Array, int]:
+    """Validates class labels ``[n]`` in ``[0, n_classes)``: ``(labels, n_classes)``.
+
+    ``n_classes`` defaults to ``max(labels) + 1`` (the labels must then be concrete).
+
+    Raises:
+      ValueError: as :func:`labels`, a label >= ``n_classes``, or traced labels
+        without ``n_classes``.
+    """
+    arr = labels(x, name, size=size)
+    top = concrete_max(arr)
+    if n_classes is None:
+        if top is None:
+            raise ValueError(f"n_classes is needed when {name} are traced.")
+        n_classes = top + 1
+    n_classes = positive_int(n_classes, "n_classes")
+    if top is not None and top >= n_classes:
+        raise ValueError(f"{name} must be in [0, {n_classes}); got label {top}.")
+    return arr, n_classes
+
+
 def choice(value: str, accepted: Sequence[str], name: str) -> str:
     """Raises unless ``value`` is one of ``accepted``."""
     if value not in accepted:

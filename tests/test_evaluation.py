@@ -185,7 +185,7 @@ def test_classifier_score_and_class_histogram():
     hist = evaluation.class_histogram(np.array([0, 0, 1, 3]), 4)
     np.testing.assert_array_equal(hist.counts, [2, 1, 0, 1])
     assert float(hist.entropy) == pytest.approx(-(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25)))
-    with pytest.raises(ValueError, match=r"in \[0, 4\); got 5"):
+    with pytest.raises(ValueError, match=r"predicted must be in \[0, 4\); got label 5"):
         evaluation.class_histogram(np.array([5]), 4)
 
 

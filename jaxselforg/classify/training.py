@@ -220,8 +220,4 @@ def train_classifier(
 
 
 def _checked_labels(labels, n, n_classes, name):
-    labels = _validation.labels(labels, name, size=n)
-    top = _validation.concrete_max(labels)
-    if top is not None and top >= n_classes:
-        raise ValueError(f"{name} must be in [0, {n_classes}); got label {top}.")
-    return labels
+    return _validation.class_labels(labels, name, size=n, n_classes=n_classes)[0]

@@ -73,11 +73,7 @@ def class_histogram(predicted: ArrayLike, n_classes: int) -> ClassHistogram:
     Raises:
       ValueError: labels not non-negative integers below ``n_classes``.
     """
-    n_classes = _validation.positive_int(n_classes, "n_classes")
-    predicted = _validation.labels(predicted, "predicted")
-    top = _validation.concrete_max(predicted)
-    if top is not None and top >= n_classes:
-        raise ValueError(f"predicted classes must be in [0, {n_classes}); got {top}.")
+    predicted, n_classes = _validation.class_labels(predicted, "predicted", n_classes=n_classes)
     counts = jnp.bincount(predicted, length=n_classes)
     frequency = counts / jnp.sum(counts)
     return ClassHistogram(counts, -jnp.sum(jax.scipy.special.xlogy(frequency, frequency)))

@@ -42,14 +42,8 @@ def knn_predict(train_features: ArrayLike, train_labels: ArrayLike, test_feature
       ValueError: as ``distances.k_nearest``; labels not ``[n]`` non-negative integers.
     """
     train_features = _validation.matrix(train_features, "train_features")
-    train_labels = _validation.labels(train_labels, "train_labels",
-                                      size=train_features.shape[0])
-    top = _validation.concrete_max(train_labels)
-    if n_classes is None:
-        if top is None:
-            raise ValueError("n_classes is needed when the labels are traced.")
-        n_classes = top + 1
-    n_classes = _validation.positive_int(n_classes, "n_classes")
+    train_labels, n_classes = _validation.class_labels(
+        train_labels, "train_labels", size=train_features.shape[0], n_classes=n_classes)
     index, _ = distances.k_nearest(test_features, train_features, k, metric)
     return _vote(train_labels[index], n_classes=n_classes)
 

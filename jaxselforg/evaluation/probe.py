@@ -139,15 +139,9 @@ def fit_linear_probe(features: ArrayLike, labels: ArrayLike, *, n_classes: int |
       >>> accuracy = jnp.mean(evaluation.probe_predict_proba(probe, test_features)
       ...                     .argmax(1) == test_labels)
     """
-    features, labels = _checked(features, labels, "train")
-    top = _validation.concrete_max(labels)
-    if n_classes is None:
-        if top is None:
-            raise ValueError("n_classes is needed when the labels are traced.")
-        n_classes = top + 1
-    n_classes = _validation.positive_int(n_classes, "n_classes")
-    if top is not None and top >= n_classes:
-        raise ValueError(f"labels must be in [0, {n_classes}); got label {top}.")
+    features = _validation.matrix(features, "train_features")
+    labels, n_classes = _validation.class_labels(labels, "train_labels",
+                                                 size=features.shape[0], n_classes=n_classes)
     if _validation.is_concrete(jnp.asarray(C)) and not float(C) > 0:
         raise ValueError(f"C must be > 0 (the inverse of the L2 strength); got {C!r}.")
     max_iter = _validation.positive_int(max_iter, "max_iter")
