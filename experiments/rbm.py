@@ -456,7 +456,8 @@ def feature_probe(config: Config, results: dict, run: harness.Run) -> dict:
         run.log(section="probe", features=name, test_accuracy=accuracy[name], seconds=seconds)
     run.table(("features", "test accuracy", "fit s"), rows, caption=(
         f"Latent features: the linear probe (`evaluation.linear_probe`: multinomial logistic "
-        f"regression with scikit-learn's L2 objective, C = 1, by L-BFGS) trained "
+        f"regression with scikit-learn's L2 objective, C = 1, by L-BFGS, features "
+        f"standardized) trained "
         f"on the first {len(y):,} {config.memory_dataset} training images, scored on the "
         f"10,000 test images. RBM features are the {config.n_hidden} hidden probabilities "
         "P(h = 1 given v) of the RBMs above (trained on binarized images, never on labels), "
