@@ -45,6 +45,10 @@ def test_probe_penalty_is_traced_and_bad_input_is_refused(pixels):
         jnp.array([0.01, 10.0]))
     norms = np.linalg.norm(np.asarray(fits).reshape(2, -1), axis=1)
     assert norms[0] < norms[1] / 5  # a stronger penalty shrinks W
+    # A bad traced C cannot be refused under vmap: it gives NaN weights, not a fit.
+    bad_c = jax.vmap(lambda c: evaluation.fit_linear_probe(x, y, C=c, n_classes=10).weights)(
+        jnp.array([-1.0]))
+    assert np.all(np.isnan(np.asarray(bad_c)))
     with pytest.raises(ValueError, match=r"labels must be in \[0, 5\); got label 9"):
         evaluation.fit_linear_probe(x, y, n_classes=5)
     with pytest.raises(ValueError, match="C must be > 0"):

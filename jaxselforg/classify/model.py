@@ -56,9 +56,7 @@ class CNN(nnx.Module):
         """Logits ``[n, n_classes]``; ``key`` draws the dropout mask when training."""
         h = self.features(images, train=train)
         if self.drop is not None and train:
-            if key is None:
-                raise ValueError("CNN has dropout: in train mode (train=True) it needs "
-                                 "key=<a PRNG key>.")
+            (key,) = _mode.layer_keys(key, 1, needed=True, block="CNN")
             h = self.drop(h, deterministic=False, rngs=key)
         return self.head(h)
 

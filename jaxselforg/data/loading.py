@@ -57,16 +57,13 @@ def cache_dir() -> pathlib.Path:
     return pathlib.Path(os.environ.get("JAXSELFORG_CACHE_DIR", default)).expanduser()
 
 
-_cache_root = cache_dir
-
-
 def _manual_dir(name: str, data_dir: str | os.PathLike | None) -> tuple[pathlib.Path, bool]:
     """The folder to look in, and whether it is our own download cache."""
     if data_dir is not None:
         return pathlib.Path(data_dir).expanduser(), False
     if os.environ.get("JAXSELFORG_DATA_DIR"):
         return pathlib.Path(os.environ["JAXSELFORG_DATA_DIR"]).expanduser() / name, False
-    return _cache_root() / name, True
+    return cache_dir() / name, True
 
 
 def _registered_urls(name: str) -> dict[str, object]:
@@ -118,7 +115,7 @@ def _fetch(name: str, filenames: tuple[str, ...], data_dir) -> dict[str, pathlib
 
     tfds.disable_progress_bar()
     manager = download_manager.DownloadManager(
-        download_dir=_cache_root() / "downloads",
+        download_dir=cache_dir() / "downloads",
         manual_dir=manual_dir if manual_dir.exists() else None,
         url_infos=url_infos,
         force_checksums_validation=True,

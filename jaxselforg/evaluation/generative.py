@@ -86,17 +86,13 @@ class PrecisionRecall(NamedTuple):
     recall: jax.Array
 
 
+@jax.jit
 def _coverage(points, centres, radii):
     """Share of ``points`` inside at least one ball (centre, radius)."""
     def block(rows):
         return jnp.any(distances.pairwise(rows, centres) <= radii[None, :], axis=1)
 
     return jnp.mean(_rows.map_rows(block, points))
-
-
-@jax.jit
-def _radii_coverage(points, centres, radii):
-    return _coverage(points, centres, radii)
 
 
 def precision_recall(real_features: ArrayLike, generated_features: ArrayLike, *,
@@ -124,5 +120,4 @@ def precision_recall(real_features: ArrayLike, generated_features: ArrayLike, *,
     # point (the nearest is itself, at distance 0).
     real_radii = distances.k_nearest(real, real, k + 1)[1][:, k]
     fake_radii = distances.k_nearest(fake, fake, k + 1)[1][:, k]
-    return PrecisionRecall(_radii_coverage(fake, real, real_radii),
-                           _radii_coverage(real, fake, fake_radii))
+    return PrecisionRecall(_coverage(fake, real, real_radii), _coverage(real, fake, fake_radii))

@@ -68,6 +68,7 @@ def _fit(features, labels, c, tol, *, n_classes, max_iter, standardize):
         mean = jnp.zeros(features.shape[1], features.dtype)
         scale = jnp.ones(features.shape[1], features.dtype)
     x = (features - mean) / scale
+    c = jnp.where(c > 0, c, jnp.nan)  # a traced C <= 0 gives NaN weights, not a fit
     onehot = jax.nn.one_hot(labels, n_classes, dtype=x.dtype)
 
     def objective(params):
