@@ -12,7 +12,7 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.som`: Kohonen self-organizing maps (online and batch), quality measures, maps
 * :mod:`jaxselforg.rbm`: restricted Boltzmann machines (CD-k, PCD), exact and AIS likelihoods, Hopfield
 * :mod:`jaxselforg.parallel`: device mesh, row sharding, cross-device reductions
-* :mod:`jaxselforg.nn`: Flax NNX blocks (Conv3x3, ConvTranspose2x, MLP, conv encoder/decoder, heads)
+* :mod:`jaxselforg.nn`: Flax NNX blocks (Conv, ConvTranspose2x, MLP, conv encoder/decoder, heads)
 * :mod:`jaxselforg.vae`: the VAE (MLP and convolutional), its objective, evaluation, latent helpers, training
 * :mod:`jaxselforg.train`: the training core (pure jit'd steps, scanned epochs, vmapped runs, checkpoints, metric logs)
 * :mod:`jaxselforg.classify`: CNN and MLP classifiers (the yardstick, the teacher, the baselines)

@@ -19,15 +19,16 @@ def _with_weights(module_fn, **values):
     return module
 
 
-def test_conv_transpose_equals_flax_conv_transpose():
+@pytest.mark.parametrize("kernel_size", [3, 4])  # the VAE's and the Keras DCGAN's
+def test_conv_transpose_equals_flax_conv_transpose(kernel_size):
     rng = np.random.default_rng(3)
-    kernel = rng.normal(size=(3, 3, 5, 3)).astype(np.float32)
+    kernel = rng.normal(size=(kernel_size, kernel_size, 5, 3)).astype(np.float32)
     bias = rng.normal(size=3).astype(np.float32)
-    ours = _with_weights(lambda: nn.ConvTranspose2x(5, 3, rngs=nnx.Rngs(0)),
-                         kernel=kernel, bias=bias)
+    ours = _with_weights(lambda: nn.ConvTranspose2x(5, 3, kernel_size=kernel_size,
+                                                    rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
     flax_layer = _with_weights(
-        lambda: nnx.ConvTranspose(5, 3, (3, 3), strides=2, padding="SAME", rngs=nnx.Rngs(0)),
-        kernel=kernel, bias=bias)
+        lambda: nnx.ConvTranspose(5, 3, (kernel_size, kernel_size), strides=2, padding="SAME",
+                                  rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
     for shape in [(2, 7, 7, 5), (1, 3, 6, 5)]:
         x = rng.normal(size=shape).astype(np.float32)
         mine = ours(x)
@@ -35,25 +36,30 @@ def test_conv_transpose_equals_flax_conv_transpose():
         np.testing.assert_allclose(mine, flax_layer(x), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("in_features, out_features, stride, side", [
-    (1, 4, 2, 28), (3, 4, 2, 7), (4, 3, 1, 9), (3, 4, 1, 6)])  # im2col / taps first
-def test_conv3x3_equals_flax_conv(in_features, out_features, stride, side):
+@pytest.mark.parametrize("in_features, out_features, stride, side, kernel_size", [
+    (1, 4, 2, 28, 3), (3, 4, 2, 7, 3), (4, 3, 1, 9, 3), (3, 4, 1, 6, 3),  # im2col / taps first
+    (4, 1, 1, 7, 7), (2, 3, 2, 8, 4)])  # the DCGAN generator's 7x7 output; an even kernel
+def test_conv_equals_flax_conv(in_features, out_features, stride, side, kernel_size):
     rng = np.random.default_rng(5)
-    kernel = rng.normal(size=(3, 3, in_features, out_features)).astype(np.float32)
+    shape = (kernel_size, kernel_size, in_features, out_features)
+    kernel = rng.normal(size=shape).astype(np.float32)
     bias = rng.normal(size=out_features).astype(np.float32)
-    ours = _with_weights(lambda: nn.Conv3x3(in_features, out_features, stride,
-                                                rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
+    ours = _with_weights(lambda: nn.Conv(in_features, out_features, stride,
+                                         kernel_size=kernel_size, rngs=nnx.Rngs(0)),
+                         kernel=kernel, bias=bias)
     flax_layer = _with_weights(
-        lambda: nnx.Conv(in_features, out_features, (3, 3), strides=stride, padding="SAME",
-                         rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
+        lambda: nnx.Conv(in_features, out_features, (kernel_size, kernel_size), strides=stride,
+                         padding="SAME", rngs=nnx.Rngs(0)), kernel=kernel, bias=bias)
     x = rng.normal(size=(2, side, side + 1, in_features)).astype(np.float32)
     np.testing.assert_allclose(ours(x), flax_layer(x), rtol=1e-5, atol=1e-5)
     # Same initialization as nnx.Conv from the same key.
-    fresh = nn.Conv3x3(in_features, out_features, stride, rngs=nnx.Rngs(1))
-    reference = nnx.Conv(in_features, out_features, (3, 3), strides=stride, rngs=nnx.Rngs(1))
+    fresh = nn.Conv(in_features, out_features, stride, kernel_size=kernel_size,
+                    rngs=nnx.Rngs(1))
+    reference = nnx.Conv(in_features, out_features, (kernel_size, kernel_size), strides=stride,
+                         rngs=nnx.Rngs(1))
     np.testing.assert_array_equal(fresh.kernel[...], reference.kernel[...])
     with pytest.raises(ValueError, match="stride must be 1 or 2"):
-        nn.Conv3x3(1, 1, 3, rngs=nnx.Rngs(0))
+        nn.Conv(1, 1, 3, rngs=nnx.Rngs(0))
 
 
 def test_mlp_is_the_dense_forward_pass():

@@ -1,9 +1,10 @@
 """Convolutional encoder (images -> features) and decoder (features -> images).
 
 The encoder halves the image sides with each stride-2 3x3 convolution; the decoder
-doubles them with each stride-2 3x3 transposed convolution and ends in a stride-1
-3x3 convolution to the output channels (the Keras VAE example's shape, and with
-BatchNorm, leaky ReLU and tanh outputs the DCGAN one).
+doubles them with each stride-2 transposed convolution (3x3, or DCGAN's 4x4) and ends
+in a stride-1 convolution to the output channels (the Keras VAE example's shape; with
+leaky ReLU, 4x4 transposed kernels and a 7x7 output the Keras DCGAN generator's, and
+the encoder with a global max pool its discriminator).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from flax import nnx
 
 from jaxselforg import _validation
 from jaxselforg.nn import _mode
-from jaxselforg.nn.layers import Conv3x3, ConvTranspose2x
+from jaxselforg.nn.layers import Conv, ConvTranspose2x
 from jaxselforg.nn.layers import activation as get_activation
 
-__all__ = ["ConvDecoder", "ConvEncoder"]
+__all__ = ["POOLS", "ConvDecoder", "ConvEncoder"]
+
+POOLS = ("flatten", "max", "mean")
+"""How :class:`ConvEncoder` turns its last feature map into a vector."""
 
 
 def _image_shape(image_shape, n_halvings: int, block: str) -> tuple[int, int]:
@@ -43,10 +47,11 @@ def _channels(channels: Sequence[int]) -> tuple[int, ...]:
 class ConvEncoder(nnx.Module):
     """Images ``[n, h, w]`` or ``[n, h, w, c]`` -> features ``[n, features]``.
 
-    ``len(channels)`` blocks of ``Conv3x3(stride 2) -> BatchNorm (optional) ->
-    activation``, then flatten, Dropout (optional), and ``Linear(features) ->
-    activation`` (``features=None``: the flattened convolution output,
-    ``h/2^L * w/2^L * channels[-1]`` features).
+    ``len(channels)`` blocks of ``Conv(3x3, stride 2) -> BatchNorm (optional) ->
+    activation``, then flatten (or a global max or mean pool over the pixels),
+    Dropout (optional), and ``Linear(features) -> activation`` (``features=None``: the
+    flattened convolution output, ``h/2^L * w/2^L * channels[-1]`` features, or
+    ``channels[-1]`` after a pool).
 
     Args:
       image_shape: ``(h, w)``, multiples of ``2 ** len(channels)``.
@@ -57,24 +62,30 @@ class ConvEncoder(nnx.Module):
       batch_norm: BatchNorm after each convolution but the first (DCGAN's rule: the
         input layer is not normalized).
       dropout: rate before the dense layer (0: none).
+      pool: ``"flatten"`` (keep every pixel), ``"max"`` (the Keras DCGAN
+        discriminator's global max pool) or ``"mean"``.
       rngs: initialization randomness.
     """
 
     def __init__(self, image_shape: Sequence[int] = (28, 28), channels: Sequence[int] = (32, 64),
                  features: int | None = 256, *, in_channels: int = 1, activation: str = "relu",
-                 batch_norm: bool = False, dropout: float = 0.0, rngs: nnx.Rngs):
+                 batch_norm: bool = False, dropout: float = 0.0, pool: str = "flatten",
+                 rngs: nnx.Rngs):
         channels = _channels(channels)
         self.image_shape = _image_shape(image_shape, len(channels), "ConvEncoder")
         self.in_channels = _validation.positive_int(in_channels, "in_channels")
         get_activation(activation)
         self.activation = activation
         widths = (self.in_channels, *channels)
-        self.convs = nnx.List([Conv3x3(a, b, stride=2, rngs=rngs)
+        self.convs = nnx.List([Conv(a, b, stride=2, rngs=rngs)
                                for a, b in itertools.pairwise(widths)])
         self.norms = nnx.List([_mode.batch_norm(c, batch_norm and i > 0, rngs)
                                for i, c in enumerate(channels)])
+        self.pool = _validation.choice(pool, POOLS, "pool")
         factor = 2 ** len(channels)
         flat = self.image_shape[0] // factor * (self.image_shape[1] // factor) * channels[-1]
+        if self.pool != "flatten":
+            flat = channels[-1]
         self.drop = _mode.dropout(dropout)
         if features is None:
             self.dense, self.out_features = None, flat
@@ -95,6 +106,10 @@ class ConvEncoder(nnx.Module):
         act = get_activation(self.activation)
         for conv, norm in zip(self.convs, self.norms):
             x = _mode.normalize_activate_drop(conv(x), norm, act, None, train=train, key=None)
+        if self.pool == "max":
+            x = x.max(axis=(1, 2))
+        elif self.pool == "mean":
+            x = x.mean(axis=(1, 2))
         x = x.reshape(x.shape[0], -1)
         if self.drop is not None and train:
             x = self.drop(x, deterministic=False, rngs=key)
@@ -107,7 +122,7 @@ class ConvDecoder(nnx.Module):
     ``Linear -> BatchNorm (optional) -> activation`` to a ``h/2^L x w/2^L x
     channels[0]`` map, ``L = len(channels)`` blocks of ``ConvTranspose2x -> BatchNorm
     (optional) -> activation`` (block i outputs ``channels[i]``), and a stride-1
-    ``Conv3x3`` to ``out_channels`` (a stride-1 "SAME" transposed convolution is a
+    ``Conv`` to ``out_channels`` (a stride-1 "SAME" transposed convolution is a
     "SAME" convolution). The output is unbounded: Bernoulli logits for a VAE, or
     ``tanh`` of it for a GAN generator.
 
@@ -118,12 +133,15 @@ class ConvDecoder(nnx.Module):
       out_channels: image channels (1: the output is ``[n, h, w]``).
       activation: one of ``nn.ACTIVATIONS``.
       batch_norm: BatchNorm before every activation (DCGAN's generator).
+      kernel_size: side of the transposed convolutions' kernels (3; the Keras DCGAN: 4).
+      output_kernel_size: side of the output convolution's kernel (3; the Keras DCGAN: 7).
       rngs: initialization randomness.
     """
 
     def __init__(self, in_features: int, image_shape: Sequence[int] = (28, 28),
                  channels: Sequence[int] = (64, 32), *, out_channels: int = 1,
-                 activation: str = "relu", batch_norm: bool = False, rngs: nnx.Rngs):
+                 activation: str = "relu", batch_norm: bool = False, kernel_size: int = 3,
+                 output_kernel_size: int = 3, rngs: nnx.Rngs):
         channels = _channels(channels)
         self.in_features = _validation.positive_int(in_features, "in_features")
         self.image_shape = _image_shape(image_shape, len(channels), "ConvDecoder")
@@ -137,9 +155,11 @@ class ConvDecoder(nnx.Module):
                                  rngs=rngs)
         self.expand_norm = _mode.batch_norm(channels[0], batch_norm, rngs)
         ins = (channels[0], *channels[:-1])
-        self.deconvs = nnx.List([ConvTranspose2x(a, b, rngs=rngs) for a, b in zip(ins, channels)])
+        self.deconvs = nnx.List([ConvTranspose2x(a, b, kernel_size=kernel_size, rngs=rngs)
+                                 for a, b in zip(ins, channels)])
         self.norms = nnx.List([_mode.batch_norm(c, batch_norm, rngs) for c in channels])
-        self.output = Conv3x3(channels[-1], self.out_channels, stride=1, rngs=rngs)
+        self.output = Conv(channels[-1], self.out_channels, stride=1,
+                           kernel_size=output_kernel_size, rngs=rngs)
 
     def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
         """``[n, in_features] -> [n, h, w]`` (one channel) or ``[n, h, w, out_channels]``."""

@@ -1,7 +1,7 @@
 """Layers and activations shared by every network of the library.
 
-``Conv3x3`` and ``ConvTranspose2x`` compute the same functions as ``nnx.Conv`` and
-``nnx.ConvTranspose`` with 3x3 kernels and "SAME" padding, as matrix products
+``Conv`` and ``ConvTranspose2x`` compute the same functions as ``nnx.Conv`` and
+``nnx.ConvTranspose`` with square kernels and "SAME" padding, as matrix products
 (see their docstrings for why); ``ACTIVATIONS`` names the nonlinearities a network
 can be built with.
 """
@@ -16,7 +16,7 @@ from flax import nnx
 
 from jaxselforg import _validation
 
-__all__ = ["ACTIVATIONS", "Conv3x3", "ConvTranspose2x", "activation"]
+__all__ = ["ACTIVATIONS", "Conv", "ConvTranspose2x", "activation"]
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,
@@ -37,24 +37,28 @@ def activation(name: str):
     return ACTIVATIONS[_validation.choice(name, tuple(ACTIVATIONS), "activation")]
 
 
-def _conv_params(in_features: int, out_features: int, rngs: nnx.Rngs):
-    """A ``[3, 3, in, out]`` kernel and bias initialized as ``nnx.Conv``'s."""
+def _conv_params(in_features: int, out_features: int, kernel_size: int, rngs: nnx.Rngs):
+    """A ``[k, k, in, out]`` kernel and bias initialized as ``nnx.Conv``'s."""
     kernel = nnx.Param(nnx.initializers.lecun_normal()(
-        rngs.params(), (3, 3, in_features, out_features)))
+        rngs.params(), (kernel_size, kernel_size, in_features, out_features)))
     return kernel, nnx.Param(jnp.zeros((out_features,)))
 
 
-class Conv3x3(nnx.Module):
-    """A 3x3 convolution with stride 1 or 2 and "SAME" padding, as a matrix product.
+def _kernel_size(kernel_size) -> int:
+    return _validation.positive_int(kernel_size, "kernel_size")
 
-    The same function of the same ``[3, 3, in, out]`` kernel as ``nnx.Conv(in, out,
-    (3, 3), strides=stride, padding="SAME")``, as matrix products, in whichever of two
-    orders materializes less: the nine shifted (strided) views of the padded input
-    side by side (im2col, ``9 * in`` values per output pixel) times the kernel as a
-    ``[9 * in, out]`` matrix; or, for stride 1 with fewer outputs than inputs (a
-    logits layer), the input times the kernel as ``[in, 9 * out]`` first and the
-    nine shifted slices of that summed (``9 * out`` values per pixel). Written out
-    because XLA's CPU backend runs convolutions, and above all their gradients,
+
+class Conv(nnx.Module):
+    """A k x k convolution with stride 1 or 2 and "SAME" padding, as a matrix product.
+
+    The same function of the same ``[k, k, in, out]`` kernel as ``nnx.Conv(in, out,
+    (k, k), strides=stride, padding="SAME")``, as matrix products, in whichever of two
+    orders materializes less: the ``k * k`` shifted (strided) views of the padded input
+    side by side (im2col, ``k * k * in`` values per output pixel) times the kernel as a
+    ``[k * k * in, out]`` matrix; or, for stride 1 with fewer outputs than inputs (a
+    logits layer, the DCGAN generator's 7x7 output), the input times the kernel as
+    ``[in, k * k * out]`` first and the ``k * k`` shifted slices of that summed. Written
+    out because XLA's CPU backend runs convolutions, and above all their gradients,
     several times slower inside a loop body (jax-ml/jax#12868) -- and a training
     epoch is a ``lax.scan`` -- while matrix products keep their speed; a test checks
     equality with ``nnx.Conv``.
@@ -63,77 +67,108 @@ class Conv3x3(nnx.Module):
       in_features: input channels.
       out_features: output channels.
       stride: 1 or 2.
+      kernel_size: the side k of the square kernel (3 by default).
       rngs: initialization randomness (LeCun normal kernel, zero bias, as ``nnx.Conv``).
     """
 
     def __init__(self, in_features: int, out_features: int, stride: int = 1, *,
-                 rngs: nnx.Rngs):
+                 kernel_size: int = 3, rngs: nnx.Rngs):
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2; got {stride!r}.")
         self.stride = stride
-        self.kernel, self.bias = _conv_params(in_features, out_features, rngs)
+        self.kernel_size = _kernel_size(kernel_size)
+        self.kernel, self.bias = _conv_params(in_features, out_features, self.kernel_size, rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         n, h, w, c = x.shape
         kernel = self.kernel[...]
-        k_out = kernel.shape[3]
+        k, k_out = kernel.shape[0], kernel.shape[3]
         s = self.stride
         out_h, out_w = -(-h // s), -(-w // s)
-        # "SAME": total padding (out - 1) * s + 3 - side, the smaller half before.
-        pad_h, pad_w = (out_h - 1) * s + 3 - h, (out_w - 1) * s + 3 - w
+        # "SAME": total padding (out - 1) * s + k - side, the smaller half before.
+        pad_h, pad_w = (out_h - 1) * s + k - h, (out_w - 1) * s + k - w
         pads = [(pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)]
+        offsets = [(u, v) for u in range(k) for v in range(k)]
         if s == 1 and k_out < c:
-            taps = x @ kernel.transpose(2, 0, 1, 3).reshape(c, 9 * k_out)
-            taps = jnp.pad(taps.reshape(n, h, w, 9, k_out), [(0, 0), *pads, (0, 0), (0, 0)])
-            y = sum(taps[:, u:u + h, v:v + w, 3 * u + v] for u in range(3) for v in range(3))
+            taps = x @ kernel.transpose(2, 0, 1, 3).reshape(c, k * k * k_out)
+            taps = jnp.pad(taps.reshape(n, h, w, k * k, k_out),
+                           [(0, 0), *pads, (0, 0), (0, 0)])
+            y = sum(taps[:, u:u + h, v:v + w, k * u + v] for u, v in offsets)
         else:
             padded = jnp.pad(x, [(0, 0), *pads, (0, 0)])
             patches = jnp.concatenate(
                 [padded[:, u:u + s * (out_h - 1) + 1:s, v:v + s * (out_w - 1) + 1:s]
-                 for u in range(3) for v in range(3)], axis=-1)  # [n, oh, ow, (u, v, in)]
-            y = patches @ kernel.reshape(9 * c, k_out)
+                 for u, v in offsets], axis=-1)  # [n, oh, ow, (u, v, in)]
+            y = patches @ kernel.reshape(k * k * c, k_out)
         return y + self.bias[...]
 
 
+def _transpose_taps(kernel_size: int):
+    """For each output phase a (0, 1) of a stride-2 "SAME" transposed convolution, the
+    kernel tap that each input offset d (relative to i = o // 2) contributes.
+
+    ``lax.conv_transpose`` with "SAME" padding correlates the kernel with the input
+    dilated by 2 and padded by ``pad = k - 1 if k < 3 else ceil(k / 2)`` before:
+    ``y[o] = sum_t k[t] xd[o + t - pad]``, ``xd[2 i] = x[i]``. So output 2m + a gets tap
+    t from input m + d with d = (a + t - pad) / 2 when that is an integer.
+
+    Returns:
+      ``(offsets, table)``: the input offsets d (ascending) and a ``[2, len(offsets)]``
+      table of taps, ``kernel_size`` (an appended zero tap) where none.
+    """
+    k = kernel_size
+    pad = k - 1 if k < 3 else -(-k // 2)
+    pairs = {(a, (a + t - pad) // 2): t for a in (0, 1) for t in range(k)
+             if (a + t - pad) % 2 == 0}
+    offsets = sorted({d for _, d in pairs})
+    table = [[pairs.get((a, d), k) for d in offsets] for a in (0, 1)]
+    return offsets, table
+
+
 class ConvTranspose2x(nnx.Module):
-    """A 3x3 transposed convolution with stride 2 and "SAME" padding (doubles h and w).
+    """A k x k transposed convolution with stride 2 and "SAME" padding (doubles h and w).
 
-    The same function of the same ``[3, 3, in, out]`` kernel as
-    ``nnx.ConvTranspose(in, out, (3, 3), strides=2, padding="SAME")`` (Keras'
-    ``Conv2DTranspose(out, 3, strides=2, padding="same")``), computed as a sub-pixel
+    The same function of the same ``[k, k, in, out]`` kernel as
+    ``nnx.ConvTranspose(in, out, (k, k), strides=2, padding="SAME")`` (Keras'
+    ``Conv2DTranspose(out, k, strides=2, padding="same")``), computed as a sub-pixel
     convolution: output pixel (2i + a, 2j + b) only sees the kernel taps of its
-    phase (a, b), which for k = 3 are, along each axis,
+    phase (a, b); for k = 3, along each axis,
 
-        y[2i] = k[0] x[i - 1] + k[2] x[i],    y[2i + 1] = k[1] x[i].
+        y[2i] = k[0] x[i - 1] + k[2] x[i],    y[2i + 1] = k[1] x[i],
 
-    So the four 2x2 neighbourhoods x[i - 1 : i + 1, j - 1 : j + 1] (im2col) times one
-    ``[4 * in, 4 * out]`` matrix of taps give all four phases, and a depth-to-space
-    reshape interleaves them. Written out because XLA's CPU backend differentiates
-    ``lax.conv_transpose`` (an input-dilated convolution) several times slower than
-    a matrix product, the more so inside a loop body (see :class:`Conv3x3`); a test
-    checks equality with ``nnx.ConvTranspose``.
+    and for k = 4 (DCGAN's) ``y[2i] = k[0] x[i - 1] + k[2] x[i]``, ``y[2i + 1] = k[1] x[i]
+    + k[3] x[i + 1]``. So the neighbourhoods of the input offsets the taps reach
+    (im2col) times one ``[d * d * in, 4 * out]`` matrix of taps give all four phases,
+    and a depth-to-space reshape interleaves them. Written out because XLA's CPU
+    backend differentiates ``lax.conv_transpose`` (an input-dilated convolution)
+    several times slower than a matrix product, the more so inside a loop body (see
+    :class:`Conv`); a test checks equality with ``nnx.ConvTranspose``.
 
     Args:
       in_features: input channels.
       out_features: output channels.
+      kernel_size: the side k of the square kernel (3 by default).
       rngs: initialization randomness (LeCun normal kernel, zero bias, as ``nnx.Conv``).
     """
 
-    def __init__(self, in_features: int, out_features: int, *, rngs: nnx.Rngs):
-        self.kernel, self.bias = _conv_params(in_features, out_features, rngs)
+    def __init__(self, in_features: int, out_features: int, *, kernel_size: int = 3,
+                 rngs: nnx.Rngs):
+        self.kernel_size = _kernel_size(kernel_size)
+        self.kernel, self.bias = _conv_params(in_features, out_features, self.kernel_size, rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         n, h, w, c = x.shape
         kernel = self.kernel[...]
-        k_out = kernel.shape[3]
-        # Tap of kernel row/column for phase a and neighbour offset u (0: i - 1, 1: i);
-        # index 3 is an appended zero tap.
-        taps = jnp.asarray([[0, 2], [3, 1]])
-        padded = jnp.pad(kernel, [(0, 1), (0, 1), (0, 0), (0, 0)])
+        k, k_out = kernel.shape[0], kernel.shape[3]
+        offsets, table = _transpose_taps(k)
+        taps = jnp.asarray(table)
+        padded = jnp.pad(kernel, [(0, 1), (0, 1), (0, 0), (0, 0)])  # index k: a zero tap
         phases = padded[taps[:, None, :, None], taps[None, :, None, :]]  # [a, b, u, v, in, out]
-        matrix = phases.transpose(2, 3, 4, 0, 1, 5).reshape(4 * c, 4 * k_out)
-        shifted = jnp.pad(x, [(0, 0), (1, 0), (1, 0), (0, 0)])
-        patches = jnp.concatenate([shifted[:, u:u + h, v:v + w] for u in (0, 1) for v in (0, 1)],
-                                  axis=-1)  # [n, h, w, (u, v, in)]
+        n_off = len(offsets)
+        matrix = phases.transpose(2, 3, 4, 0, 1, 5).reshape(n_off * n_off * c, 4 * k_out)
+        before, after = -offsets[0], offsets[-1]
+        shifted = jnp.pad(x, [(0, 0), (before, after), (before, after), (0, 0)])
+        patches = jnp.concatenate([shifted[:, u:u + h, v:v + w] for u in range(n_off)
+                                   for v in range(n_off)], axis=-1)  # [n, h, w, (u, v, in)]
         y = (patches @ matrix).reshape(n, h, w, 2, 2, k_out).transpose(0, 1, 3, 2, 4, 5)
         return y.reshape(n, 2 * h, 2 * w, k_out) + self.bias[...]
