@@ -15,6 +15,7 @@ classes are not balanced) is the last size.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import jax
@@ -51,25 +52,29 @@ class Config:
     mixture_var_smoothing: float = 1e-2  # the Gaussian mixture's (components of 1 point)
     em_max_iter: int = 50
     logistic_C: float = 1.0  # scikit-learn's default inverse L2 strength
+    weak_logistic_C: float = 1e4  # nearly unpenalized, as Ng & Jordan's logistic regression
     logistic_max_iter: int = 500
+    methods: tuple[str, ...] = ()  # a subset of METHODS' names (default: all)
 
 
-QUICK = {"sizes": (30, 100, 300, 1000, 3000), "n_seeds": 3, "n_test": 2000,
-         "mixture_components": 3, "em_max_iter": 20, "logistic_max_iter": 150}
+QUICK = {"sizes": (30, 300, 3000), "n_seeds": 2, "n_test": 2000, "mixture_components": 3,
+         "em_max_iter": 20, "logistic_max_iter": 150,
+         "methods": ("Bernoulli naive Bayes", "logistic regression (binary)",
+                     "Gaussian naive Bayes", "logistic regression (PCA)")}
 
 # (name, input, kind): kind picks the fit below; pairs compared for the crossing point.
 METHODS = (
     ("Bernoulli naive Bayes", "binary", "bernoulli_nb"),
     ("Bernoulli mixture per class", "binary", "bernoulli_mixture"),
     ("logistic regression (binary)", "binary", "logistic"),
+    ("logistic regression, weak L2 (binary)", "binary", "weak_logistic"),
     ("Gaussian naive Bayes", "pca", "gaussian_nb"),
     ("Gaussian mixture per class", "pca", "gaussian_mixture"),
     ("logistic regression (PCA)", "pca", "logistic"),
+    ("logistic regression, weak L2 (PCA)", "pca", "weak_logistic"),
 )
-PAIRS = (("Bernoulli naive Bayes", "logistic regression (binary)"),
-         ("Bernoulli mixture per class", "logistic regression (binary)"),
-         ("Gaussian naive Bayes", "logistic regression (PCA)"),
-         ("Gaussian mixture per class", "logistic regression (PCA)"))
+PAIRS = tuple((g, d) for g, space_g, kind_g in METHODS if "logistic" not in kind_g
+              for d, space_d, kind_d in METHODS if "logistic" in kind_d and space_d == space_g)
 
 
 def subsets(labels: np.ndarray, size: int, n_seeds: int, seed: int) -> tuple[np.ndarray, int]:
@@ -119,13 +124,13 @@ def _generative_errors(config: Config, kind: str, class_size: int):
     return errors
 
 
-def _logistic_errors(config: Config, standardize: bool):
+def _logistic_errors(config: Config, standardize: bool, C: float):
     @jax.jit
     def errors(xs, ys, keys, x_test, y_test):
         del keys
 
         def one(x, y):
-            probe = evaluation.fit_linear_probe(x, y, n_classes=N_CLASSES, C=config.logistic_C,
+            probe = evaluation.fit_linear_probe(x, y, n_classes=N_CLASSES, C=C,
                                                 max_iter=config.logistic_max_iter,
                                                 standardize=standardize)
             return _error(jnp.argmax(evaluation.probe_predict_proba(probe, x_test), 1), y_test)
@@ -153,17 +158,21 @@ def learning_curves(config: Config, dataset: str, run: harness.Run) -> dict:
     """``{method: {"size": [...], "mean": [...], "std": [...], "errors": [[...]]}}``."""
     prepared = inputs(config, dataset)
     labels, y_test = prepared["labels"], prepared["y_test"]
+    methods = selected_methods(config)
     curves = {name: {"size": [], "mean": [], "std": [], "errors": [], "seconds": []}
-              for name, _, _ in METHODS}
+              for name, _, _ in methods}
     for size in run.progress(config.sizes, f"{dataset} sizes"):
         rows, class_size = subsets(labels, size, config.n_seeds, config.seed)
         keys = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), size), len(rows))
-        for name, space, kind in METHODS:
+        for name, space, kind in methods:
             train_x, test_x = prepared[space]
-            fn = (_logistic_errors(config, standardize=space == "pca") if kind == "logistic"
-                  else _generative_errors(config, kind, class_size))
-            errors, seconds = harness.timed(lambda: fn(train_x[rows], labels[rows], keys, test_x,
-                                                      y_test))
+            if kind.endswith("logistic"):
+                C = config.weak_logistic_C if kind == "weak_logistic" else config.logistic_C
+                fn = _logistic_errors(config, standardize=space == "pca", C=C)
+            else:
+                fn = _generative_errors(config, kind, class_size)
+            arguments = (train_x[rows], labels[rows], keys, test_x, y_test)
+            errors, seconds = harness.timed(functools.partial(fn, *arguments))
             errors = np.asarray(errors, np.float64)
             curve = curves[name]
             curve["size"].append(int(rows.shape[1]))
@@ -176,6 +185,15 @@ def learning_curves(config: Config, dataset: str, run: harness.Run) -> dict:
                     test_error_std=float(np.std(errors)), seconds=seconds)
     curves["_pca_explained_variance"] = prepared["explained"]
     return curves
+
+
+def selected_methods(config: Config) -> tuple:
+    """The METHODS named in ``config.methods`` (all when empty)."""
+    names = [name for name, _, _ in METHODS]
+    unknown = set(config.methods) - set(names)
+    if unknown:
+        raise ValueError(f"Unknown methods {sorted(unknown)}; accepted: {names}.")
+    return tuple(m for m in METHODS if not config.methods or m[0] in config.methods)
 
 
 def crossings(sizes, generative_error, discriminative_error) -> list[float]:
@@ -193,29 +211,32 @@ def crossings(sizes, generative_error, discriminative_error) -> list[float]:
 
 
 def crossing_statement(name_g: str, name_d: str, curve_g: dict, curve_d: dict) -> tuple[str, list]:
+    """One sentence on where ``name_g``'s mean error curve crosses ``name_d``'s."""
     sizes = curve_g["size"]
     points = crossings(sizes, curve_g["mean"], curve_d["mean"])
     better = np.asarray(curve_g["mean"]) < np.asarray(curve_d["mean"])
     if points:
         text = ", ".join(f"n = {p:,.0f}" for p in points)
-        return f"{name_g} is better below and logistic regression above {text}", points
+        return f"{name_g} is better below and {name_d} above {text}", points
     if better.all():
         return f"no crossing: {name_g} is better at every size up to {sizes[-1]:,}", points
     if not better.any():
-        return (f"no crossing: logistic regression is better already at n = {sizes[0]:,}"), points
-    return (f"no generative-to-discriminative crossing (the sign pattern of the gap is "
-            f"{''.join('g' if b else 'd' for b in better)}, g: generative better)"), points
+        return f"no crossing: {name_d} is better already at n = {sizes[0]:,}", points
+    return (f"no generative-to-discriminative crossing (generative better at "
+            f"{', '.join(f'{n:,}' for n, b in zip(sizes, better) if b)} only)"), points
 
 
-def curves_figure(results: dict, datasets) -> plt.Figure:
-    fig, axes = plt.subplots(len(datasets), 2, figsize=(12, 4.2 * len(datasets)),
+def curves_figure(results: dict, config: Config) -> plt.Figure:
+    datasets, methods = config.datasets, selected_methods(config)
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(12, 4.4 * len(datasets)),
                              squeeze=False)
-    styles = {"naive Bayes": ("o", "-"), "mixture": ("s", "-."), "logistic": ("^", "--")}
+    styles = {"naive Bayes": ("o", "-"), "mixture": ("s", "-."), "weak L2": ("v", ":"),
+              "logistic": ("^", "--")}
     for row, dataset in enumerate(datasets):
         curves = results[dataset]["curves"]
         for col, space in enumerate(("binary", "pca")):
             ax = axes[row, col]
-            for name, method_space, _ in METHODS:
+            for name, method_space, _ in methods:
                 if method_space != space:
                     continue
                 curve = curves[name]
@@ -227,13 +248,15 @@ def curves_figure(results: dict, datasets) -> plt.Figure:
                 if pair["space"] == space and "naive Bayes" in pair["generative"]:
                     for point in pair["crossings"]:
                         ax.axvline(point, color="grey", ls=":", lw=1)
-                        ax.annotate(f"cross n={point:,.0f}", (point, ax.get_ylim()[1]),
-                                    fontsize=8, rotation=90, va="top", ha="right")
+                        ax.annotate(f"NB = {pair['discriminative'].split(' (')[0]} at "
+                                    f"n = {point:,.0f}", (point, 0.98),
+                                    xycoords=("data", "axes fraction"), fontsize=7,
+                                    rotation=90, va="top", ha="right")
             ax.set_xscale("log")
             ax.set_xlabel("labelled training examples n (log scale)")
             ax.set_ylabel("test error (%)")
             inputs_name = ("binarized pixels (784)" if space == "binary"
-                           else f"PCA features ({results[dataset]['pca_components']})")
+                           else f"PCA features ({config.pca_components})")
             ax.set_title(f"{dataset}: {inputs_name}", fontsize=10)
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)
@@ -244,59 +267,63 @@ def curves_figure(results: dict, datasets) -> plt.Figure:
 
 
 def run(config: Config, run: harness.Run) -> dict:
+    methods = selected_methods(config)
+    names = [name for name, _, _ in methods]
     results, summary = {}, {"crossings": {}, "test_error": {}}
     for dataset in config.datasets:
         curves = learning_curves(config, dataset, run)
         explained = curves.pop("_pca_explained_variance")
         pairs = []
         for name_g, name_d in PAIRS:
+            if name_g not in names or name_d not in names:
+                continue
             statement, points = crossing_statement(name_g, name_d, curves[name_g], curves[name_d])
             space = next(s for n, s, _ in METHODS if n == name_g)
             pairs.append({"generative": name_g, "discriminative": name_d, "space": space,
                           "crossings": points, "statement": statement})
             summary["crossings"][f"{dataset}: {name_g} vs {name_d}"] = {
                 "crossings": [round(p) for p in points], "statement": statement}
-        results[dataset] = {"curves": curves, "pairs": pairs,
-                            "pca_components": config.pca_components, "explained": explained}
+        results[dataset] = {"curves": curves, "pairs": pairs, "explained": explained}
         summary["test_error"][dataset] = {name: dict(zip(map(str, c["size"]), c["mean"]))
                                           for name, c in curves.items()}
 
     run.text(
-        f"Ng & Jordan (NIPS 2002): a generative classifier (here naive Bayes, fitted by "
-        f"counting) reaches its higher asymptotic error with far fewer examples than the "
+        f"Ng & Jordan (NIPS 2002): a generative classifier (naive Bayes, fitted by counting) "
+        f"reaches its higher asymptotic error with far fewer examples than the "
         f"discriminative one (logistic regression), so the learning curves cross. Inputs: "
         f"pixels binarized at {config.threshold:g} (Bernoulli naive Bayes, add-{config.alpha:g} "
         f"smoothing; a Bernoulli mixture of up to {config.mixture_components} components per "
-        f"class) and the first {config.pca_components} principal components of all 60,000 "
-        f"training images, fitted without labels (Gaussian naive Bayes with var_smoothing "
-        f"{config.var_smoothing:g}; a diagonal Gaussian mixture of up to "
+        f"class, fitted by EM) and the first {config.pca_components} principal components of "
+        f"all 60,000 training images, fitted without labels (Gaussian naive Bayes with "
+        f"var_smoothing {config.var_smoothing:g}; a diagonal Gaussian mixture of up to "
         f"{config.mixture_components} components per class, var_smoothing "
         f"{config.mixture_var_smoothing:g}). Logistic regression: the library's probe "
-        f"(multinomial, L2 with scikit-learn's C = {config.logistic_C:g}, L-BFGS, at most "
-        f"{config.logistic_max_iter} iterations; raw binary pixels, standardized PCA "
-        f"features). Each size n below the full set draws {config.n_seeds} class-balanced "
-        f"subsets (n / 10 per class); the last size is the whole training set (one run). "
+        f"(multinomial, L2 penalty ||W||^2 / (2C) on the summed cross-entropy as "
+        f"scikit-learn's, C = {config.logistic_C:g} (scikit-learn's default) and a weak "
+        f"C = {config.weak_logistic_C:g} (close to Ng & Jordan's unpenalized fit); L-BFGS, "
+        f"at most {config.logistic_max_iter} iterations; raw binary pixels, standardized "
+        f"PCA features). Each size below the full set draws {config.n_seeds} class-balanced "
+        f"subsets (n / 10 per class); the full training set (unbalanced classes) is one run. "
         f"Error on the first {config.n_test:,} test images. The mixtures cap their "
         f"components at the class size (n = 30: 3 per class).")
-    run.figure(curves_figure(results, config.datasets), "learning_curves",
+    run.figure(curves_figure(results, config), "learning_curves",
                "Test error against the number of labelled training examples (log scale), "
-               "mean ± std over subsets; dotted lines: where naive Bayes and logistic "
+               "mean ± std over subsets; dotted lines: where naive Bayes and a logistic "
                "regression cross")
     for dataset in config.datasets:
         curves = results[dataset]["curves"]
-        names = [name for name, _, _ in METHODS]
         sizes = curves[names[0]]["size"]
         rows = [[f"{n:,}"] + [f"{100 * curves[m]['mean'][i]:.2f} ± {100 * curves[m]['std'][i]:.2f}"
                               for m in names] for i, n in enumerate(sizes)]
         run.table(["n"] + names, rows,
                   caption=f"{dataset}: test error (%) by training-set size, mean ± std over "
-                          f"subsets (PCA keeps {100 * results[dataset]['explained']:.1f}% of "
-                          f"the pixel variance).")
+                          f"subsets (the PCA keeps {100 * results[dataset]['explained']:.1f}% "
+                          f"of the pixel variance).")
     lines = [f"- {dataset}, {pair['generative']} vs {pair['discriminative']}: "
              f"{pair['statement']}." for dataset in config.datasets
              for pair in results[dataset]["pairs"]]
-    run.text("Crossing points (from the means; interpolated in ln n between the bracketing "
-             "sizes):\n\n" + "\n".join(lines))
+    run.text("Crossing points (of the mean curves; interpolated in ln n between the two "
+             "measured sizes that bracket a change of sign):\n\n" + "\n".join(lines))
     run.text(closing_note(config, results))
     summary["curves"] = {d: results[d]["curves"] for d in config.datasets}
     return summary
@@ -304,25 +331,25 @@ def run(config: Config, run: harness.Run) -> dict:
 
 def closing_note(config: Config, results: dict) -> str:
     """The paragraph the issue asks for, written from the measured numbers."""
-    parts = []
+    parts, naive_pairs = [], []
     for dataset in config.datasets:
         curves = results[dataset]["curves"]
         for pair in results[dataset]["pairs"]:
             if "naive Bayes" not in pair["generative"]:
                 continue
+            naive_pairs.append(pair)
             g, d = curves[pair["generative"]], curves[pair["discriminative"]]
+            inputs_name = "binarized pixels" if pair["space"] == "binary" else "PCA features"
             parts.append(
-                f"On {dataset} with {'binarized pixels' if pair['space'] == 'binary' else 'PCA features'}, "
-                f"{pair['generative']} goes from {100 * g['mean'][0]:.1f}% at n = {g['size'][0]:,} "
-                f"to {100 * g['mean'][-1]:.1f}% at n = {g['size'][-1]:,}, logistic regression from "
-                f"{100 * d['mean'][0]:.1f}% to {100 * d['mean'][-1]:.1f}%: {pair['statement']}.")
-    regimes = all(pair["crossings"] for dataset in config.datasets
-                  for pair in results[dataset]["pairs"] if "naive Bayes" in pair["generative"])
-    verdict = ("Both of Ng & Jordan's regimes appear in every naive-Bayes comparison: the "
-               "generative classifier wins with few labels, the discriminative one with many."
-               if regimes else
-               "Ng & Jordan's two regimes do not appear in every comparison; see the statements "
-               "above for where they do and do not.")
+                f"On {dataset} ({inputs_name}), {pair['generative']} goes from "
+                f"{100 * g['mean'][0]:.1f}% error at n = {g['size'][0]:,} to "
+                f"{100 * g['mean'][-1]:.1f}% at n = {g['size'][-1]:,}, "
+                f"{pair['discriminative']} from {100 * d['mean'][0]:.1f}% to "
+                f"{100 * d['mean'][-1]:.1f}%: {pair['statement']}.")
+    crossed = [pair for pair in naive_pairs if pair["crossings"]]
+    verdict = (f"Ng & Jordan's two regimes (generative better with few labels, discriminative "
+               f"with many) appear in {len(crossed)} of the {len(naive_pairs)} naive-Bayes "
+               f"comparisons.")
     return "**Closing note.** " + " ".join(parts) + " " + verdict
 
 
