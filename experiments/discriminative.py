@@ -41,7 +41,7 @@ class Config:
 
     seed: int = 0
     datasets: tuple[str, ...] = ("fashion_mnist", "mnist")
-    sizes: tuple[int, ...] = (30, 100, 300, 1000, 3000, 10_000, 60_000)
+    sizes: tuple[int, ...] = (20, 30, 100, 300, 1000, 3000, 10_000, 60_000)
     n_seeds: int = 5  # class-balanced subsets per size (one for the full training set)
     n_test: int = 10_000
     threshold: float = 0.5  # binarization of the pixel intensities
@@ -211,19 +211,27 @@ def crossings(sizes, generative_error, discriminative_error) -> list[float]:
 
 
 def crossing_statement(name_g: str, name_d: str, curve_g: dict, curve_d: dict) -> tuple[str, list]:
-    """One sentence on where ``name_g``'s mean error curve crosses ``name_d``'s."""
+    """One sentence on where ``name_g``'s mean error curve crosses ``name_d``'s.
+
+    Returns the sentence and the crossings from generative-better to
+    discriminative-better (Ng & Jordan's direction).
+    """
     sizes = curve_g["size"]
     points = crossings(sizes, curve_g["mean"], curve_d["mean"])
     better = np.asarray(curve_g["mean"]) < np.asarray(curve_d["mean"])
-    if points:
-        text = ", ".join(f"n = {p:,.0f}" for p in points)
-        return f"{name_g} is better below and {name_d} above {text}", points
     if better.all():
         return f"no crossing: {name_g} is better at every size up to {sizes[-1]:,}", points
     if not better.any():
-        return f"no crossing: {name_d} is better already at n = {sizes[0]:,}", points
-    return (f"no generative-to-discriminative crossing (generative better at "
-            f"{', '.join(f'{n:,}' for n, b in zip(sizes, better) if b)} only)"), points
+        return f"no crossing: {name_d} is better at every size from n = {sizes[0]:,}", points
+    where = ", ".join(f"{n:,}" for n, b in zip(sizes, better) if b)
+    if not points:
+        return (f"no crossing in Ng & Jordan's direction: {name_g} is better only at n = "
+                f"{where}, never followed by {name_d} overtaking it"), points
+    text = ", ".join(f"n = {p:,.0f}" for p in points)
+    if better[0] and len(points) == 1 and not better[np.searchsorted(sizes, points[0]):].any():
+        return f"{name_g} is better below and {name_d} above {text}", points
+    return (f"{name_d} overtakes {name_g} at {text}; {name_g} is better only at n = "
+            f"{where}"), points
 
 
 def curves_figure(results: dict, config: Config) -> plt.Figure:
@@ -280,7 +288,9 @@ def run(config: Config, run: harness.Run) -> dict:
             statement, points = crossing_statement(name_g, name_d, curves[name_g], curves[name_d])
             space = next(s for n, s, _ in METHODS if n == name_g)
             pairs.append({"generative": name_g, "discriminative": name_d, "space": space,
-                          "crossings": points, "statement": statement})
+                          "crossings": points, "statement": statement,
+                          "generative_first": curves[name_g]["mean"][0] <
+                          curves[name_d]["mean"][0]})
             summary["crossings"][f"{dataset}: {name_g} vs {name_d}"] = {
                 "crossings": [round(p) for p in points], "statement": statement}
         results[dataset] = {"curves": curves, "pairs": pairs, "explained": explained}
@@ -346,10 +356,10 @@ def closing_note(config: Config, results: dict) -> str:
                 f"{100 * g['mean'][-1]:.1f}% at n = {g['size'][-1]:,}, "
                 f"{pair['discriminative']} from {100 * d['mean'][0]:.1f}% to "
                 f"{100 * d['mean'][-1]:.1f}%: {pair['statement']}.")
-    crossed = [pair for pair in naive_pairs if pair["crossings"]]
-    verdict = (f"Ng & Jordan's two regimes (generative better with few labels, discriminative "
-               f"with many) appear in {len(crossed)} of the {len(naive_pairs)} naive-Bayes "
-               f"comparisons.")
+    both = [pair for pair in naive_pairs if pair["crossings"] and pair["generative_first"]]
+    verdict = (f"Ng & Jordan's two regimes (generative better at the smallest size, "
+               f"discriminative better from a crossing on) appear in {len(both)} of the "
+               f"{len(naive_pairs)} naive-Bayes comparisons.")
     return "**Closing note.** " + " ".join(parts) + " " + verdict
 
 
