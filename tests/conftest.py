@@ -22,3 +22,36 @@ if not os.environ.get("JAXSELFORG_DATA_DIR") and _SHARED_DATA.is_dir():
 # subprocesses (8 simulated devices, the kill-and-resume runs) inherit it; the
 # library, experiments and benchmarks run with XLA's full optimization.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
+
+import contextlib  # noqa: E402
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+# XLA compiles a program once per jitted function and set of static arguments, shapes
+# and dtypes; JAX announces each compilation through its public monitoring events,
+# with the jitted function's name. Counting those is how a test checks "no
+# recompilation", rather than reading a jitted function's private cache size.
+_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@contextlib.contextmanager
+def _recording_compilations():
+    names = []
+
+    def listener(event, duration_secs, **kwargs):
+        if event == _COMPILE_EVENT:
+            names.append(kwargs.get("fun_name"))
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield names
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+
+
+@pytest.fixture
+def compilations():
+    """``with compilations() as names:`` lists the functions compiled inside the block."""
+    return _recording_compilations

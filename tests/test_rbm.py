@@ -8,7 +8,7 @@ from scipy.special import expit, logsumexp
 from sklearn.neural_network import BernoulliRBM
 
 from jaxselforg import data, rbm, schedules
-from jaxselforg.rbm import hopfield, partition, training
+from jaxselforg.rbm import hopfield, partition
 
 KEY = jax.random.key(0)
 
@@ -290,19 +290,22 @@ def test_training_history_and_free_energy_gap(mnist, trained, fixture_fit):
 
 
 def test_fit_sweeps_learning_rates_and_seeds_in_one_vmapped_program(mnist, trained,
-                                                                    fixture_fit):
+                                                                    fixture_fit,
+                                                                    compilations):
     x, _ = mnist
     rates = jnp.array([0.02, 0.1])
     keys = jnp.stack([KEY, jax.random.key(1)])
     swept = jax.jit(jax.vmap(lambda lr, key: rbm.fit(x, 16, key=key, learning_rate=lr,
                                                       **fixture_fit)))(rates, keys)
-    size = training._fit._cache_size()
-    for i in range(2):  # same shapes as the fixture: no new compilation
-        single = rbm.fit(x, 16, key=keys[i], learning_rate=rates[i], **fixture_fit)
+    singles = []
+    with compilations() as compiled:
+        for i in range(2):  # same shapes as the fixture: no new compilation of the fit
+            singles.append(rbm.fit(x, 16, key=keys[i], learning_rate=rates[i], **fixture_fit))
+    assert "jit(_fit)" not in compiled, compiled
+    for i, single in enumerate(singles):
         np.testing.assert_allclose(swept.params.w[i], single.params.w, atol=1e-4)
         np.testing.assert_allclose(swept.history["pseudo_log_likelihood"][i],
                                    single.history["pseudo_log_likelihood"], rtol=1e-4)
-    assert training._fit._cache_size() == size
     assert not np.allclose(swept.params.w[0], swept.params.w[1])
 
 

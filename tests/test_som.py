@@ -9,7 +9,6 @@ import pytest
 from minisom import MiniSom, _build_iteration_indexes
 
 from jaxselforg import data, schedules, som
-from jaxselforg.som import training
 
 KEY = jax.random.key(0)
 PARITY_SHAPE = (6, 6)
@@ -270,7 +269,7 @@ def test_map_unfolds_over_a_uniform_square(square, mode):
     assert sigma[0] <= 3.0 + 1e-6 and sigma[-1] == pytest.approx(1.0) and np.all(np.diff(sigma) < 0)
 
 
-def test_sweep_equals_individual_runs_in_one_program(square):
+def test_sweep_equals_individual_runs_in_one_program(square, compilations):
     x = square[:300]
     options = dict(epochs=5, init="random")
     table = som.sweep(x, (5, 5), key=KEY, sigma=[1.5, 2.5], learning_rate=[0.5, 1.0],
@@ -280,16 +279,20 @@ def test_sweep_equals_individual_runs_in_one_program(square):
     np.testing.assert_array_equal(table.seed, [0, 1] * 4)
     assert table.maps.weights.shape == (8, 5, 5, 2)
     keys = jax.random.split(KEY, 2)
-    cache = training._train._cache_size()
-    for i in (0, 3, 6):
-        single = som.train(x, (5, 5), key=keys[int(table.seed[i])], sigma=float(table.sigma[i]),
-                           learning_rate=float(table.learning_rate[i]), **options)
+    runs = [(i, keys[int(table.seed[i])], float(table.sigma[i]),
+             float(table.learning_rate[i])) for i in (0, 3, 6)]
+    singles = [som.train(x, (5, 5), key=key, sigma=sigma, learning_rate=rate, **options)
+               for _, key, sigma, rate in runs[:1]]
+    with compilations() as compiled:  # new sigmas, rates and seeds: the same program
+        singles += [som.train(x, (5, 5), key=key, sigma=sigma, learning_rate=rate, **options)
+                    for _, key, sigma, rate in runs[1:]]
+    assert "jit(_train)" not in compiled, compiled
+    for (i, *_), single in zip(runs, singles, strict=True):
         np.testing.assert_allclose(table.maps.weights[i], single.weights, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(table.quantization_error[i], single.quantization_error,
                                    rtol=1e-5)
         np.testing.assert_allclose(table.topographic_error[i], single.topographic_error,
                                    atol=1e-7)
-    assert training._train._cache_size() == cache + 1  # new sigmas and rates: no recompile
     assert not np.allclose(table.maps.weights[0], table.maps.weights[1])  # seeds differ
     # train itself is vmappable over its traced hyperparameters.
     vmapped = jax.vmap(lambda s: som.train(x, (5, 5), key=keys[0], sigma=s, learning_rate=0.5,
