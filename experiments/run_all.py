@@ -25,7 +25,7 @@ import jax
 from experiments import harness
 
 # In lecture order; each is a module of this package with Config, QUICK, TITLE and run().
-EXPERIMENTS = ("distances", "cluster", "som", "rbm", "vae")
+EXPERIMENTS = ("distances", "cluster", "som", "rbm", "vae", "discriminative")
 
 
 def _environment() -> str:

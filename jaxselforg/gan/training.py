@@ -1,0 +1,278 @@
+"""Training a GAN: the alternating step of the training core and one ``train.fit`` call.
+
+    result = gan.train_gan(images, key=jax.random.key(0), architecture="dcgan", epochs=30)
+    samples = gan.sample(result.generator, 64, key=jax.random.key(1))
+
+    # Eight seeds in one compiled program (Lucic et al. 2018: report distributions):
+    sweep = gan.train_gan(images, key=jax.random.split(jax.random.key(0), 8), epochs=30)
+    generators = [sweep.generator_of(i) for i in range(8)]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import Mesh
+from jax.typing import ArrayLike
+
+from jaxselforg import _validation, train
+from jaxselforg.gan.model import ARCHITECTURES, Discriminator, Generator
+from jaxselforg.gan.objective import LOSSES, GANObjective, InfoCodes
+
+__all__ = ["OPTIMIZER", "GANTraining", "train_gan"]
+
+OPTIMIZER = optax.inject_hyperparams(optax.adam)(learning_rate=3e-4, b1=0.9, b2=0.999)
+"""Both roles' optimizer: Adam whose step size and betas are traced state (the Keras
+DCGAN example: 3e-4 and Keras' default betas; WGAN-GP: 2e-4, (0.5, 0.9))."""
+
+_DEFAULTS = {  # loss: (learning_rate, b1, b2, n_critic)
+    "minimax": (3e-4, 0.9, 0.999, 1),
+    "non_saturating": (3e-4, 0.9, 0.999, 1),
+    "wasserstein_gp": (2e-4, 0.5, 0.9, 5),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Factory:
+    """A role's network with fixed settings, hashable by value."""
+
+    role: str
+    architecture: str
+    settings: tuple[tuple[str, Any], ...]
+
+    def __call__(self, rngs: nnx.Rngs):
+        cls = Generator if self.role == "generator" else Discriminator
+        return cls(self.architecture, rngs=rngs, **dict(self.settings))
+
+
+class GANTraining(NamedTuple):
+    """A trained GAN (or a sweep of them): ``graphdefs`` ``{role: graphdef}``, the final
+    ``state``, the per-epoch ``history`` (``generator/loss``, ``discriminator/loss``,
+    ``discriminator/d_real``, ``discriminator/d_fake``, ... and the evaluation's values;
+    ``[epochs, n_runs]`` for a sweep) and the ``objective``."""
+
+    graphdefs: dict[str, nnx.GraphDef]
+    state: train.TrainState
+    history: dict[str, np.ndarray]
+    objective: GANObjective
+
+    @property
+    def n_runs(self) -> int | None:
+        """Number of runs of a sweep, None for a single run."""
+        step = np.asarray(self.state.step)
+        return int(step.shape[0]) if step.ndim else None
+
+    def generator_of(self, run: int | None = None) -> Generator:
+        """The generator (of run ``run`` of a sweep)."""
+        return self._model("generator", run)
+
+    def discriminator_of(self, run: int | None = None) -> Discriminator:
+        """The discriminator (of run ``run`` of a sweep)."""
+        return self._model("discriminator", run)
+
+    @property
+    def generator(self) -> Generator:
+        """The generator of a single run."""
+        return self._model("generator", None)
+
+    @property
+    def discriminator(self) -> Discriminator:
+        """The discriminator of a single run."""
+        return self._model("discriminator", None)
+
+    def _model(self, role: str, run: int | None):
+        if (run is None) != (self.n_runs is None):
+            raise ValueError("Name the run of a sweep (generator_of(i)); a single run has none."
+                             if run is None else "This is a single run; call without run.")
+        state = self.state if run is None else train.select_run(self.state, run)
+        return train.get_model(self.graphdefs, state, role)
+
+
+def _nonnegative(value, name: str):
+    """A non-negative weight (checked when concrete; a traced value is the caller's)."""
+    array = np.asarray(value, dtype=np.float64) if not isinstance(value, jax.core.Tracer) \
+        else None
+    if array is not None and not np.all(array >= 0):  # also catches NaN
+        raise ValueError(f"{name} must be >= 0; got {value!r}.")
+    return value
+
+
+def train_gan(
+    images: ArrayLike,
+    labels: ArrayLike | None = None,
+    *,
+    key: jax.Array,
+    architecture: str = "dcgan",
+    loss: str = "non_saturating",
+    conditional: bool = False,
+    n_classes: int = 10,
+    info: InfoCodes | None = None,
+    latent_dim: int = 128,
+    generator_widths: Sequence[int] | None = None,
+    discriminator_widths: Sequence[int] | None = None,
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    epochs: int = 10,
+    batch_size: int = 64,
+    learning_rate: ArrayLike | None = None,
+    b1: ArrayLike | None = None,
+    b2: ArrayLike | None = None,
+    n_critic: int | None = None,
+    gp_weight: ArrayLike = 10.0,
+    info_weight: ArrayLike = 1.0,
+    evaluate: Callable[[Generator], Mapping[str, Any]] | None = None,
+    eval_every: int = 1,
+    checkpoint_dir: str | os.PathLike | None = None,
+    save_every: int = 1,
+    keep: int = 3,
+    metrics_path: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    desc: str = "gan",
+    mesh: Mesh | None = None,
+) -> GANTraining:
+    """Trains a GAN: every step updates the discriminator ``n_critic`` times, then the
+    generator once (``train.make_alternating_step``), with Adam for both.
+
+    Args:
+      images: ``[n, h, w]`` training images in [0, 1].
+      labels: ``[n]`` classes in ``[0, n_classes)`` (a conditional GAN only).
+      key: PRNG key, or ``[n_runs]`` keys: a seed sweep trained vmapped in one program.
+      architecture: ``"mlp"`` (Goodfellow et al. 2014) or ``"dcgan"`` (the Keras example).
+      loss: ``"non_saturating"`` (default), ``"minimax"`` (the lecture's game) or
+        ``"wasserstein_gp"`` (see :mod:`jaxselforg.gan.objective`).
+      conditional: a conditional GAN on ``labels`` (Mirza & Osindero 2014).
+      n_classes: classes of a conditional GAN.
+      info: InfoGAN codes (``gan.InfoCodes()``: 10 categories, 2 continuous), or None.
+      latent_dim: dimension of z.
+      generator_widths, discriminator_widths: hidden widths / channels (None: defaults).
+      batch_norm: BatchNorm in both networks (refused for WGAN-GP's critic).
+      dropout: dropout rate of an MLP discriminator.
+      epochs: total epochs (a resumed run continues up to it).
+      batch_size: real images per step.
+      learning_rate, b1, b2: Adam's settings for both roles (traced; scalars or
+        ``[n_runs]``); None: 3e-4, 0.9, 0.999 (Keras DCGAN) or, for WGAN-GP, 2e-4, 0.5,
+        0.9 (Gulrajani et al.).
+      n_critic: discriminator updates per generator update (default 1; WGAN-GP 5).
+      gp_weight: WGAN-GP's lambda (traced).
+      info_weight: InfoGAN's lambda (traced).
+      evaluate: ``evaluate(generator) -> {name: value}`` after every ``eval_every``
+        epochs (FCD, classifier score), once per run of a sweep; logged in the history.
+      eval_every: evaluation interval in epochs.
+      checkpoint_dir: Orbax checkpoints (resumed if present; the config must match).
+      save_every, keep: checkpoint interval (epochs) and how many are kept.
+      metrics_path: per-epoch ``metrics.jsonl``.
+      progress, desc: the tqdm bar.
+      mesh: optional 1-D device mesh for data parallelism.
+
+    Returns:
+      A :class:`GANTraining`.
+
+    Raises:
+      ValueError: bad images or labels, labels missing for (or given to a
+        non-)conditional GAN, ``latent_dim < 1``, ``n_critic < 1``, a negative
+        ``gp_weight`` or ``info_weight``, BatchNorm in a WGAN-GP critic.
+      NonFiniteLossError: a loss diverged (the last good checkpoint is kept).
+      CheckpointMismatchError: ``checkpoint_dir`` belongs to another configuration.
+    """
+    _validation.choice(architecture, ARCHITECTURES, "architecture")
+    _validation.choice(loss, LOSSES, "loss")
+    latent_dim = _validation.positive_int(latent_dim, "latent_dim")
+    conditional = bool(conditional)
+    n_classes = _validation.positive_int(n_classes, "n_classes") if conditional else 0
+    if info is not None and not isinstance(info, InfoCodes):
+        raise ValueError(f"info must be gan.InfoCodes(...) or None; got {info!r}.")
+    if loss == "wasserstein_gp" and batch_norm:
+        raise ValueError("WGAN-GP's critic must not use BatchNorm: the gradient penalty is "
+                         "per example and BatchNorm couples a batch (Gulrajani et al. 2017).")
+    rate, beta1, beta2, critic_steps = _DEFAULTS[loss]
+    n_critic = _validation.positive_int(critic_steps if n_critic is None else n_critic,
+                                        "n_critic")
+    gp_weight = _nonnegative(gp_weight, "gp_weight")
+    info_weight = _nonnegative(info_weight, "info_weight")
+    images = _validation.as_float_array(images, "images")
+    if images.ndim != 3:
+        raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")
+    image_shape = tuple(images.shape[1:])
+    code_dim = n_classes or (info.size if info is not None else 0)
+    factories = {
+        "generator": _Factory("generator", architecture, tuple(sorted({
+            "latent_dim": latent_dim, "code_dim": code_dim, "image_shape": image_shape,
+            "widths": None if generator_widths is None else tuple(generator_widths),
+            "batch_norm": bool(batch_norm)}.items()))),
+        "discriminator": _Factory("discriminator", architecture, tuple(sorted({
+            "n_classes": n_classes, "q_dim": info.size if info is not None else 0,
+            "image_shape": image_shape,
+            "widths": None if discriminator_widths is None else tuple(discriminator_widths),
+            "batch_norm": bool(batch_norm), "dropout": dropout}.items()))),
+    }
+    for factory in factories.values():
+        nnx.eval_shape(lambda f=factory: f(nnx.Rngs(0)))  # validates settings, computes nothing
+    images = _validation.images(images, image_shape)
+    if conditional:
+        if labels is None:
+            raise ValueError("A conditional GAN needs labels [n] in [0, n_classes).")
+        labels, _ = _validation.class_labels(labels, "labels", size=images.shape[0],
+                                             n_classes=n_classes)
+        data = (images, labels)
+    else:
+        if labels is not None:
+            raise ValueError("labels are used by a conditional GAN only; pass "
+                             "conditional=True or leave labels out.")
+        data = images
+    epochs = _validation.positive_int(epochs, "epochs")
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    key = _validation.prng_key(key, allow_batch=True)
+    sweep = key.ndim == 1
+
+    objective = GANObjective(loss, latent_dim, n_classes, info)
+    optimizers = {"generator": OPTIMIZER, "discriminator": OPTIMIZER}
+    values = {"hyperparams": {"gp_weight": gp_weight, "info_weight": info_weight},
+              "learning_rate": rate if learning_rate is None else learning_rate,
+              "b1": beta1 if b1 is None else b1, "b2": beta2 if b2 is None else b2}
+    if sweep:
+        graphdefs, state = train.init_states(factories, optimizers, key, **values)
+    else:
+        graphdefs, state = train.create_state(factories, optimizers, key=key, **values)
+    step = train.make_alternating_step(graphdefs, optimizers, [
+        train.Phase("discriminator", objective.discriminator, repeats=n_critic),
+        train.Phase("generator", objective.generator)])
+
+    eval_fn = None
+    if evaluate is not None:
+        def eval_fn(state):
+            if not sweep:
+                return dict(evaluate(train.get_model(graphdefs, state, "generator")))
+            runs = [evaluate(train.get_model(graphdefs, train.select_run(state, i),
+                                             "generator")) for i in range(key.shape[0])]
+            return {name: [float(run[name]) for run in runs] for name in runs[0]}
+
+    config = {
+        "model": "gan", "architecture": architecture, "loss": loss,
+        "latent_dim": latent_dim, "n_classes": n_classes,
+        "info": None if info is None else dataclasses.asdict(info), "n_critic": n_critic,
+        "generator_widths": factories["generator"].settings,
+        "discriminator_widths": factories["discriminator"].settings,
+        "key": np.asarray(jax.random.key_data(key)).tolist(),
+    }
+    result = train.fit(step, state, data, batch_size=batch_size, epochs=epochs,
+                       checkpoint_dir=checkpoint_dir, config=_jsonable(config),
+                       save_every=save_every, keep=keep, metrics_path=metrics_path,
+                       eval_fn=eval_fn, eval_every=eval_every, progress=progress, desc=desc,
+                       mesh=mesh)
+    return GANTraining(graphdefs, result.state, result.history, objective)
+
+
+def _jsonable(value):
+    """Tuples (the factories' settings) as lists, recursively, for the checkpoint config."""
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
