@@ -192,6 +192,13 @@ def value_range(x) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def image_shape(value, name: str = "image_shape") -> tuple[int, int]:
+    """Validates a static ``(height, width)`` of positive integers."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be (height, width); got {value!r}.")
+    return tuple(positive_int(side, f"{name} entry") for side in value)
+
+
 def images(x: ArrayLike, image_shape: tuple[int, int], name: str = "images") -> jax.Array:
     """Validates ``[n, h, w]`` float images with values in [0, 1] (range only if concrete).
 

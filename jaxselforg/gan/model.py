@@ -47,12 +47,6 @@ def _widths(widths, architecture: str, defaults) -> tuple[int, ...]:
     return tuple(_validation.positive_int(w, "width") for w in widths)
 
 
-def _image_shape(image_shape) -> tuple[int, int]:
-    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2:
-        raise ValueError(f"image_shape must be (height, width); got {image_shape!r}.")
-    return tuple(_validation.positive_int(s, "image_shape entry") for s in image_shape)
-
-
 def _nonnegative_int(value, name: str) -> int:
     return 0 if value == 0 and not isinstance(value, bool) else _validation.positive_int(value,
                                                                                           name)
@@ -85,7 +79,7 @@ class Generator(nnx.Module):
         self.architecture = _validation.choice(architecture, ARCHITECTURES, "architecture")
         self.latent_dim = _validation.positive_int(latent_dim, "latent_dim")
         self.code_dim = _nonnegative_int(code_dim, "code_dim")
-        self.image_shape = _image_shape(image_shape)
+        self.image_shape = _validation.image_shape(image_shape)
         widths = _widths(widths, architecture, _DEFAULT_GENERATOR)
         in_features = self.latent_dim + self.code_dim
         h, w = self.image_shape
@@ -137,7 +131,7 @@ class Discriminator(nnx.Module):
         self.architecture = _validation.choice(architecture, ARCHITECTURES, "architecture")
         self.n_classes = _nonnegative_int(n_classes, "n_classes")
         self.q_dim = _nonnegative_int(q_dim, "q_dim")
-        self.image_shape = _image_shape(image_shape)
+        self.image_shape = _validation.image_shape(image_shape)
         widths = _widths(widths, architecture, _DEFAULT_DISCRIMINATOR)
         h, w = self.image_shape
         if architecture == "mlp":

@@ -95,12 +95,12 @@ class GANTraining(NamedTuple):
         return train.get_model(self.graphdefs, state, role)
 
 
-def _nonnegative(value, name: str):
-    """A non-negative weight (checked when concrete; a traced value is the caller's)."""
-    array = np.asarray(value, dtype=np.float64) if not isinstance(value, jax.core.Tracer) \
-        else None
-    if array is not None and not np.all(array >= 0):  # also catches NaN
-        raise ValueError(f"{name} must be >= 0; got {value!r}.")
+def _weight(value, name: str):
+    """A non-negative loss weight: a clear error when concrete; a traced one is the
+    caller's (it enters the loss as it is)."""
+    array = _validation.as_float_array(value, name)
+    _validation.check_finite(array, name)
+    _validation.check_nonnegative(array, name)
     return value
 
 
@@ -194,8 +194,8 @@ def train_gan(
     rate, beta1, beta2, critic_steps = _DEFAULTS[loss]
     n_critic = _validation.positive_int(critic_steps if n_critic is None else n_critic,
                                         "n_critic")
-    gp_weight = _nonnegative(gp_weight, "gp_weight")
-    info_weight = _nonnegative(info_weight, "info_weight")
+    gp_weight = _weight(gp_weight, "gp_weight")
+    info_weight = _weight(info_weight, "info_weight")
     images = _validation.as_float_array(images, "images")
     if images.ndim != 3:
         raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")

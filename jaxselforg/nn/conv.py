@@ -27,9 +27,7 @@ POOLS = ("flatten", "max", "mean")
 
 
 def _image_shape(image_shape, n_halvings: int, block: str) -> tuple[int, int]:
-    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2:
-        raise ValueError(f"image_shape must be (height, width); got {image_shape!r}.")
-    shape = tuple(_validation.positive_int(side, "image_shape entry") for side in image_shape)
+    shape = _validation.image_shape(image_shape)
     factor = 2**n_halvings
     if any(side % factor for side in shape):
         raise ValueError(f"{block} with {n_halvings} stride-2 layers needs image sides that are "

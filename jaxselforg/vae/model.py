@@ -33,12 +33,6 @@ __all__ = ["ARCHITECTURES", "MLPVAE", "VAE", "ConvVAE", "make_vae"]
 ARCHITECTURES = ("mlp", "conv")
 
 
-def _image_shape(image_shape) -> tuple[int, int]:
-    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2:
-        raise ValueError(f"image_shape must be (height, width); got {image_shape!r}.")
-    return tuple(_validation.positive_int(side, "image_shape entry") for side in image_shape)
-
-
 class VAE(nnx.Module):
     """The interface shared by the VAE architectures: ``encoder``, ``head``, ``decoder``.
 
@@ -88,7 +82,7 @@ class MLPVAE(VAE):
 
     def __init__(self, image_shape: Sequence[int] = (28, 28), latent_dim: int = 20,
                  hidden: Sequence[int] = (512,), activation: str = "relu", *, rngs: nnx.Rngs):
-        self.image_shape = _image_shape(image_shape)
+        self.image_shape = _validation.image_shape(image_shape)
         self.latent_dim = _validation.positive_int(latent_dim, "latent_dim")
         hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
         n_pixels = self.image_shape[0] * self.image_shape[1]
@@ -119,7 +113,7 @@ class ConvVAE(VAE):
 
     def __init__(self, image_shape: Sequence[int] = (28, 28), latent_dim: int = 2,
                  hidden: int = 256, *, rngs: nnx.Rngs):
-        self.image_shape = _image_shape(image_shape)
+        self.image_shape = _validation.image_shape(image_shape)
         self.latent_dim = _validation.positive_int(latent_dim, "latent_dim")
         self.encoder = nn.ConvEncoder(self.image_shape, (32, 64), hidden, rngs=rngs)
         self.head = nn.GaussianHead(self.encoder.out_features, self.latent_dim, rngs=rngs)
