@@ -4,6 +4,7 @@ and progress output. (The Checkpointer and metrics writer: tests/test_checkpoint
 
 from __future__ import annotations
 
+import functools
 import json
 
 import jax
@@ -387,8 +388,8 @@ def test_alternating_step_is_the_phases_in_order():
     batch = GAN_DATA[:64]
     new, metrics = jax.jit(step)(state, batch)
 
-    @jax.jit
-    def by_hand(state):
+    @functools.partial(jax.jit, static_argnames="generator_first")
+    def by_hand(state, generator_first=False):
         key, k1, k2, k3 = jax.random.split(jax.random.wrap_key_data(state.key), 4)
         params, stats, opt = dict(state.params), dict(state.model_state), dict(state.opt_state)
 
@@ -405,16 +406,25 @@ def test_alternating_step_is_the_phases_in_order():
             stats[role] = new_stats
             return value
 
+        if generator_first:
+            update("generator", g_loss, k3)
         d_losses = [update("discriminator", d_loss, k) for k in (k1, k2)]
-        update("generator", g_loss, k3)
+        if not generator_first:
+            update("generator", g_loss, k3)
         return params, stats, jnp.mean(jnp.stack(d_losses)), jax.random.key_data(key)
+
+    def gap(actual, expected):
+        return max(float(np.max(np.abs(np.asarray(a) - np.asarray(e))))
+                   for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True))
 
     params, stats, d_mean, key = by_hand(state)
     np.testing.assert_array_equal(new.key, key)
-    np.testing.assert_allclose(metrics["discriminator/loss"], d_mean, rtol=1e-6)
-    for actual, expected in ((new.params, params), (new.model_state, stats)):
-        for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
-            np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(metrics["discriminator/loss"], d_mean, rtol=1e-5)
+    # Two compiled programs fuse differently: Adam (lr 0.05) turns float32 roundoff into
+    # ~1e-6 lr differences, while the phases in the wrong order move parameters by ~lr.
+    assert gap(new.params, params) < 1e-5 and gap(new.model_state, stats) < 1e-5
+    wrong_params, _, _, _ = by_hand(state, generator_first=True)
+    assert gap(new.params, wrong_params) > 1e-3
     assert int(new.step) == 1
 
 

@@ -198,7 +198,7 @@ class GANObjective:
         """D's loss: ``-V`` (or the critic's loss plus lambda times the penalty), plus
         lambda_I times the information term for InfoGAN."""
         g, d = models["generator"], models["discriminator"]
-        fake_key, real_key, d_key, gp_key = jax.random.split(key, 4)
+        fake_key, real_key, d_key, eps_key, gp_key = jax.random.split(key, 5)
         images, condition, fake, codes = self._fake(g, batch, fake_key)
         fake = jax.lax.stop_gradient(fake)
         real_logits = d(images, condition, train=True, key=real_key)
@@ -210,7 +210,7 @@ class GANObjective:
         metrics = self._scores(real_logits, fake_logits)
         if self.loss == "wasserstein_gp":
             penalty = gradient_penalty(lambda x: d(x, condition, train=True, key=gp_key),
-                                       images, fake, gp_key)
+                                       images, fake, eps_key)
             loss = loss + hyperparams["gp_weight"] * penalty
             metrics["gradient_penalty"] = penalty
         if codes is not None:
@@ -229,7 +229,7 @@ class GANObjective:
         else:
             fake_logits, q = d.heads(fake, train=True, key=d_key)
         loss = generator_loss(fake_logits, self.loss)
-        metrics = {"d_fake": self._scores(fake_logits, fake_logits)["d_fake"]}
+        metrics = {"d_fake": jnp.mean(self._squash(fake_logits))}
         if codes is not None:
             information = info_loss(self.info, codes, q)
             loss = loss + hyperparams["info_weight"] * information
@@ -238,5 +238,9 @@ class GANObjective:
 
     def _scores(self, real_logits, fake_logits) -> dict[str, jax.Array]:
         """Mean D(x) and D(G(z)) (a critic's mean values for WGAN-GP)."""
-        squash = (lambda v: v) if self.loss == "wasserstein_gp" else jax.nn.sigmoid
-        return {"d_real": jnp.mean(squash(real_logits)), "d_fake": jnp.mean(squash(fake_logits))}
+        return {"d_real": jnp.mean(self._squash(real_logits)),
+                "d_fake": jnp.mean(self._squash(fake_logits))}
+
+    def _squash(self, logits):
+        """D = sigmoid(logit); a WGAN critic's value is the logit itself."""
+        return logits if self.loss == "wasserstein_gp" else jax.nn.sigmoid(logits)
