@@ -52,16 +52,21 @@ class Conv(nnx.Module):
     """A k x k convolution with stride 1 or 2 and "SAME" padding, as a matrix product.
 
     The same function of the same ``[k, k, in, out]`` kernel as ``nnx.Conv(in, out,
-    (k, k), strides=stride, padding="SAME")``, as matrix products, in whichever of two
-    orders materializes less: the ``k * k`` shifted (strided) views of the padded input
-    side by side (im2col, ``k * k * in`` values per output pixel) times the kernel as a
-    ``[k * k * in, out]`` matrix; or, for stride 1 with fewer outputs than inputs (a
-    logits layer, the DCGAN generator's 7x7 output), the input times the kernel as
-    ``[in, k * k * out]`` first and the ``k * k`` shifted slices of that summed. Written
-    out because XLA's CPU backend runs convolutions, and above all their gradients,
-    several times slower inside a loop body (jax-ml/jax#12868) -- and a training
-    epoch is a ``lax.scan`` -- while matrix products keep their speed; a test checks
-    equality with ``nnx.Conv``.
+    (k, k), strides=stride, padding="SAME")``, as one matrix product: the ``k * k``
+    shifted (strided) views of the padded input side by side (im2col, ``k * k * in``
+    values per output pixel) times the kernel as a ``[k * k * in, out]`` matrix.
+    Written out because XLA's CPU backend runs convolutions, and above all their
+    gradients, several times slower inside a loop body (jax-ml/jax#12868) -- and a
+    training epoch is a ``lax.scan`` -- while matrix products keep their speed.
+
+    The exception is stride 1 with fewer outputs than inputs (an image-output layer
+    such as the DCGAN generator's 7x7 conv to one channel), where im2col would
+    materialize ``k * k`` copies of a wide input for a narrow output: there the ``k``
+    column shifts side by side times the kernel as ``[k * in, k * out]`` give every
+    kernel row's partial sums, and ``k`` row shifts of those are summed. (Summing all
+    ``k * k`` shifted slices instead has a gradient that XLA's CPU backend runs an
+    order of magnitude slower, and ``lax.conv_general_dilated`` becomes a slow grouped
+    convolution under ``vmap``; measured for a DCGAN generator, see BENCHMARKS.md.) A test checks equality with ``nnx.Conv``.
 
     Args:
       in_features: input channels.
@@ -90,10 +95,13 @@ class Conv(nnx.Module):
         pads = [(pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)]
         offsets = [(u, v) for u in range(k) for v in range(k)]
         if s == 1 and k_out < c:
-            taps = x @ kernel.transpose(2, 0, 1, 3).reshape(c, k * k * k_out)
-            taps = jnp.pad(taps.reshape(n, h, w, k * k, k_out),
-                           [(0, 0), *pads, (0, 0), (0, 0)])
-            y = sum(taps[:, u:u + h, v:v + w, k * u + v] for u, v in offsets)
+            # Row-wise im2col: the k column shifts side by side times [k * in, k * out]
+            # (all kernel rows at once), then the k row shifts summed.
+            padded = jnp.pad(x, [(0, 0), *pads, (0, 0)])
+            columns = jnp.concatenate([padded[:, :, v:v + w] for v in range(k)], axis=-1)
+            taps = columns @ kernel.transpose(1, 2, 0, 3).reshape(k * c, k * k_out)
+            taps = taps.reshape(n, h + k - 1, w, k, k_out)
+            y = sum(taps[:, u:u + h, :, u] for u in range(k))
         else:
             padded = jnp.pad(x, [(0, 0), *pads, (0, 0)])
             patches = jnp.concatenate(
