@@ -273,6 +273,24 @@ def test_vmapped_runs_equal_individual_runs(problem):
     assert not np.allclose(together.history["loss"][:, 0], together.history["loss"][:, 2])
 
 
+def test_loop_driver_takes_the_scans_batches_and_steps(problem):
+    keys = jax.random.split(jax.random.key(5), 2)
+    _, states = train.init_states(Net, OPTIMIZER, keys)
+    for state in (problem["state"], states):  # one run, and a vmapped sweep
+        scanned = _fit(problem, state, epochs=2)
+        looped = _fit(problem, state, epochs=2, epoch_driver="loop")
+        np.testing.assert_array_equal(looped.state.key, scanned.state.key)
+        np.testing.assert_array_equal(looped.state.step, scanned.state.step)
+        assert looped.history["loss"].shape == scanned.history["loss"].shape
+        # Same batches in the same order; only XLA's fusion differs (float32 rounding).
+        np.testing.assert_allclose(looped.history["loss"], scanned.history["loss"], rtol=1e-5)
+        for a, e in zip(jax.tree.leaves(looped.state.params),
+                        jax.tree.leaves(scanned.state.params), strict=True):
+            np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="epoch_driver"):
+        _fit(problem, epochs=1, epoch_driver="unrolled")
+
+
 # ---------------------------------------------------------------------------
 # Progress bar.
 

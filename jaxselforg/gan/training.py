@@ -136,6 +136,7 @@ def train_gan(
     progress: bool | None = None,
     desc: str = "gan",
     mesh: Mesh | None = None,
+    epoch_driver: str | None = None,
 ) -> GANTraining:
     """Trains a GAN: every step updates the discriminator ``n_critic`` times, then the
     generator once (``train.make_alternating_step``), with Adam for both.
@@ -170,6 +171,9 @@ def train_gan(
       metrics_path: per-epoch ``metrics.jsonl``.
       progress, desc: the tqdm bar.
       mesh: optional 1-D device mesh for data parallelism.
+      epoch_driver: ``"scan"`` or ``"loop"`` (``train.EPOCH_DRIVERS``); None: a loop of
+        jitted steps for a DCGAN on the CPU (whose convolution gradients XLA runs
+        several times slower inside a scan; see BENCHMARKS.md), a scan otherwise.
 
     Returns:
       A :class:`GANTraining`.
@@ -265,8 +269,13 @@ def train_gan(
                        checkpoint_dir=checkpoint_dir, config=_jsonable(config),
                        save_every=save_every, keep=keep, metrics_path=metrics_path,
                        eval_fn=eval_fn, eval_every=eval_every, progress=progress, desc=desc,
-                       mesh=mesh)
+                       mesh=mesh, epoch_driver=epoch_driver or _default_driver(architecture))
     return GANTraining(graphdefs, result.state, result.history, objective)
+
+
+def _default_driver(architecture: str) -> str:
+    """The faster epoch driver measured for an architecture on this backend."""
+    return "loop" if architecture == "dcgan" and jax.default_backend() == "cpu" else "scan"
 
 
 def _jsonable(value):

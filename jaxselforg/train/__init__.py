@@ -36,6 +36,7 @@ from jaxselforg.train.checkpoint import (
     CorruptCheckpointWarning,
 )
 from jaxselforg.train.loop import (
+    EPOCH_DRIVERS,
     FitResult,
     NonFiniteLossError,
     fit,
@@ -75,6 +76,7 @@ __all__ = [
     "Checkpointer",
     "CorruptCheckpointError",
     "CorruptCheckpointWarning",
+    "EPOCH_DRIVERS",
     "FitResult",
     "LossFn",
     "MetricsWriter",

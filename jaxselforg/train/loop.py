@@ -32,13 +32,14 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxselforg import _validation
-from jaxselforg.data.batching import scan_batches
+from jaxselforg.data.batching import epoch_indices, scan_batches
 from jaxselforg.train.checkpoint import Checkpointer
 from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
 from jaxselforg.train.state import get_hyperparams
 from jaxselforg.train.step import StepFn, tree_all_finite
 
 __all__ = [
+    "EPOCH_DRIVERS",
     "FitResult",
     "NonFiniteLossError",
     "fit",
@@ -48,6 +49,13 @@ __all__ = [
 ]
 
 _FALSE = {"0", "false", "no", "off"}
+
+EPOCH_DRIVERS = ("scan", "loop")
+"""How :func:`fit` runs an epoch's steps: ``"scan"``, one compiled ``lax.scan`` over
+the batches (no per-step dispatch; the default), or ``"loop"``, a Python loop of
+jitted steps over the same batches in the same order (XLA's CPU backend runs some
+convolution gradients several times slower inside a loop body, jax-ml/jax#12868).
+"""
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -165,6 +173,46 @@ def _compiled_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | N
     return jax.jit(checked)
 
 
+@functools.lru_cache(maxsize=32)
+def _looped_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | None):
+    """The epoch of :func:`make_epoch` as a Python loop of jitted steps: the same key
+    split, batch order and steps (equal results up to XLA's fusion choices), with the
+    finiteness report of :func:`_compiled_epoch`."""
+    make_epoch(step, batch_size, mesh=mesh)  # the same checks of batch_size and mesh
+    sharding = None if mesh is None else NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
+
+    def start(state, data):
+        key, order_key = jax.random.split(jax.random.wrap_key_data(state.key))
+        n = jax.tree.leaves(data)[0].shape[0]
+        return state._replace(key=jax.random.key_data(key)), epoch_indices(order_key, n,
+                                                                           batch_size)
+
+    def update(state, data, rows):
+        batch = jax.tree.map(lambda leaf: leaf[rows], data)
+        if sharding is not None:
+            batch = lax.with_sharding_constraint(batch, sharding)
+        return step(state, batch)
+
+    if vmapped:
+        start, update = jax.vmap(start, in_axes=(0, None)), jax.vmap(update, in_axes=(0, None, 0))
+        finite = jax.jit(jax.vmap(lambda state: tree_all_finite(state.params)))
+    else:
+        finite = jax.jit(lambda state: tree_all_finite(state.params))
+    start, update = jax.jit(start), jax.jit(update)
+    batch_axis = 1 if vmapped else 0  # metrics [n_batches] or [n_runs, n_batches]
+
+    def epoch(state, data):
+        state, order = start(state, data)
+        metrics = []
+        for i in range(order.shape[batch_axis]):
+            state, values = update(state, data, order[:, i] if vmapped else order[i])
+            metrics.append(values)
+        metrics = jax.tree.map(lambda *v: jnp.stack(v, axis=batch_axis), *metrics)
+        return state, metrics, finite(state)
+
+    return epoch
+
+
 def _committed(tree):
     """Every array committed to its current sharding.
 
@@ -238,6 +286,7 @@ def fit(
     progress: bool | None = None,
     desc: str = "train",
     mesh: Mesh | None = None,
+    epoch_driver: str = "scan",
 ) -> FitResult:
     """Trains ``state`` for ``epochs`` epochs with checkpoints, logs and a progress bar.
 
@@ -289,6 +338,8 @@ def fit(
       desc: the progress bar's label.
       mesh: data-parallel device mesh: the state and ``data`` are replicated on it
         and every batch is split over it (see :func:`make_epoch`).
+      epoch_driver: ``"scan"`` or ``"loop"`` (:data:`EPOCH_DRIVERS`): how an epoch's
+        steps run; both take the same batches in the same order.
 
     Returns:
       A :class:`FitResult`.
@@ -313,7 +364,9 @@ def fit(
     steps_per_epoch = n_examples // batch_size
     step_count = np.asarray(state.step)
     n_runs = int(step_count.shape[0]) if step_count.ndim == 1 else None
-    epoch_fn = _compiled_epoch(step, batch_size, n_runs is not None, mesh)
+    driver = _validation.choice(epoch_driver, EPOCH_DRIVERS, "epoch_driver")
+    epoch_fn = (_compiled_epoch if driver == "scan" else _looped_epoch)(
+        step, batch_size, n_runs is not None, mesh)
     show = progress_enabled() if progress is None else progress
 
     ckpt = board = None
