@@ -231,6 +231,26 @@ def test_feature_extractor_trains_once_reloads_and_refuses_another_network(tmp_p
     assert float(evaluation.frechet_classifier_distance(first, noise, x[:500])) > 10 * floor
     assert first.features(x[:3]).shape == (3, 256)
 
+    # score_samples is the individual scores, put together; real images score as real.
+    _, test_labels = data.load("fashion_mnist", "test")
+    scores = evaluation.score_samples(first, x[:300], x[300:600],
+                                      requested_labels=np.asarray(test_labels[:300]))
+    probabilities = classify.predict(first.model, x[:300])
+    predicted = np.argmax(np.asarray(probabilities), axis=1)
+    pr = evaluation.precision_recall(first.features(x[300:600]), first.features(x[:300]))
+    np.testing.assert_allclose(scores.fcd, float(evaluation.frechet_classifier_distance(
+        first, x[300:600], x[:300])), rtol=1e-5)
+    np.testing.assert_allclose(scores.classifier_score,
+                               float(evaluation.classifier_score(probabilities)), rtol=1e-6)
+    assert (scores.precision, scores.recall) == (float(pr.precision), float(pr.recall))
+    assert scores.class_entropy == float(evaluation.class_histogram(predicted, 10).entropy)
+    assert scores.class_accuracy == float(np.mean(predicted == np.asarray(test_labels[:300])))
+    noise_scores = evaluation.score_samples(first, noise[:300], x[300:600])
+    assert noise_scores.fcd > 10 * scores.fcd and noise_scores.precision < scores.precision
+    assert np.isnan(noise_scores.class_accuracy)
+    with pytest.raises(ValueError, match="requested_labels"):
+        evaluation.score_samples(first, x[:300], x[300:600], requested_labels=np.full(300, 10))
+
     x_train, y_train = data.load("fashion_mnist", "train")
     with pytest.raises(train.CheckpointMismatchError):
         classify.train_classifier(data.to_unit_range(x_train[:512]), np.asarray(y_train[:512]),

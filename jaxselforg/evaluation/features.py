@@ -24,9 +24,10 @@ from jax.typing import ArrayLike
 
 from jaxselforg import _validation, augment, classify, data
 from jaxselforg.evaluation.frechet import frechet_distance
+from jaxselforg.evaluation.generative import class_histogram, classifier_score, precision_recall
 
-__all__ = ["REFERENCE_CNN", "ReferenceClassifier", "feature_extractor",
-           "frechet_classifier_distance"]
+__all__ = ["REFERENCE_CNN", "ReferenceClassifier", "SampleScores", "feature_extractor",
+           "frechet_classifier_distance", "score_samples"]
 
 REFERENCE_CNN = {"channels": (32, 64), "features": 256, "dropout": 0.3}
 """The reference CNN's architecture (``classify.CNN`` settings)."""
@@ -102,3 +103,65 @@ def frechet_classifier_distance(extractor: ReferenceClassifier, images_a: ArrayL
     of two image sets ``[n, 28, 28]`` in [0, 1] (10,000 vs 10,000 as the convention;
     report it next to the real-data floor, the FCD of two real sets)."""
     return frechet_distance(extractor.features(images_a), extractor.features(images_b))
+
+
+class SampleScores(NamedTuple):
+    """A generative model's samples on the library's one yardstick (:func:`score_samples`).
+
+    Attributes:
+      fcd: Fréchet classifier distance to the real images (lower is better).
+      classifier_score: exp E KL(p(y | x) || p(y)) (higher is better, at most 10).
+      precision, recall: Kynkäänniemi et al.'s, in the reference CNN's features.
+      class_entropy: entropy (nats) of the predicted classes' histogram (ln 10 = even).
+      class_accuracy: share of samples classified as the class they were generated
+        for (conditional models; NaN when no classes were requested).
+    """
+
+    fcd: float
+    classifier_score: float
+    precision: float
+    recall: float
+    class_entropy: float
+    class_accuracy: float
+
+
+def score_samples(extractor: ReferenceClassifier, samples: ArrayLike, real: ArrayLike, *,
+                  requested_labels: ArrayLike | None = None, k: int = 3) -> SampleScores:
+    """Every sample score of a generative model against real images, in the reference
+    CNN's eyes: the FCD, the classifier score, precision and recall (k-NN balls of
+    radius the k-th neighbour distance), the class-histogram entropy and, given the
+    classes the samples were asked for, the class accuracy
+    (1/n) sum_i [argmax_y p(y | x_i) = y_i].
+
+    Args:
+      extractor: the reference CNN (:func:`feature_extractor`).
+      samples: ``[n, 28, 28]`` generated images in [0, 1].
+      real: ``[m, 28, 28]`` real images in [0, 1] (the test set, as many as ``samples``
+        by convention).
+      requested_labels: ``[n]`` classes a conditional model was asked for, or None.
+      k: the neighbour of precision and recall (3 in the paper).
+
+    Returns:
+      :class:`SampleScores` (Python floats).
+
+    Raises:
+      ValueError: bad images, labels or ``k``.
+    """
+    samples = _validation.images(samples, extractor.model.image_shape, "samples")
+    real = _validation.images(real, extractor.model.image_shape, "real")
+    fake_features, real_features = extractor.features(samples), extractor.features(real)
+    probabilities = classify.predict(extractor.model, samples)
+    predicted = np.asarray(jax.numpy.argmax(probabilities, axis=1))
+    n_classes = probabilities.shape[1]
+    accuracy = float("nan")
+    if requested_labels is not None:
+        requested, _ = _validation.class_labels(requested_labels, "requested_labels",
+                                                size=samples.shape[0], n_classes=n_classes)
+        accuracy = float(np.mean(predicted == np.asarray(requested)))
+    pr = precision_recall(real_features, fake_features, k=k)
+    return SampleScores(
+        fcd=float(frechet_distance(real_features, fake_features)),
+        classifier_score=float(classifier_score(probabilities)),
+        precision=float(pr.precision), recall=float(pr.recall),
+        class_entropy=float(class_histogram(predicted, n_classes).entropy),
+        class_accuracy=accuracy)
