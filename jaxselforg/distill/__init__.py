@@ -13,5 +13,14 @@ from jaxselforg.distill.losses import (
     hint_loss,
     soft_target_loss,
 )
+from jaxselforg.distill.training import (
+    OPTIMIZER,
+    DistillationObjective,
+    DistillationTraining,
+    HintedStudent,
+    train_distilled,
+)
 
-__all__ = ["check_weights", "distillation_loss", "hint_loss", "soft_target_loss"]
+__all__ = ["OPTIMIZER", "DistillationObjective", "DistillationTraining", "HintedStudent",
+           "check_weights", "distillation_loss", "hint_loss", "soft_target_loss",
+           "train_distilled"]

@@ -128,9 +128,15 @@ def distillation_loss(student_logits: ArrayLike, teacher_logits: ArrayLike,
     if labels.shape != student_logits.shape[:1]:
         raise ValueError(f"labels must be [n] for logits {tuple(student_logits.shape)}; got "
                          f"shape {tuple(labels.shape)}.")
-    hard = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(student_logits, labels))
-    soft = soft_target_loss(student_logits, teacher_logits, temperature=temperature)
+    hard, soft = _terms(student_logits, teacher_logits, labels, temperature)
     return hard_weight * hard + soft_weight * soft
+
+
+def _terms(student_logits, teacher_logits, labels, temperature):
+    """``(mean_i CE(y_i, softmax(z_s,i)), soft_target_loss)``: the two terms that
+    :func:`distillation_loss` weighs (the training objective logs both)."""
+    hard = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(student_logits, labels))
+    return hard, soft_target_loss(student_logits, teacher_logits, temperature=temperature)
 
 
 def hint_loss(student_features: ArrayLike, teacher_features: ArrayLike,
