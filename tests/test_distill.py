@@ -1,6 +1,8 @@
 """Tests for jaxselforg.distill: the losses against float64 numpy formulas, the T^2-scaled
 soft gradient's logit-matching limit, soft-target cross-entropy vs KL, traced settings
-under jit/vmap, and bad settings refused."""
+under jit/vmap, bad settings refused; distillation on real MNIST rows with a BatchNorm
+teacher held bit for bit, a settings sweep against single runs, soft_weight=0 against
+plain classifier training, hints, and bad teachers refused."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from flax import nnx
 
-from jaxselforg import distill
+from jaxselforg import augment, classify, data, distill, train
+from jaxselforg.distill.training import _features_and_logits
 
 
 def _log_softmax(z):
@@ -162,3 +166,146 @@ def test_mismatched_shapes_are_refused(logits):
     with pytest.raises(ValueError, match="labels must be"):
         distill.distillation_loss(student, teacher, labels[:3], temperature=2.0,
                                   hard_weight=1.0, soft_weight=1.0)
+
+
+# ---------------------------------------------------------------------------
+# Training. Tiny networks on a few hundred real MNIST images: compile time dominates.
+
+_STUDENT = {"architecture": "mlp", "hidden": (32,), "dropout": 0.1, "batch_size": 64,
+            "learning_rate": 3e-3, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    x, y = data.load("mnist", "train")
+    xt, yt = data.load("mnist", "test")
+    return (data.to_unit_range(x[:384]), np.asarray(y[:384]), data.to_unit_range(xt[:300]),
+            np.asarray(yt[:300]))
+
+
+@pytest.fixture(scope="module")
+def teacher(mnist):
+    """A small CNN with BatchNorm (running statistics that a train-mode call would move)."""
+    x, y, _, _ = mnist
+    return classify.train_classifier(x, y, key=jax.random.key(0), architecture="cnn",
+                                     channels=(4, 8), features=16, dropout=0.2, epochs=3,
+                                     batch_size=64, learning_rate=3e-3, progress=False)
+
+
+def _assert_trees_equal(a, b):
+    jax.tree.map(np.testing.assert_array_equal, a, b)
+
+
+def test_teacher_is_bit_identical_and_the_student_learns(mnist, teacher):
+    x, y, xt, yt = mnist
+    before = nnx.to_pure_dict(nnx.state(teacher.model))
+    assert jax.tree.leaves(nnx.to_pure_dict(nnx.state(teacher.model, nnx.BatchStat)))
+    result = distill.train_distilled(x, y, teacher, key=jax.random.key(1), epochs=3,
+                                     temperature=4.0, hard_weight=0.1, soft_weight=0.9,
+                                     augmentation=augment.RandomShift(1), test_images=xt,
+                                     test_labels=yt, **_STUDENT)
+    assert set(result.state.opt_state) == {"student"}  # the teacher is a frozen role
+    _assert_trees_equal(result.state.params["teacher"], teacher.state.params["model"])
+    _assert_trees_equal(result.state.model_state["teacher"], teacher.state.model_state["model"])
+    _assert_trees_equal(nnx.to_pure_dict(nnx.state(result.teacher)), before)
+    history = result.history
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["soft_loss"][-1] < history["soft_loss"][0]
+    # 18 steps of a 32-unit student on a weak teacher: well above chance (0.1), rising.
+    assert history["test_accuracy"][-1] > max(0.3, history["test_accuracy"][0])
+    assert isinstance(result.model, classify.MLPClassifier)
+    assert classify.accuracy(result.model, xt, yt) == pytest.approx(history["test_accuracy"][-1])
+
+
+def test_a_sweep_over_temperature_and_soft_weight_is_the_single_runs(mnist, teacher):
+    x, y, _, _ = mnist
+    keys = jax.random.split(jax.random.key(2), 2)
+    temperatures, soft_weights = np.array([2.0, 8.0]), np.array([0.5, 0.9])
+    sweep = distill.train_distilled(x, y, teacher, key=keys, epochs=1,
+                                    temperature=temperatures, soft_weight=soft_weights,
+                                    hard_weight=1.0 - soft_weights, **_STUDENT)
+    assert sweep.n_runs == 2 and sweep.history["loss"].shape == (1, 2)
+    np.testing.assert_allclose(sweep.state.hyperparams["temperature"], temperatures)
+    for i in range(2):
+        single = distill.train_distilled(x, y, teacher, key=keys[i], epochs=1,
+                                         temperature=temperatures[i],
+                                         soft_weight=soft_weights[i],
+                                         hard_weight=1.0 - soft_weights[i], **_STUDENT)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6),
+                     train.select_run(sweep.state.params, i), single.state.params)
+    assert not np.allclose(sweep.student_of(0).net.layers[0].kernel[...],
+                           sweep.student_of(1).net.layers[0].kernel[...])
+    with pytest.raises(ValueError, match="Name the run of a sweep"):
+        sweep.model  # noqa: B018
+
+
+def test_soft_weight_zero_is_plain_classifier_training(mnist, teacher):
+    x, y, _, _ = mnist
+    settings = {k: v for k, v in _STUDENT.items() if k != "architecture"}
+    plain = classify.train_classifier(x, y, key=jax.random.key(3), architecture="mlp",
+                                      epochs=1, **settings)
+    distilled = distill.train_distilled(x, y, teacher, key=jax.random.key(3), epochs=1,
+                                        hard_weight=1.0, soft_weight=0.0, **_STUDENT)
+    # Same initialization, batches, augmentation and dropout keys, and a zero-weighted soft
+    # term adds exact zeros to the gradient: the same bits.
+    _assert_trees_equal(distilled.state.params["student"], plain.state.params["model"])
+    np.testing.assert_array_equal(distilled.history["hard_loss"], plain.history["loss"])
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "mlp"])
+def test_one_pass_features_and_logits_are_the_networks_own(architecture):
+    model = classify.make_classifier(architecture, rngs=nnx.Rngs(0), dropout=0.3,
+                                     **({"channels": (4,), "features": 8} if architecture == "cnn"
+                                        else {"hidden": (16, 8)}))
+    images = jax.random.uniform(jax.random.key(0), (4, 28, 28))
+    own = nnx.clone(model)
+
+    @nnx.jit
+    def both(model, own, key):
+        return (*_features_and_logits(model, images, key), own(images, train=True, key=key))
+
+    features, logits, expected = both(model, own, jax.random.key(1))
+    np.testing.assert_allclose(logits, expected, rtol=1e-6, atol=1e-6)
+    assert features.shape == (4, 8)
+    # One pass: the BatchNorm statistics moved exactly as in the network's own call.
+    _assert_trees_equal(nnx.to_pure_dict(nnx.state(model, nnx.BatchStat)),
+                        nnx.to_pure_dict(nnx.state(own, nnx.BatchStat)))
+
+
+def test_hints_train_a_regressor_and_leave_the_teacher_alone(mnist, teacher):
+    x, y, _, _ = mnist
+    result = distill.train_distilled(x, y, teacher.model, key=jax.random.key(4), epochs=2,
+                                     hint_weight=0.1, **_STUDENT)
+    assert result.history["hint_loss"][-1] < result.history["hint_loss"][0]
+    student = train.get_model(result.graphdefs, result.state, "student")
+    assert isinstance(student, distill.HintedStudent)
+    assert student.regressor.kernel.shape == (32, 16)  # student 32 -> teacher 16 features
+    assert isinstance(result.model, classify.MLPClassifier)
+    _assert_trees_equal(result.state.params["teacher"], teacher.state.params["model"])
+    _assert_trees_equal(result.state.model_state["teacher"], teacher.state.model_state["model"])
+
+
+@pytest.mark.parametrize(("settings", "error", "message"), [
+    ({"n_classes": 5}, ValueError, "teacher has 10 classes but the student n_classes=5"),
+    ({"temperature": 0.0}, ValueError, "temperature must be > 0"),
+    ({"hard_weight": 0.0, "soft_weight": 0.0}, ValueError, "both 0"),
+    ({"soft_weight": np.array([0.5, -0.5])}, ValueError, "soft_weight must be non-negative"),
+    ({"hint_weight": -1.0}, ValueError, "hint_weight must be non-negative"),
+    ({"architecture": "resnet"}, ValueError, "Unknown architecture 'resnet'"),
+])
+def test_bad_settings_of_a_distillation_are_refused(mnist, teacher, settings, error, message):
+    x, y, _, _ = mnist
+    with pytest.raises(error, match=message):
+        distill.train_distilled(x, y, teacher, key=jax.random.key(0), **{**_STUDENT, **settings})
+
+
+def test_bad_teachers_and_data_are_refused(mnist, teacher):
+    x, y, _, _ = mnist
+    with pytest.raises(TypeError, match="teacher must be a trained classifier"):
+        distill.train_distilled(x, y, teacher.state, key=jax.random.key(0), **_STUDENT)
+    with pytest.raises(ValueError, match=r"teacher takes images of shape \(28, 28\)"):
+        distill.train_distilled(x[:, :16, :16], y, teacher, key=jax.random.key(0), **_STUDENT)
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        distill.train_distilled(x * 255, y, teacher, key=jax.random.key(0), **_STUDENT)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        distill.train_distilled(x, y + 10, teacher, key=jax.random.key(0), **_STUDENT)
