@@ -309,3 +309,62 @@ def test_bad_teachers_and_data_are_refused(mnist, teacher):
         distill.train_distilled(x * 255, y, teacher, key=jax.random.key(0), **_STUDENT)
     with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
         distill.train_distilled(x, y + 10, teacher, key=jax.random.key(0), **_STUDENT)
+
+
+# ---------------------------------------------------------------------------
+# The transfer-set experiment: a class left out, then the bias correction.
+
+
+def test_without_class_removes_exactly_that_class(mnist):
+    x, y, _, _ = mnist
+    images, labels = distill.without_class(x, y, 3)
+    assert 3 not in labels and len(labels) == np.sum(y != 3)
+    np.testing.assert_array_equal(images, x[y != 3])
+    with pytest.raises(ValueError, match="Class 11 does not occur"):
+        distill.without_class(x, y, 11)
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "mlp"])
+def test_shift_class_bias_adds_a_constant_to_one_logit(architecture):
+    settings = {"channels": (4,), "features": 8} if architecture == "cnn" else {"hidden": (8,)}
+    model = classify.make_classifier(architecture, rngs=nnx.Rngs(0), **settings)
+    images = jax.random.uniform(jax.random.key(0), (3, 28, 28))
+    shifted = distill.shift_class_bias(model, 3, 2.5)
+    np.testing.assert_allclose(shifted(images), model(images).at[:, 3].add(2.5), rtol=1e-6,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match=r"class_index must be in \[0, 10\)"):
+        distill.shift_class_bias(model, 10, 1.0)
+    with pytest.raises(TypeError, match="takes a classify.CNN or classify.MLPClassifier"):
+        distill.shift_class_bias(nnx.Linear(2, 2, rngs=nnx.Rngs(0)), 0, 1.0)
+
+
+def test_choose_bias_shift_recovers_a_known_prior_shift():
+    model = classify.make_classifier("mlp", rngs=nnx.Rngs(1), hidden=(8,))
+    images = jax.random.uniform(jax.random.key(1), (200, 28, 28))
+    # Labels as if class 3's logit were 1.5 higher: a shift of 1.5 predicts them all.
+    labels = np.argmax(np.asarray(model(images)) + 1.5 * np.eye(10)[3], axis=1)
+    shifts = np.arange(0.0, 4.01, 0.5)
+    best, accuracies = distill.choose_bias_shift(model, images, labels, 3, shifts)
+    assert accuracies.shape == shifts.shape and accuracies[shifts == 1.5] == 1.0
+    assert accuracies[0] < 1.0 and best <= 1.5 and accuracies.max() == 1.0
+    assert classify.accuracy(distill.shift_class_bias(model, 3, best), images, labels) == 1.0
+
+
+def test_distill_without_class_then_correct_its_bias(mnist, teacher):
+    x, y, xt, yt = mnist
+    result = distill.distill_without_class(x, y, teacher, left_out=3, key=jax.random.key(5),
+                                           validation_images=xt, validation_labels=yt,
+                                           epochs=2, temperature=8.0, hard_weight=0.1,
+                                           soft_weight=0.9, **_STUDENT)
+    assert result.training.state.step == 2 * (np.sum(y != 3) // 64)  # 3s are not in it
+    uncorrected = classify.accuracy(result.training.model, xt, yt)
+    corrected = classify.accuracy(result.model, xt, yt)
+    assert corrected == pytest.approx(float(result.shift_accuracies.max()))
+    assert corrected >= uncorrected
+    assert result.bias_shift == float(result.shifts[np.argmax(result.shift_accuracies)])
+    fixed = distill.distill_without_class(x, y, teacher, left_out=3, key=jax.random.key(5),
+                                          bias_shift=3.5, epochs=1, **_STUDENT)
+    assert fixed.bias_shift == 3.5 and fixed.shifts is None
+    with pytest.raises(ValueError, match="Give bias_shift"):
+        distill.distill_without_class(x, y, teacher, left_out=3, key=jax.random.key(0),
+                                      **_STUDENT)

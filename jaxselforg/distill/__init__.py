@@ -5,6 +5,8 @@
     result = distill.train_distilled(x, y, teacher, key=key, hidden=(800, 800), dropout=0.0,
                                      temperature=20.0, hard_weight=0.1, soft_weight=0.9)
     classify.accuracy(result.model, x_test, y_test)
+    left_out = distill.distill_without_class(x, y, teacher, left_out=3, key=key, bias_shift=3.5,
+                                             hidden=(800, 800), dropout=0.0, temperature=20.0)
 """
 
 from jaxselforg.distill.losses import (
@@ -20,7 +22,15 @@ from jaxselforg.distill.training import (
     HintedStudent,
     train_distilled,
 )
+from jaxselforg.distill.transfer_set import (
+    LeftOutDistillation,
+    choose_bias_shift,
+    distill_without_class,
+    shift_class_bias,
+    without_class,
+)
 
 __all__ = ["OPTIMIZER", "DistillationObjective", "DistillationTraining", "HintedStudent",
-           "check_weights", "distillation_loss", "hint_loss", "soft_target_loss",
-           "train_distilled"]
+           "LeftOutDistillation", "check_weights", "choose_bias_shift", "distill_without_class",
+           "distillation_loss", "hint_loss", "shift_class_bias", "soft_target_loss",
+           "train_distilled", "without_class"]
