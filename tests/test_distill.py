@@ -196,25 +196,32 @@ def _assert_trees_equal(a, b):
     jax.tree.map(np.testing.assert_array_equal, a, b)
 
 
-def test_teacher_is_bit_identical_and_the_student_learns(mnist, teacher):
+def _assert_teacher_untouched(result, teacher):
+    assert set(result.state.opt_state) == {"student"}  # the teacher is a frozen role
+    _assert_trees_equal(result.state.params["teacher"], teacher.state.params["model"])
+    _assert_trees_equal(result.state.model_state["teacher"], teacher.state.model_state["model"])
+
+
+def test_teacher_is_bit_identical_and_the_student_learns_with_hints(mnist, teacher):
     x, y, xt, yt = mnist
     before = nnx.to_pure_dict(nnx.state(teacher.model))
     assert jax.tree.leaves(nnx.to_pure_dict(nnx.state(teacher.model, nnx.BatchStat)))
     result = distill.train_distilled(x, y, teacher, key=jax.random.key(1), epochs=3,
                                      temperature=4.0, hard_weight=0.1, soft_weight=0.9,
-                                     augmentation=augment.RandomShift(1), test_images=xt,
-                                     test_labels=yt, **_STUDENT)
-    assert set(result.state.opt_state) == {"student"}  # the teacher is a frozen role
-    _assert_trees_equal(result.state.params["teacher"], teacher.state.params["model"])
-    _assert_trees_equal(result.state.model_state["teacher"], teacher.state.model_state["model"])
+                                     hint_weight=0.1, augmentation=augment.RandomShift(1),
+                                     test_images=xt, test_labels=yt, **_STUDENT)
+    _assert_teacher_untouched(result, teacher)
     _assert_trees_equal(nnx.to_pure_dict(nnx.state(result.teacher)), before)
     history = result.history
-    assert history["loss"][-1] < history["loss"][0]
-    assert history["soft_loss"][-1] < history["soft_loss"][0]
+    for name in ("loss", "soft_loss", "hint_loss"):
+        assert history[name][-1] < history[name][0], name
     # 18 steps of a 32-unit student on a weak teacher: well above chance (0.1), rising.
     assert history["test_accuracy"][-1] > max(0.3, history["test_accuracy"][0])
     assert isinstance(result.model, classify.MLPClassifier)
     assert classify.accuracy(result.model, xt, yt) == pytest.approx(history["test_accuracy"][-1])
+    student = train.get_model(result.graphdefs, result.state, "student")
+    assert isinstance(student, distill.HintedStudent)
+    assert student.regressor.kernel.shape == (32, 16)  # student 32 -> teacher 16 features
 
 
 def test_a_sweep_over_temperature_and_soft_weight_is_the_single_runs(mnist, teacher):
@@ -233,6 +240,7 @@ def test_a_sweep_over_temperature_and_soft_weight_is_the_single_runs(mnist, teac
                                          hard_weight=1.0 - soft_weights[i], **_STUDENT)
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6),
                      train.select_run(sweep.state.params, i), single.state.params)
+    _assert_teacher_untouched(single, teacher)
     assert not np.allclose(sweep.student_of(0).net.layers[0].kernel[...],
                            sweep.student_of(1).net.layers[0].kernel[...])
     with pytest.raises(ValueError, match="Name the run of a sweep"):
@@ -252,37 +260,26 @@ def test_soft_weight_zero_is_plain_classifier_training(mnist, teacher):
     np.testing.assert_array_equal(distilled.history["hard_loss"], plain.history["loss"])
 
 
+def _mlp():
+    return classify.make_classifier("mlp", rngs=nnx.Rngs(0), hidden=(16, 8), dropout=0.3)
+
+
+@nnx.jit
+def _own_and_one_pass(model, own, images, key):
+    return (*_features_and_logits(model, images, key), own(images, train=True, key=key))
+
+
 @pytest.mark.parametrize("architecture", ["cnn", "mlp"])
-def test_one_pass_features_and_logits_are_the_networks_own(architecture):
-    model = classify.make_classifier(architecture, rngs=nnx.Rngs(0), dropout=0.3,
-                                     **({"channels": (4,), "features": 8} if architecture == "cnn"
-                                        else {"hidden": (16, 8)}))
+def test_one_pass_features_and_logits_are_the_networks_own(teacher, architecture):
+    model = nnx.clone(teacher.model) if architecture == "cnn" else _mlp()
     images = jax.random.uniform(jax.random.key(0), (4, 28, 28))
     own = nnx.clone(model)
-
-    @nnx.jit
-    def both(model, own, key):
-        return (*_features_and_logits(model, images, key), own(images, train=True, key=key))
-
-    features, logits, expected = both(model, own, jax.random.key(1))
+    features, logits, expected = _own_and_one_pass(model, own, images, jax.random.key(1))
     np.testing.assert_allclose(logits, expected, rtol=1e-6, atol=1e-6)
-    assert features.shape == (4, 8)
+    assert features.shape == (4, 16 if architecture == "cnn" else 8)
     # One pass: the BatchNorm statistics moved exactly as in the network's own call.
     _assert_trees_equal(nnx.to_pure_dict(nnx.state(model, nnx.BatchStat)),
                         nnx.to_pure_dict(nnx.state(own, nnx.BatchStat)))
-
-
-def test_hints_train_a_regressor_and_leave_the_teacher_alone(mnist, teacher):
-    x, y, _, _ = mnist
-    result = distill.train_distilled(x, y, teacher.model, key=jax.random.key(4), epochs=2,
-                                     hint_weight=0.1, **_STUDENT)
-    assert result.history["hint_loss"][-1] < result.history["hint_loss"][0]
-    student = train.get_model(result.graphdefs, result.state, "student")
-    assert isinstance(student, distill.HintedStudent)
-    assert student.regressor.kernel.shape == (32, 16)  # student 32 -> teacher 16 features
-    assert isinstance(result.model, classify.MLPClassifier)
-    _assert_trees_equal(result.state.params["teacher"], teacher.state.params["model"])
-    _assert_trees_equal(result.state.model_state["teacher"], teacher.state.model_state["model"])
 
 
 @pytest.mark.parametrize(("settings", "error", "message"), [
@@ -324,14 +321,20 @@ def test_without_class_removes_exactly_that_class(mnist):
         distill.without_class(x, y, 11)
 
 
+@nnx.jit
+def _logits(model, images):
+    return model(images)
+
+
 @pytest.mark.parametrize("architecture", ["cnn", "mlp"])
-def test_shift_class_bias_adds_a_constant_to_one_logit(architecture):
-    settings = {"channels": (4,), "features": 8} if architecture == "cnn" else {"hidden": (8,)}
-    model = classify.make_classifier(architecture, rngs=nnx.Rngs(0), **settings)
+def test_shift_class_bias_adds_a_constant_to_one_logit(teacher, architecture):
+    model = teacher.model if architecture == "cnn" else _mlp()
     images = jax.random.uniform(jax.random.key(0), (3, 28, 28))
+    original = _logits(model, images)
     shifted = distill.shift_class_bias(model, 3, 2.5)
-    np.testing.assert_allclose(shifted(images), model(images).at[:, 3].add(2.5), rtol=1e-6,
+    np.testing.assert_allclose(_logits(shifted, images), original.at[:, 3].add(2.5), rtol=1e-6,
                                atol=1e-6)
+    np.testing.assert_array_equal(_logits(model, images), original)  # a copy was shifted
     with pytest.raises(ValueError, match=r"class_index must be in \[0, 10\)"):
         distill.shift_class_bias(model, 10, 1.0)
     with pytest.raises(TypeError, match="takes a classify.CNN or classify.MLPClassifier"):
@@ -339,10 +342,10 @@ def test_shift_class_bias_adds_a_constant_to_one_logit(architecture):
 
 
 def test_choose_bias_shift_recovers_a_known_prior_shift():
-    model = classify.make_classifier("mlp", rngs=nnx.Rngs(1), hidden=(8,))
+    model = _mlp()
     images = jax.random.uniform(jax.random.key(1), (200, 28, 28))
     # Labels as if class 3's logit were 1.5 higher: a shift of 1.5 predicts them all.
-    labels = np.argmax(np.asarray(model(images)) + 1.5 * np.eye(10)[3], axis=1)
+    labels = np.argmax(np.asarray(_logits(model, images)) + 1.5 * np.eye(10)[3], axis=1)
     shifts = np.arange(0.0, 4.01, 0.5)
     best, accuracies = distill.choose_bias_shift(model, images, labels, 3, shifts)
     assert accuracies.shape == shifts.shape and accuracies[shifts == 1.5] == 1.0
