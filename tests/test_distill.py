@@ -260,6 +260,19 @@ def test_soft_weight_zero_is_plain_classifier_training(mnist, teacher):
     np.testing.assert_array_equal(distilled.history["hard_loss"], plain.history["loss"])
 
 
+def test_a_distillation_resumes_exactly_and_only_with_its_teacher(mnist, teacher, tmp_path):
+    x, y, _, _ = mnist
+    settings = {**_STUDENT, "learning_rate_decay": "constant", "key": jax.random.key(6)}
+    straight = distill.train_distilled(x, y, teacher, epochs=2, **settings)
+    distill.train_distilled(x, y, teacher, epochs=1, checkpoint_dir=tmp_path, **settings)
+    resumed = distill.train_distilled(x, y, teacher, epochs=2, checkpoint_dir=tmp_path,
+                                      **settings)
+    _assert_trees_equal(resumed.state.params, straight.state.params)
+    other = distill.shift_class_bias(teacher.model, 0, 1.0)
+    with pytest.raises(train.CheckpointMismatchError):
+        distill.train_distilled(x, y, other, epochs=2, checkpoint_dir=tmp_path, **settings)
+
+
 def _mlp():
     return classify.make_classifier("mlp", rngs=nnx.Rngs(0), hidden=(16, 8), dropout=0.3)
 

@@ -335,6 +335,10 @@ def train_distilled(
     hint_sizes = None
     if hint_weight is not None:
         hyperparams["hint_weight"] = _nonnegative(hint_weight, "hint_weight")
+        if not callable(getattr(teacher, "features", None)):
+            raise ValueError(f"Hints regress the teacher's penultimate features: the teacher "
+                             f"({type(teacher).__name__}) needs a features(images, "
+                             "train=False) method.")
         student_features = nnx.eval_shape(lambda: factory(nnx.Rngs(0)).features(probe))
         hint_sizes = (int(student_features.shape[-1]),
                       int(teacher.features(probe, train=False).shape[-1]))
