@@ -219,9 +219,11 @@ def _sweep_accuracies(result, images, labels) -> np.ndarray:
 def heat_map_figure(accuracies, temperatures, soft_weights) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(1.2 * len(soft_weights) + 2.5, 0.8 * len(temperatures) + 2))
     image = ax.imshow(100 * accuracies, cmap="viridis", aspect="auto")
-    for i, j in np.ndindex(accuracies.shape):
-        ax.text(j, i, f"{100 * accuracies[i, j]:.1f}", ha="center", va="center", color="w",
-                fontsize=8)
+    middle = 50 * (accuracies.min() + accuracies.max())
+    for i, j in np.ndindex(accuracies.shape):  # dark text on the bright (yellow) cells
+        value = 100 * accuracies[i, j]
+        ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=8,
+                color="k" if value > middle else "w")
     ax.set_xticks(range(len(soft_weights)), [f"{w:g}" for w in soft_weights])
     ax.set_yticks(range(len(temperatures)), [f"{t:g}" for t in temperatures])
     ax.set_xlabel("soft weight w_soft (hard weight 1 - w_soft)")
