@@ -16,6 +16,7 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.vae`: the VAE (MLP and convolutional), its objective, evaluation, latent helpers, training
 * :mod:`jaxselforg.train`: the training core (pure jit'd steps, scanned epochs, vmapped runs, checkpoints, metric logs)
 * :mod:`jaxselforg.classify`: CNN and MLP classifiers (the yardstick, the teacher, the baselines)
+* :mod:`jaxselforg.distill`: knowledge distillation (Hinton's soft targets, FitNets hints)
 * :mod:`jaxselforg.evaluation`: the linear probe, k-NN, retrieval, Fréchet distance, sample scores
 * :mod:`jaxselforg.gan`: GANs (fully connected, DCGAN, conditional, InfoGAN; minimax, non-saturating, WGAN-GP)
 * :mod:`jaxselforg.viz`: image mosaics, curves, SOM maps, latent scatter plots, figure saving
@@ -28,6 +29,7 @@ from jaxselforg import (
     criteria,
     data,
     distances,
+    distill,
     evaluation,
     gan,
     mixture,
@@ -51,6 +53,7 @@ __all__ = [
     "criteria",
     "data",
     "distances",
+    "distill",
     "evaluation",
     "gan",
     "mixture",
