@@ -17,6 +17,7 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.train`: the training core (pure jit'd steps, scanned epochs, vmapped runs, checkpoints, metric logs)
 * :mod:`jaxselforg.classify`: CNN and MLP classifiers (the yardstick, the teacher, the baselines)
 * :mod:`jaxselforg.evaluation`: the linear probe, k-NN, retrieval, Fréchet distance, sample scores
+* :mod:`jaxselforg.contrastive`: SimCLR (NT-Xent) and metric learning (contrastive, triplet with semi-hard/batch-hard mining)
 * :mod:`jaxselforg.gan`: GANs (fully connected, DCGAN, conditional, InfoGAN; minimax, non-saturating, WGAN-GP)
 * :mod:`jaxselforg.viz`: image mosaics, curves, SOM maps, latent scatter plots, figure saving
 """
@@ -25,6 +26,7 @@ from jaxselforg import (
     augment,
     classify,
     cluster,
+    contrastive,
     criteria,
     data,
     distances,
@@ -48,6 +50,7 @@ __all__ = [
     "augment",
     "classify",
     "cluster",
+    "contrastive",
     "criteria",
     "data",
     "distances",
