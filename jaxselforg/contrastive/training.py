@@ -233,10 +233,10 @@ def _checked_images(images) -> jax.Array:
     return _validation.images(images, tuple(images.shape[1:]))
 
 
-def _factory(image_shape, channels, features, head, normalize) -> _Factory:
+def _factory(image_shape, channels, features, head, normalize, batch_norm) -> _Factory:
     factory = _Factory(tuple(image_shape), tuple(sorted({
         "channels": tuple(channels), "features": features, "head": tuple(head),
-        "normalize": normalize}.items())))
+        "normalize": normalize, "batch_norm": bool(batch_norm)}.items())))
     nnx.eval_shape(lambda: factory(nnx.Rngs(0)))  # validates the settings, computes nothing
     return factory
 
@@ -303,6 +303,7 @@ def train_simclr(
     channels: Sequence[int] = (32, 64, 64),
     features: int = 128,
     head: Sequence[int] = (256, 64),
+    batch_norm: bool = True,
     evaluate: Callable[[EmbeddingNet], Mapping[str, Any]] | None = None,
     eval_every: int = 1,
     checkpoint_dir: str | os.PathLike | None = None,
@@ -337,7 +338,7 @@ def train_simclr(
       learning_rate: peak rate (traced; default 1e-3 for Adam, 0.3 for LARS).
       weight_decay: decoupled weight decay (traced).
       learning_rate_decay: ``"cosine"`` (to 0 over the run) or ``"constant"``.
-      channels, features, head: the :class:`EmbeddingNet`'s sizes.
+      channels, features, head, batch_norm: the :class:`EmbeddingNet`'s settings.
       evaluate: ``evaluate(model) -> {name: value}`` logged every ``eval_every``
         epochs (e.g. an online linear probe), per run for a sweep.
       eval_every: epochs between evaluations.
@@ -377,9 +378,9 @@ def train_simclr(
     temperature = _values(temperature, "temperature", positive=True)
     augmentation = simclr_augmentation() if augmentation is None else augmentation
     if not callable(augmentation):
-        raise ValueError(f"augmentation must be a transform t(key, images); got "
+        raise TypeError(f"augmentation must be a transform t(key, images); got "
                          f"{augmentation!r}.")
-    factory = _factory(images.shape[1:], channels, features, head, False)
+    factory = _factory(images.shape[1:], channels, features, head, False, batch_norm)
     values = _optimizer_values(optimizer, learning_rate, weight_decay, learning_rate_decay,
                                epochs, images.shape[0] // batch_size)
     graphdef, state, key = _states(factory, OPTIMIZERS[optimizer], key,
@@ -416,6 +417,7 @@ def train_metric(
     channels: Sequence[int] = (32, 64, 64),
     features: int = 128,
     embedding_dim: int = 64,
+    batch_norm: bool = True,
     evaluate: Callable[[EmbeddingNet], Mapping[str, Any]] | None = None,
     eval_every: int = 1,
     checkpoint_dir: str | os.PathLike | None = None,
@@ -449,8 +451,8 @@ def train_metric(
       augmentation: an optional transform ``t(key, images)`` applied to every batch.
       optimizer, learning_rate, weight_decay, learning_rate_decay: as
         :func:`train_simclr`.
-      channels, features, embedding_dim: the :class:`EmbeddingNet`'s sizes (its head
-        is one linear layer to ``embedding_dim``, normalized).
+      channels, features, embedding_dim, batch_norm: the :class:`EmbeddingNet`'s
+        settings (its head is one linear layer to ``embedding_dim``, normalized).
       evaluate, eval_every, checkpoint_dir, metrics_path, progress, desc, mesh: as
         :func:`train_simclr`.
 
@@ -483,9 +485,10 @@ def train_metric(
     k = sampling._per_class(n_per_class, table.n_rows)
     n_classes = sampling._n_classes(n_classes, table.classes.shape[0])
     if augmentation is not None and not callable(augmentation):
-        raise ValueError(f"augmentation must be a transform t(key, images) or None; got "
+        raise TypeError(f"augmentation must be a transform t(key, images) or None; got "
                          f"{augmentation!r}.")
-    factory = _factory(images.shape[1:], channels, features, (embedding_dim,), True)
+    factory = _factory(images.shape[1:], channels, features, (embedding_dim,), True,
+                       batch_norm)
     values = _optimizer_values(optimizer, learning_rate, weight_decay, learning_rate_decay,
                                epochs, table.n_rows // k)
     graphdef, state, init_key = _states(factory, OPTIMIZERS[optimizer], init_key,
