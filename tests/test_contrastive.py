@@ -123,15 +123,14 @@ def test_ntxent_equals_the_papers_formula_and_optax():
                                        ntxent_reference(z_a, z_b, 0.5)], rtol=1e-5)
 
 
-@pytest.mark.parametrize("n", [2, 4, 16])
-def test_collapsed_embeddings_give_log_2n_minus_1(n):
-    z = jnp.tile(jnp.array([[0.3, -1.2, 2.0]]), (n, 1))
-    for tau in (0.01, 0.5):
-        assert float(contrastive.ntxent(z, z, tau)) == pytest.approx(np.log(2 * n - 1),
-                                                                     rel=1e-6)
-    zeros = jnp.zeros((n, 3))  # zero embeddings: similarity 0 to all, the same value
-    assert float(contrastive.ntxent(zeros, zeros, 0.5)) == pytest.approx(np.log(2 * n - 1),
-                                                                         rel=1e-6)
+def test_collapsed_embeddings_give_log_2n_minus_1():
+    loss = jax.jit(contrastive.ntxent)
+    for n in (2, 16):
+        z = jnp.tile(jnp.array([[0.3, -1.2, 2.0]]), (n, 1))
+        for tau in (0.01, 0.5):
+            assert float(loss(z, z, tau)) == pytest.approx(np.log(2 * n - 1), rel=1e-6)
+        zeros = jnp.zeros((n, 3))  # zero embeddings: similarity 0 to all, the same value
+        assert float(loss(zeros, zeros, 0.5)) == pytest.approx(np.log(2 * n - 1), rel=1e-6)
 
 
 def test_ntxent_gradients_are_finite_for_zero_embeddings_and_small_tau():
@@ -299,8 +298,12 @@ TINY = {"channels": (4, 8), "features": 16}
 def fashion():
     x, y = data.load("fashion_mnist", "train")
     xt, yt = data.load("fashion_mnist", "test")
-    unit = lambda a: np.asarray(a, np.float32) / 255.0
-    return unit(x[:256]), np.asarray(y[:256]), unit(xt[:200]), np.asarray(yt[:200])
+    # 8 x 8 thumbnails: the same code paths as 28 x 28, a fraction of the compile time.
+    def small(a):
+        a = jnp.asarray(a, jnp.float32) / 255.0
+        return np.clip(np.asarray(jax.image.resize(a, (a.shape[0], 8, 8), "linear")), 0, 1)
+
+    return small(x[:256]), np.asarray(y[:256]), small(xt[:200]), np.asarray(yt[:200])
 
 
 def _simclr(x, **kwargs):
@@ -337,15 +340,16 @@ def test_simclr_learns_and_a_temperature_sweep_is_the_single_runs(fashion):
         sweep.model  # noqa: B018
 
 
-def test_simclr_lars_resumes_exactly(fashion, tmp_path):
-    x = fashion[0][:128]
-    settings = {"key": jax.random.key(1), "optimizer": "lars", "learning_rate": 0.5,
-                "learning_rate_decay": "constant", "temperature": 0.5, "epochs": 2}
+def test_simclr_resumes_exactly(fashion, tmp_path):
+    x = fashion[0]
+    # The settings of the sweep test's single runs: its compiled epoch is reused.
+    settings = {"key": jax.random.key(1), "temperature": 0.5, "batch_norm": False,
+                "learning_rate_decay": "constant", "epochs": 2}
     straight = _simclr(x, **settings)
     _simclr(x, **{**settings, "epochs": 1}, checkpoint_dir=tmp_path / "ckpt")
     resumed = _simclr(x, **settings, checkpoint_dir=tmp_path / "ckpt")
     jax.tree.map(np.testing.assert_array_equal, straight.state.params, resumed.state.params)
-    assert np.all(np.isfinite(straight.history["loss"]))
+    np.testing.assert_array_equal(straight.history["loss"][1], resumed.history["loss"][-1])
 
 
 def test_triplet_training_on_class_balanced_batches(fashion):
@@ -360,10 +364,11 @@ def test_triplet_training_on_class_balanced_batches(fashion):
     e = np.asarray(contrastive.embed(result.model, xt, projection=True))
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, rtol=1e-5)
     assert evaluation.retrieval_metrics(e, yt).precision_at_1 > 0.4  # chance: about 0.1
-    # The contrastive loss, every class in each batch (the miners are tested above).
+    # The contrastive loss, every class in each batch, with LARS (the miners are tested
+    # above against brute force).
     other = contrastive.train_metric(x, y, key=jax.random.key(0), loss="contrastive",
                                      margin=1.0, n_per_class=4, epochs=1, embedding_dim=8,
-                                     progress=False, **TINY)
+                                     optimizer="lars", progress=False, **TINY)
     assert np.all(np.isfinite(other.history["loss"]))
 
 
