@@ -18,6 +18,7 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.classify`: CNN and MLP classifiers (the yardstick, the teacher, the baselines)
 * :mod:`jaxselforg.distill`: knowledge distillation (Hinton's soft targets, FitNets hints)
 * :mod:`jaxselforg.evaluation`: the linear probe, k-NN, retrieval, Fréchet distance, sample scores
+* :mod:`jaxselforg.contrastive`: SimCLR (NT-Xent) and metric learning (contrastive, triplet with semi-hard/batch-hard mining)
 * :mod:`jaxselforg.gan`: GANs (fully connected, DCGAN, conditional, InfoGAN; minimax, non-saturating, WGAN-GP)
 * :mod:`jaxselforg.viz`: image mosaics, curves, SOM maps, latent scatter plots, figure saving
 """
@@ -26,6 +27,7 @@ from jaxselforg import (
     augment,
     classify,
     cluster,
+    contrastive,
     criteria,
     data,
     distances,
@@ -50,6 +52,7 @@ __all__ = [
     "augment",
     "classify",
     "cluster",
+    "contrastive",
     "criteria",
     "data",
     "distances",
