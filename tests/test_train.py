@@ -674,7 +674,7 @@ def test_damaged_latest_checkpoint_resumes_from_the_one_before(problem, tmp_path
     _assert_identical(resumed.state, straight.state)
 
 
-def test_runs_killed_at_random_points_resume_bit_identical(tmp_path):
+def test_runs_killed_between_saves_and_mid_save_resume_bit_identical(tmp_path):
     import os
     import pathlib
     import signal
@@ -685,27 +685,52 @@ def test_runs_killed_at_random_points_resume_bit_identical(tmp_path):
     script = pathlib.Path(__file__).with_name("fault_run.py")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(pathlib.Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
-
-    def run(directory, out, kill_after=None, delay=0.0):
-        child = subprocess.Popen([sys.executable, str(script), str(directory), str(out)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                 env=env)
-        if kill_after is not None:
-            for line in child.stdout:
-                if line.strip() == f"epoch {kill_after}":
-                    time.sleep(delay)  # inside the next epoch's step or its async save
-                    child.send_signal(signal.SIGKILL)
-                    break
-        child.communicate(timeout=120)
-        return child.returncode
-
-    assert run("-", tmp_path / "straight.npz") == 0
+    spe = 8  # fault_run.py's steps per epoch
     ckpt = tmp_path / "ckpt"
-    rng = np.random.default_rng(0)
-    for kill_after in (2, 5, 9):  # three kills in one run, each resumed
-        code = run(ckpt, tmp_path / "never.npz", kill_after, float(rng.uniform(0.0, 0.06)))
-        assert code == -signal.SIGKILL  # killed mid-run, not finished
-    assert run(ckpt, tmp_path / "resumed.npz") == 0
+
+    def start(directory, out, *kill_point):
+        return subprocess.Popen([sys.executable, str(script), str(directory), str(out),
+                                 *map(str, kill_point)],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                env=env)
+
+    def wait_for(path):
+        deadline = time.monotonic() + 60
+        while not path.exists():
+            assert time.monotonic() < deadline, f"{path} never appeared"
+            time.sleep(0.01)
+
+    def kill_at(kill_point, epoch):
+        """Runs (resuming) to the kill point, kills; the first epoch this run trained."""
+        child = start(ckpt, tmp_path / "never.npz", kill_point, epoch)
+        epochs = []
+        for line in child.stdout:
+            if line.startswith("epoch "):
+                epochs.append(int(line.split()[1]))
+            if line.strip() == f"held {kill_point} {epoch}":
+                if kill_point == "between-saves":
+                    # Training stopped after epoch `epoch`'s steps, before its save;
+                    # every earlier save is on disk.
+                    wait_for(ckpt / str((epoch - 1) * spe))
+                else:
+                    # Epoch `epoch`'s files are written, not committed.
+                    assert any(p.name.startswith(f"{epoch * spe}.") for p in ckpt.iterdir())
+                assert not (ckpt / str(epoch * spe)).exists()
+                child.send_signal(signal.SIGKILL)
+                break
+        child.communicate(timeout=120)
+        assert child.returncode == -signal.SIGKILL  # killed at the point, not finished
+        return epochs[0]
+
+    straight = start("-", tmp_path / "straight.npz")  # alongside the first killed run
+    assert kill_at("between-saves", 4) == 1
+    assert kill_at("mid-save", 8) == 4  # resumed after epoch 3, the newest on disk
+    resumed = start(ckpt, tmp_path / "resumed.npz")
+    first_epoch = int(resumed.stdout.readline().split()[1])
+    resumed.communicate(timeout=120)
+    straight.communicate(timeout=120)
+    assert straight.returncode == 0 and resumed.returncode == 0
+    assert first_epoch == 8  # after epoch 7: the half-saved epoch 8 was not taken
     straight, resumed = np.load(tmp_path / "straight.npz"), np.load(tmp_path / "resumed.npz")
     assert sorted(straight) == sorted(resumed)
     for name in straight:
