@@ -25,7 +25,8 @@ import jax
 from experiments import harness
 
 # In lecture order; each is a module of this package with Config, QUICK, TITLE and run().
-EXPERIMENTS = ("distances", "cluster", "som", "rbm", "vae", "discriminative")
+EXPERIMENTS = ("distances", "cluster", "som", "rbm", "vae", "discriminative", "gan", "contrastive",
+               "transfer")
 
 
 def _environment() -> str:
@@ -71,8 +72,8 @@ def main(argv=None) -> int:
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     report = [
         "# jaxselforg report",
-        f"Generated {stamp} by `python -m experiments.run_all{' --quick' if args.quick else ''}`; "
-        f"{_environment()}.",
+        (f"Generated {stamp} by `python -m experiments.run_all{' --quick' if args.quick else ''}"
+         f"`; {_environment()}."),
         "| experiment | status | seconds |\n|---|---|---|\n" + "\n".join(overview),
     ]
     for name, section in zip(args.only or EXPERIMENTS, sections):

@@ -1,0 +1,195 @@
+"""Transfer learning: a new head on a pretrained encoder, trained on few labels.
+
+    encoder = transfer.encoder_of(simclr_result)               # or a CNN, a VAE, an RBM
+    head = transfer.train_transfer(x, y, encoder, key=key, mode="frozen", hidden=(128,))
+    tuned = transfer.train_transfer(x, y, encoder, key=key, mode="fine_tune",
+                                    encoder_learning_rate=1e-4)
+    classify.accuracy(head.model, x_test, y_test)
+
+One ``train.fit`` call on the loss of ``classify.train_classifier``
+(``classify.ClassifierObjective``: cross-entropy in train mode, augmentation inside the
+step), with ``train.partition`` giving the encoder its own rate: ``"frozen"`` trains
+the head alone (the encoder gets zero updates and runs in eval mode, so its parameters
+and BatchNorm statistics stay bit-identical), ``"fine_tune"`` trains both, the encoder
+at ``encoder_learning_rate``. The same network from scratch is
+``classify.train_classifier`` with the encoder's architecture; a linear probe on the
+frozen features is ``evaluation.linear_probe(transfer.encode(encoder, x), ...)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from jax.typing import ArrayLike
+
+from jaxselforg import _rows, _validation, classify, train
+from jaxselforg.transfer.model import Encoder, TransferNet
+
+__all__ = ["MODES", "encode", "train_transfer"]
+
+MODES = ("frozen", "fine_tune")
+
+_LABELS = {"encoder": "encoder", "head": "head"}
+# Module constants (hashable, equal across calls): equal settings reuse the compiled
+# epoch. Both labels run classify's AdamW with cosine decay; a frozen encoder gets
+# optax.set_to_zero (train.partition's None).
+_OPTIMIZERS = {
+    "frozen": train.partition({"encoder": None, "head": classify.OPTIMIZER}, _LABELS),
+    "fine_tune": train.partition({"encoder": classify.OPTIMIZER, "head": classify.OPTIMIZER},
+                                 _LABELS),
+}
+
+
+@functools.partial(jax.jit, static_argnames="graphdef")
+def _encoded(graphdef, state, images):
+    encoder = nnx.merge(graphdef, state)
+    return _rows.map_rows(lambda rows: encoder(rows), images, block_rows=500)
+
+
+def encode(encoder: Encoder, images: ArrayLike) -> jax.Array:
+    """The encoder's features ``[n, d]`` of ``images [n, h, w]`` in eval mode, a block
+    of images at a time (the input of a linear probe or k-NN).
+
+    Raises:
+      ValueError: images of the wrong shape or outside [0, 1].
+    """
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"encode needs a transfer.Encoder (see encoder_of); got "
+                        f"{type(encoder).__name__}.")
+    images = _validation.images(images, encoder.image_shape)
+    graphdef, state = nnx.split(encoder)
+    return _encoded(graphdef, state, images)
+
+
+def _initial_state(encoder, mode, n_classes, hidden, dropout, key, values):
+    """One run's state: the pretrained encoder (a copy) under a new head drawn from
+    ``key``'s first half, the training key its second."""
+    init_key, train_key = jax.random.split(key)
+    model = TransferNet(nnx.clone(encoder), n_classes, hidden, dropout,
+                        frozen=mode == "frozen", rngs=nnx.Rngs(init_key))
+    graphdef, state = train.init_state(model, _OPTIMIZERS[mode], key=train_key)
+    return graphdef, train.set_hyperparams(state, **values)
+
+
+def train_transfer(
+    images: ArrayLike,
+    labels: ArrayLike,
+    encoder: Encoder,
+    *,
+    key: jax.Array,
+    mode: str = "frozen",
+    n_classes: int = 10,
+    hidden: tuple[int, ...] = (),
+    dropout: float = 0.0,
+    epochs: int = 10,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    encoder_learning_rate: float = 1e-4,
+    weight_decay: float = 1e-4,
+    augmentation: Callable | None = None,
+    test_images: ArrayLike | None = None,
+    test_labels: ArrayLike | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    metrics_path: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    desc: str = "transfer",
+) -> classify.ClassifierTraining:
+    """Trains a new head on ``encoder`` (``"frozen"``) or head and encoder together
+    (``"fine_tune"``) on labelled images: one ``train.fit`` call.
+
+    Args:
+      images: ``[n, h, w]`` training images in [0, 1] (the encoder's image shape).
+      labels: ``[n]`` integer classes in ``[0, n_classes)``.
+      encoder: a :class:`~jaxselforg.transfer.Encoder` (``encoder_of(trained net)``);
+        not modified.
+      key: PRNG key, or ``[n_runs]`` keys: a seed sweep trained vmapped in one program
+        (every run: the same encoder, its own head initialization, batch order,
+        augmentation and dropout).
+      mode: one of ``MODES``.
+      n_classes: output classes.
+      hidden: the head's hidden widths (``()``: linear).
+      dropout: rate after each hidden layer of the head.
+      epochs, batch_size: passes over the data, images per step (at most n).
+      learning_rate: the head's AdamW peak rate (cosine decay to 0 over the run).
+      encoder_learning_rate: the encoder's peak rate when fine-tuning.
+      weight_decay: AdamW's decoupled decay of the trained parameters.
+      augmentation: a ``jaxselforg.augment`` transform applied to every batch.
+      test_images, test_labels: optional test set for a per-epoch ``test_accuracy``
+        (one value per run of a sweep).
+      checkpoint_dir, metrics_path, progress, desc: as ``classify.train_classifier``.
+
+    Returns:
+      A ``classify.ClassifierTraining`` (``.model`` of a single run works with
+      ``classify.predict`` / ``classify.accuracy``; a sweep's run i is
+      ``train.get_model(result.graphdef, train.select_run(result.state, i))``).
+
+    Raises:
+      ValueError: an unknown mode, bad images or labels (classes outside
+        ``[0, n_classes)``), a batch larger than the data, non-positive or non-finite
+        rates.
+      TypeError: ``encoder`` is not a ``transfer.Encoder``.
+    """
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"train_transfer needs a transfer.Encoder (see encoder_of); got "
+                        f"{type(encoder).__name__}.")
+    mode = _validation.choice(mode, MODES, "mode")
+    n_classes = _validation.positive_int(n_classes, "n_classes")
+    images = _validation.images(images, encoder.image_shape)
+    labels = _validation.class_labels(labels, "labels", size=images.shape[0],
+                                      n_classes=n_classes)[0]
+    epochs = _validation.positive_int(epochs, "epochs")
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    if batch_size > images.shape[0]:
+        raise ValueError(f"batch_size {batch_size} is larger than the {images.shape[0]} "
+                         "training images; pass at most that many.")
+    for name, value in (("learning_rate", learning_rate),
+                        ("encoder_learning_rate", encoder_learning_rate)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite positive number; got {value!r}.")
+    if not (np.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be finite and >= 0; got {weight_decay!r}.")
+    keys = _validation.prng_key(key, allow_batch=True)
+    decay_steps = epochs * (images.shape[0] // batch_size)
+    values = {"head.learning_rate": learning_rate, "decay_steps": decay_steps,
+              "weight_decay": weight_decay}
+    if mode == "fine_tune":
+        values["encoder.learning_rate"] = encoder_learning_rate
+    if keys.ndim:
+        built = [_initial_state(encoder, mode, n_classes, tuple(hidden), dropout, k, values)
+                 for k in keys]
+        graphdef = built[0][0]
+        state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *(s for _, s in built))
+    else:
+        graphdef, state = _initial_state(encoder, mode, n_classes, tuple(hidden), dropout,
+                                         keys, values)
+    step = train.make_step(graphdef, classify.ClassifierObjective(augmentation),
+                           _OPTIMIZERS[mode])
+    eval_fn = None
+    if test_images is not None:
+        test_images = _validation.images(test_images, encoder.image_shape, "test_images")
+        test_labels = _validation.class_labels(test_labels, "test_labels",
+                                               size=test_images.shape[0],
+                                               n_classes=n_classes)[0]
+
+        def eval_fn(state):
+            if not keys.ndim:
+                model = train.get_model(graphdef, state)
+                return {"test_accuracy": classify.accuracy(model, test_images, test_labels)}
+            return {"test_accuracy": [
+                classify.accuracy(train.get_model(graphdef, train.select_run(state, i)),
+                                  test_images, test_labels) for i in range(len(keys))]}
+
+    config = {"model": "transfer", "mode": mode, "encoder": encoder.kind,
+              "n_classes": n_classes, "hidden": list(hidden), "dropout": dropout,
+              "augmentation": repr(augmentation), "decay_steps": decay_steps,
+              "key": np.asarray(jax.random.key_data(keys)).tolist()}
+    result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
+                       checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
+                       eval_fn=eval_fn, progress=progress, desc=desc)
+    return classify.ClassifierTraining(graphdef, result.state, result.history)

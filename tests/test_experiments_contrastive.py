@@ -1,0 +1,49 @@
+"""The SimCLR / metric-learning experiment end to end at a tiny size: every
+representation is trained and judged by the probes and retrieval, the temperature
+sweep runs as one vmapped training, the held-out-class run and the figures are made."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments import contrastive as contrastive_experiment
+from experiments import harness
+
+
+def test_contrastive_experiment_end_to_end_tiny(tmp_path):
+    config = contrastive_experiment.Config(
+        datasets=("mnist",), methods=("raw pixels", "PCA", "SimCLR", "triplet (batch-hard)",
+                                      "contrastive"),
+        n_train=600, n_test=200, pca_components=10, probe_max_iter=50, channels=(4, 8),
+        features=16, head=(16, 8), embedding_dim=8, simclr_epochs=1, simclr_batch_size=64,
+        sweep_temperatures=(0.2, 1.0), sweep_epochs=1, metric_epochs=4, n_per_class=4,
+        held_out_classes=(8, 9))
+    summary = harness.execute(contrastive_experiment, config, tmp_path, quick=True)["mnist"]
+    methods = summary["methods"]
+    assert list(methods) == list(config.methods)
+    for name, scores in methods.items():
+        for metric in ("linear_probe", "knn", "precision_at_1", "map_at_r"):
+            assert 0 <= scores[metric] <= 1, (name, metric)
+        # Chance is 0.1: even one tiny epoch (or raw pixels) is far above it.
+        assert scores["knn"] > 0.3, name
+    assert methods["raw pixels"]["dim"] == 784 and methods["PCA"]["dim"] == 10
+    assert methods["SimCLR"]["dim"] == 16 and methods["contrastive"]["dim"] == 8
+    assert all(methods[m]["final_embedding_std"] > 0 for m in config.methods[2:])
+    assert set(summary["sweep"]) == {"0.2", "1.0"}
+    held = summary["held_out"]
+    assert held["method"] == "triplet (batch-hard)" and held["classes"] == [8, 9]
+    # Two unseen classes: P@1 well above the 0.5 of a coin.
+    assert held["precision_at_1"] > 0.6 and held["pixels_precision_at_1"] > 0.6
+    for figure in ("views", "training_curves", "temperature_sweep"):
+        assert (tmp_path / f"{figure}.png").stat().st_size > 5_000, figure
+    report = (tmp_path / "report.md").read_text()
+    assert "| SimCLR | 16 |" in report and "unseen by the metric learner" in report
+    assert np.isfinite(summary["sweep"]["0.2"])
+
+
+def test_contrastive_experiment_rejects_an_unknown_method(tmp_path):
+    config = contrastive_experiment.Config(datasets=("mnist",), methods=("BYOL",),
+                                           n_train=100, n_test=50)
+    with pytest.raises(ValueError, match="Unknown method 'BYOL'"):
+        contrastive_experiment.run(config, harness.Run(tmp_path, quick=True))
