@@ -29,9 +29,21 @@ import numpy as np
 from flax import nnx
 
 from experiments import harness
-from jaxselforg import augment, classify, data, distill
+from jaxselforg import (
+    augment,
+    classify,
+    contrastive,
+    data,
+    distill,
+    evaluation,
+    rbm,
+    train,
+    transfer,
+    vae,
+)
 
-TITLE = "Knowledge distillation: Hinton, Vinyals & Dean's MNIST table"
+TITLE = ("Knowledge distillation and transfer learning: Hinton, Vinyals & Dean's MNIST "
+         "table, label budgets")
 
 PUBLISHED = {  # test errors of 10,000 (errors on the 1,010 test 3s), Hinton et al. 2015
     "teacher": (67, None),
@@ -78,11 +90,30 @@ class Config:
     fashion_hint_weight: float = 0.1
     sweep_temperatures: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
     sweep_soft_weights: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9, 0.99)
+    # Transfer learning on Fashion-MNIST label budgets (no budgets: skipped).
+    label_budgets: tuple[int, ...] = (100, 1_000, 10_000, 60_000)
+    label_encoders: tuple[str, ...] = ("mnist_cnn", "simclr", "vae", "rbm")
+    label_seeds: int = 3
+    label_steps: int = 1_000  # at least this many steps per run (small budgets: many epochs)
+    label_min_epochs: int = 5
+    label_batch_size: int = 128
+    label_learning_rate: float = 3e-3
+    label_encoder_learning_rate: float = 3e-4
+    label_hidden: tuple[int, ...] = (128,)  # the new head on a frozen encoder
+    encoder_channels: tuple[int, ...] = (32, 64)  # the CNN of the MNIST CNN, SimCLR, scratch
+    encoder_features: int = 128
+    pretrain_n_train: int = 60_000
+    pretrain_epochs: int = 10
+    rbm_hidden: int = 256
+    vae_latent: int = 16
 
 
 QUICK = {"n_train": 3_000, "n_test": 2_000, "n_validation": 1_000, "learning_rate": 3e-3,
          "teacher_hidden": (256, 256), "teacher_epochs": 10, "student_hidden": (128, 128),
-         "student_epochs": 10, "fashion_epochs": 0}
+         "student_epochs": 10, "fashion_epochs": 0, "label_budgets": (100, 1_000),
+         "label_encoders": ("mnist_cnn", "simclr"), "label_seeds": 2, "label_steps": 150, "label_min_epochs": 1,
+         "encoder_channels": (8, 16), "encoder_features": 32, "pretrain_n_train": 3_000,
+         "pretrain_epochs": 2, "rbm_hidden": 64}
 
 
 def _errors(model, images, labels, digit: int) -> tuple[int, int]:
@@ -204,6 +235,8 @@ def run(config: Config, run: harness.Run) -> dict:
                                             map(float, left_out.shift_accuracies)))}
     if config.fashion_epochs:
         summary["fashion_mnist"] = fashion_section(config, run)
+    if config.label_budgets:
+        summary["label_efficiency"] = label_section(config, run)
     return summary
 
 
@@ -306,6 +339,180 @@ def fashion_section(config: Config, run: harness.Run) -> dict:
             "sweep": {"temperatures": list(config.sweep_temperatures),
                       "soft_weights": list(config.sweep_soft_weights),
                       "test_accuracy": grid_accuracy.tolist(), "seconds": seconds}}
+
+
+ENCODERS = {"mnist_cnn": "CNN trained on MNIST labels", "simclr": "SimCLR (Fashion-MNIST, "
+            "no labels)", "vae": "VAE posterior mean (Fashion-MNIST, no labels)",
+            "rbm": "RBM hidden units (Fashion-MNIST, no labels)"}
+N_CLASSES = 10
+MODES = {"probe": "linear probe", "frozen": "frozen + new head", "fine_tune": "fine-tuned"}
+
+
+def pretrained_encoders(config: Config, run: harness.Run) -> dict:
+    """The encoders to transfer: a CNN trained on MNIST's labels, and SimCLR, a VAE
+    and an RBM trained on Fashion-MNIST's training images without their labels."""
+    unknown = sorted(set(config.label_encoders) - set(ENCODERS))
+    if unknown:
+        raise ValueError(f"Unknown label_encoders {unknown}; accepted: {sorted(ENCODERS)}.")
+    n, epochs = config.pretrain_n_train, config.pretrain_epochs
+    fashion = data.to_unit_range(data.load("fashion_mnist", "train")[0][:n])
+    key = jax.random.key(config.seed + 2)
+    conv = {"channels": config.encoder_channels, "features": config.encoder_features}
+    encoders = {}
+    for i, name in enumerate(config.label_encoders):
+        files = _training_files(config, run, f"pretrain_{name}")
+        k = jax.random.fold_in(key, i)
+        if name == "mnist_cnn":
+            images, labels = data.load("mnist", "train")
+            trained = classify.train_classifier(
+                data.to_unit_range(images[:n]), np.asarray(labels[:n]), key=k, epochs=epochs,
+                augmentation=augment.RandomShift(2), **conv, **files)
+        elif name == "simclr":
+            trained = contrastive.train_simclr(
+                fashion, key=k, epochs=epochs, augmentation=contrastive.simclr_augmentation(
+                    (0.3, 1.0), flip=True), head=(config.encoder_features, 64), **conv,
+                **files)
+        elif name == "vae":
+            trained = vae.train_vae(fashion, key=k, latent_dim=config.vae_latent,
+                                    architecture="mlp", epochs=epochs, binarize=True, **files)
+        else:  # an RBM: Hinton's practical-guide defaults, CD-1
+            trained = rbm.fit(data.flatten(fashion), config.rbm_hidden, key=k, epochs=epochs)
+        encoders[name] = transfer.encoder_of(trained)
+    return encoders
+
+
+def label_section(config: Config, run: harness.Run) -> dict:
+    """Test accuracy against the number of labels on Fashion-MNIST: every pretrained
+    encoder x {linear probe, frozen + new head, fine-tuned}, and the same CNN from
+    scratch; the trained rows are seed sweeps (one vmapped program each)."""
+    images, labels = data.load("fashion_mnist", "train")
+    test_images, test_labels = data.load("fashion_mnist", "test")
+    x, y = data.to_unit_range(images), np.asarray(labels)
+    xt = data.to_unit_range(test_images[: config.n_test])
+    yt = np.asarray(test_labels[: config.n_test])
+    encoders = pretrained_encoders(config, run)
+    scratch = transfer.encoder_of(classify.CNN(channels=config.encoder_channels,
+                                               features=config.encoder_features,
+                                               rngs=nnx.Rngs(config.seed + 3)))
+    key = jax.random.key(config.seed + 4)
+    results: dict = {}
+
+    def record(name, mode, budget, accuracies):
+        results.setdefault(name, {}).setdefault(mode, {})[budget] = list(map(float, accuracies))
+        run.log(section="label_efficiency", encoder=name, mode=mode, labels=budget,
+                test_accuracy=list(map(float, accuracies)))
+
+    for budget in config.label_budgets:
+        # The class-balanced subset (one per budget; the seeds vary the training).
+        rows = _balanced_rows(y, budget, config.seed)
+        xb, yb = x[rows], y[rows]
+        batch = min(config.label_batch_size, len(rows))
+        epochs = max(config.label_min_epochs, -(-config.label_steps // (len(rows) // batch)))
+        keys = jax.random.split(jax.random.fold_in(key, budget), config.label_seeds)
+        settings = {"key": keys, "epochs": epochs, "batch_size": batch,
+                    "learning_rate": config.label_learning_rate}
+
+        def accuracies(result):
+            return [classify.accuracy(train.get_model(result.graphdef,
+                                                      train.select_run(result.state, i)),
+                                      xt, yt) for i in range(config.label_seeds)]
+
+        for name, encoder in {**encoders, "scratch": scratch}.items():
+            if name != "scratch":
+                probe = evaluation.linear_probe(transfer.encode(encoder, xb), yb,
+                                                transfer.encode(encoder, xt), yt)
+                record(name, "probe", budget, [probe.test_accuracy])
+                frozen = transfer.train_transfer(
+                    xb, yb, encoder, mode="frozen", hidden=config.label_hidden, **settings,
+                    **_training_files(config, run, f"labels_{budget}_{name}_frozen"))
+                record(name, "frozen", budget, accuracies(frozen))
+            rate = (config.label_learning_rate if name == "scratch"
+                    else config.label_encoder_learning_rate)
+            tuned = transfer.train_transfer(
+                xb, yb, encoder, mode="fine_tune", encoder_learning_rate=rate, **settings,
+                **_training_files(config, run, f"labels_{budget}_{name}_fine_tune"))
+            record(name, "fine_tune", budget, accuracies(tuned))
+
+    budgets = list(config.label_budgets)
+    table = []
+    for name, modes in results.items():
+        for mode, by_budget in modes.items():
+            label = "same CNN from scratch" if name == "scratch" else \
+                f"{ENCODERS[name]}: {MODES[mode]}"
+            table.append([label] + [_percent(by_budget[b]) for b in budgets])
+    run.text(
+        f"Transfer learning on Fashion-MNIST. Encoders: a CNN ({list(config.encoder_channels)} "
+        f"3x3 stride-2 convolutions with BatchNorm, a dense layer of "
+        f"{config.encoder_features}) trained on MNIST's labels; the same CNN trained by "
+        f"SimCLR on Fashion-MNIST images without labels; an MLP VAE's posterior mean "
+        f"(latent {config.vae_latent}); an RBM's {config.rbm_hidden} hidden-unit "
+        f"probabilities (CD-1); each pretrained for {config.pretrain_epochs} epochs on "
+        f"{config.pretrain_n_train:,} images. On a class-balanced subset of each size: a "
+        f"linear probe (L-BFGS logistic regression on the frozen features), a new head "
+        f"{list(config.label_hidden)} -> 10 on the frozen encoder (eval mode), and "
+        f"fine-tuning with a linear head (encoder at {config.label_encoder_learning_rate:g}, "
+        f"head at {config.label_learning_rate:g}); the scratch row is the same CNN freshly "
+        f"initialized, every layer at {config.label_learning_rate:g}. AdamW with cosine "
+        f"decay, batch {config.label_batch_size} (at most the subset), at least "
+        f"{config.label_steps} steps and {config.label_min_epochs} epochs; "
+        f"{config.label_seeds} seeds per trained row (vmapped).")
+    run.table(["representation / training"] + [f"{b:,} labels" for b in budgets], table,
+              caption=f"Fashion-MNIST test accuracy (%, first {len(yt):,} test images), mean ± "
+                      f"std over seeds.")
+    run.figure(label_figure(results, budgets), "label_efficiency",
+               "Fashion-MNIST test accuracy against the number of labels, for every encoder "
+               "and way of transferring it, and the same CNN from scratch")
+    if 1_000 in budgets:
+        best = max(((np.mean(by_budget[1_000]), name, mode)
+                    for name, modes in results.items() if name != "scratch"
+                    for mode, by_budget in modes.items()), default=None)
+        base = np.mean(results["scratch"]["fine_tune"][1_000])
+        if best is not None:
+            run.text(f"With 1,000 labels the best transferred model ({ENCODERS[best[1]]}, "
+                     f"{MODES[best[2]]}) reaches {100 * best[0]:.2f}% against "
+                     f"{100 * base:.2f}% from scratch ({100 * (best[0] - base):+.2f} points).")
+    return {name: {mode: {str(b): v for b, v in by_budget.items()}
+                   for mode, by_budget in modes.items()} for name, modes in results.items()}
+
+
+def _balanced_rows(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Row indices of a class-balanced subset of ``size`` (all rows when ``size`` is
+    the whole set)."""
+    if size >= len(labels):
+        return np.arange(len(labels))
+    per_class = size // N_CLASSES
+    if per_class < 1 or size % N_CLASSES:
+        raise ValueError(f"A label budget must be a multiple of the {N_CLASSES} classes; got "
+                         f"{size}.")
+    rng = np.random.default_rng([seed, size])
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class,
+                                              replace=False) for c in range(N_CLASSES)]))
+
+
+def _percent(values) -> str:
+    values = 100 * np.asarray(values)
+    return f"{values.mean():.2f}" if values.size == 1 else \
+        f"{values.mean():.2f} ± {values.std():.2f}"
+
+
+def label_figure(results: dict, budgets) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    styles = {"probe": ":", "frozen": "--", "fine_tune": "-"}
+    for i, (name, modes) in enumerate(results.items()):
+        color = "k" if name == "scratch" else f"C{i}"
+        for mode, by_budget in modes.items():
+            mean = [100 * np.mean(by_budget[b]) for b in budgets]
+            label = "same CNN from scratch" if name == "scratch" else f"{name}: {MODES[mode]}"
+            ax.plot(budgets, mean, styles[mode], color=color, marker="o", ms=3, label=label,
+                    lw=2.5 if name == "scratch" else 1.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training images (class-balanced)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Fashion-MNIST: transfer learning against training from scratch")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
 
 
 def _widths(hidden) -> str:

@@ -74,6 +74,8 @@ def _module(source):
     """The network inside a training result (``.model``), or ``source`` itself."""
     if isinstance(source, nnx.Module | RBMParams):
         return source
+    if isinstance(getattr(source, "params", None), RBMParams):  # rbm.fit's RBMFit
+        return source.params
     try:
         return source.model
     except (AttributeError, ValueError) as error:
@@ -91,7 +93,7 @@ def encoder_of(source, *, image_shape: Sequence[int] = (28, 28)) -> Encoder:
         ``classify.MLPClassifier`` (its last hidden layer), a ``contrastive.EmbeddingNet``
         (its encoder h, before the projection head), a ``vae.VAE`` (the mean of
         q(z | x)), ``rbm.RBMParams`` (p(h = 1 | v) of the pixels), or the training result
-        of one run of any of them (``.model``).
+        of one run of any of them (``.model``; ``rbm.fit``'s result).
       image_shape: ``(h, w)`` for an RBM (the others know theirs).
 
     Raises:
