@@ -87,7 +87,7 @@ class ClassifierTraining(NamedTuple):
     @property
     def model(self) -> nnx.Module:
         """The trained network (use it in eval mode: ``model(images)``)."""
-        return train.get_model(self.graphdef, self.state)
+        return train.model_of(self.graphdef, self.state)
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "penultimate"))
@@ -205,7 +205,7 @@ def train_classifier(
                                       "test_labels")
 
         def eval_fn(state):
-            model = train.get_model(graphdef, state)
+            model = train.model_of(graphdef, state)
             return {"test_accuracy": accuracy(model, test_images, test_labels)}
 
     config = {"model": "classifier", "architecture": architecture, "n_classes": n_classes,

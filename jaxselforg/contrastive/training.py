@@ -164,21 +164,16 @@ class ContrastiveTraining(NamedTuple):
     @property
     def n_runs(self) -> int | None:
         """Number of runs of a sweep, None for a single run."""
-        step = np.asarray(self.state.step)
-        return int(step.shape[0]) if step.ndim else None
+        return train.n_runs(self.state)
 
     @property
     def model(self) -> EmbeddingNet:
         """The trained network of a single run."""
-        if self.n_runs is not None:
-            raise ValueError("This is a sweep; name the run: model_of(i).")
-        return train.get_model(self.graphdef, self.state)
+        return train.model_of(self.graphdef, self.state)
 
     def model_of(self, run: int) -> EmbeddingNet:
         """The trained network of run ``run`` of a sweep."""
-        if self.n_runs is None:
-            raise ValueError("This is a single run; use .model.")
-        return train.get_model(self.graphdef, train.select_run(self.state, run))
+        return train.model_of(self.graphdef, self.state, run)
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "projection", "block_rows"))
@@ -260,18 +255,10 @@ def _states(factory, optimizer, key, hyperparams, values):
     return *train.init_states(factory, optimizer, keys, hyperparams=hyperparams, **values), keys
 
 
-def _eval_fn(evaluate, graphdef, n_runs):
+def _eval_fn(evaluate, graphdef):
     if evaluate is None:
         return None
-
-    def eval_fn(state):
-        if n_runs is None:
-            return dict(evaluate(train.get_model(graphdef, state)))
-        runs = [evaluate(train.get_model(graphdef, train.select_run(state, i)))
-                for i in range(n_runs)]
-        return {name: [float(run[name]) for run in runs] for name in runs[0]}
-
-    return eval_fn
+    return lambda state: train.evaluate_runs(evaluate, graphdef, state)
 
 
 def _optimizer_values(optimizer, learning_rate, weight_decay, decay, epochs, steps_per_epoch):
@@ -281,11 +268,6 @@ def _optimizer_values(optimizer, learning_rate, weight_decay, decay, epochs, ste
     return {"learning_rate": _values(rate, "learning_rate", positive=True),
             "weight_decay": _values(weight_decay, "weight_decay", positive=False),
             "decay_steps": jnp.asarray(epochs * steps_per_epoch if decay == "cosine" else 0)}
-
-
-def _n_runs(state) -> int | None:
-    step = np.asarray(state.step)
-    return int(step.shape[0]) if step.ndim else None
 
 
 def train_simclr(
@@ -392,7 +374,7 @@ def train_simclr(
               "key": np.asarray(jax.random.key_data(key)).tolist()}
     result = train.fit(step, state, images, batch_size=batch_size, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
-                       eval_fn=_eval_fn(evaluate, graphdef, _n_runs(state)),
+                       eval_fn=_eval_fn(evaluate, graphdef),
                        eval_every=eval_every, progress=progress, desc=desc, mesh=mesh)
     return ContrastiveTraining(graphdef, result.state, result.history)
 
@@ -502,7 +484,7 @@ def train_metric(
               "key": np.asarray(jax.random.key_data(key)).tolist()}
     result = train.fit(step, state, table.images, batch_size=k, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
-                       eval_fn=_eval_fn(evaluate, graphdef, _n_runs(state)),
+                       eval_fn=_eval_fn(evaluate, graphdef),
                        eval_every=eval_every, progress=progress, desc=desc, mesh=mesh)
     return ContrastiveTraining(graphdef, result.state, result.history)
 

@@ -15,7 +15,7 @@ vmapped program::
     sweep = distill.train_distilled(x, y, teacher, key=jax.random.split(key, 4),
                                     temperature=jnp.array([2.0, 2.0, 20.0, 20.0]),
                                     soft_weight=jnp.array([0.5, 0.9, 0.5, 0.9]), ...)
-    students = [sweep.student_of(i) for i in range(4)]
+    students = [sweep.model_of(i) for i in range(4)]
 """
 
 from __future__ import annotations
@@ -160,13 +160,16 @@ class DistillationTraining(NamedTuple):
     @property
     def n_runs(self) -> int | None:
         """Number of runs of a sweep, None for a single run."""
-        step = np.asarray(self.state.step)
-        return int(step.shape[0]) if step.ndim else None
+        return train.n_runs(self.state)
 
     @property
     def model(self) -> nnx.Module:
         """The student classifier of a single run (use it in eval mode)."""
-        return self.student_of(None)
+        return _classifier(train.model_of(self.graphdefs, self.state, role="student"))
+
+    def model_of(self, run: int) -> nnx.Module:
+        """The student classifier of run ``run`` of a sweep."""
+        return _classifier(train.model_of(self.graphdefs, self.state, run, role="student"))
 
     @property
     def teacher(self) -> nnx.Module:
@@ -174,14 +177,10 @@ class DistillationTraining(NamedTuple):
         state = self.state if self.n_runs is None else train.select_run(self.state, 0)
         return train.get_model(self.graphdefs, state, "teacher")
 
-    def student_of(self, run: int | None = None) -> nnx.Module:
-        """The student classifier (of run ``run`` of a sweep)."""
-        if (run is None) != (self.n_runs is None):
-            raise ValueError("Name the run of a sweep (student_of(i)); a single run has none."
-                             if run is None else "This is a single run; call without run.")
-        state = self.state if run is None else train.select_run(self.state, run)
-        student = train.get_model(self.graphdefs, state, "student")
-        return student.student if isinstance(student, HintedStudent) else student
+
+def _classifier(student: nnx.Module) -> nnx.Module:
+    """The classifier of a trained student role (without a hint's regressor)."""
+    return student.student if isinstance(student, HintedStudent) else student
 
 
 def _teacher_module(teacher) -> nnx.Module:
@@ -373,13 +372,12 @@ def train_distilled(
                                                   size=test_images.shape[0],
                                                   n_classes=n_classes)
 
+        def evaluate(student):
+            return {"test_accuracy": classify.accuracy(_classifier(student), test_images,
+                                                       test_labels)}
+
         def eval_fn(state):
-            result = DistillationTraining(graphdefs, state, {})
-            if n_runs is None:
-                return {"test_accuracy": classify.accuracy(result.model, test_images,
-                                                           test_labels)}
-            return {"test_accuracy": [classify.accuracy(result.student_of(i), test_images,
-                                                        test_labels) for i in range(n_runs)]}
+            return train.evaluate_runs(evaluate, graphdefs, state, role="student")
 
     config = {"model": "distill", "architecture": architecture, "n_classes": n_classes,
               "settings": {k: list(v) if isinstance(v, tuple) else v

@@ -66,33 +66,27 @@ class GANTraining(NamedTuple):
     @property
     def n_runs(self) -> int | None:
         """Number of runs of a sweep, None for a single run."""
-        step = np.asarray(self.state.step)
-        return int(step.shape[0]) if step.ndim else None
+        return train.n_runs(self.state)
 
     def generator_of(self, run: int | None = None) -> Generator:
         """The generator (of run ``run`` of a sweep)."""
-        return self._model("generator", run)
+        return train.model_of(self.graphdefs, self.state, run, role="generator",
+                              accessor="generator_of")
 
     def discriminator_of(self, run: int | None = None) -> Discriminator:
         """The discriminator (of run ``run`` of a sweep)."""
-        return self._model("discriminator", run)
+        return train.model_of(self.graphdefs, self.state, run, role="discriminator",
+                              accessor="discriminator_of")
 
     @property
     def generator(self) -> Generator:
         """The generator of a single run."""
-        return self._model("generator", None)
+        return self.generator_of()
 
     @property
     def discriminator(self) -> Discriminator:
         """The discriminator of a single run."""
-        return self._model("discriminator", None)
-
-    def _model(self, role: str, run: int | None):
-        if (run is None) != (self.n_runs is None):
-            raise ValueError("Name the run of a sweep (generator_of(i)); a single run has none."
-                             if run is None else "This is a single run; call without run.")
-        state = self.state if run is None else train.select_run(self.state, run)
-        return train.get_model(self.graphdefs, state, role)
+        return self.discriminator_of()
 
 
 def _weight(value, name: str):
@@ -251,11 +245,7 @@ def train_gan(
     eval_fn = None
     if evaluate is not None:
         def eval_fn(state):
-            if not sweep:
-                return dict(evaluate(train.get_model(graphdefs, state, "generator")))
-            runs = [evaluate(train.get_model(graphdefs, train.select_run(state, i),
-                                             "generator")) for i in range(key.shape[0])]
-            return {name: [float(run[name]) for run in runs] for name in runs[0]}
+            return train.evaluate_runs(evaluate, graphdefs, state, role="generator")
 
     config = {
         "model": "gan", "architecture": architecture, "loss": loss,

@@ -12,7 +12,7 @@ One network::
     result = train.fit(step, state, data, batch_size=128, epochs=10,
                        checkpoint_dir=run_dir / "checkpoints", config=asdict(cfg),
                        metrics_path=run_dir / "train_metrics.jsonl")
-    model = train.get_model(graphdef, result.state)
+    model = train.get_model(graphdef, result.state)  # train.model_of(graphdef, state, i): run i
 
 Several networks (a GAN: the discriminator ``n_critic`` times, then the generator)::
 
@@ -47,6 +47,7 @@ from jaxselforg.train.loop import (
 from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
 from jaxselforg.train.optimizers import cosine_decay_adam, cosine_decay_adamw
 from jaxselforg.train.partition import parameter_labels, partition
+from jaxselforg.train.results import evaluate_runs, model_of, n_runs
 from jaxselforg.train.state import (
     SINGLE_ROLE,
     TrainState,
@@ -71,12 +72,12 @@ from jaxselforg.train.step import (
 )
 
 __all__ = [
+    "EPOCH_DRIVERS",
     "SINGLE_ROLE",
     "CheckpointMismatchError",
     "Checkpointer",
     "CorruptCheckpointError",
     "CorruptCheckpointWarning",
-    "EPOCH_DRIVERS",
     "FitResult",
     "LossFn",
     "MetricsWriter",
@@ -89,6 +90,7 @@ __all__ = [
     "cosine_decay_adam",
     "cosine_decay_adamw",
     "create_state",
+    "evaluate_runs",
     "fit",
     "get_hyperparams",
     "get_model",
@@ -98,6 +100,8 @@ __all__ = [
     "make_epoch",
     "make_step",
     "merge_model",
+    "model_of",
+    "n_runs",
     "parameter_labels",
     "partition",
     "progress_enabled",

@@ -55,22 +55,16 @@ class VAETraining(NamedTuple):
     @property
     def n_runs(self) -> int | None:
         """Number of vmapped runs, or None for a single run."""
-        step = np.asarray(self.state.step)
-        return int(step.shape[0]) if step.ndim else None
+        return train.n_runs(self.state)
 
     @property
     def model(self) -> VAE:
         """The trained model of a single run."""
-        if self.n_runs is not None:
-            raise ValueError(f"This result holds {self.n_runs} runs; use run_model(i).")
-        return train.get_model(self.graphdef, self.state)
+        return train.model_of(self.graphdef, self.state)
 
-    def run_model(self, i: int) -> VAE:
-        """The trained model of run ``i`` of a sweep."""
-        if self.n_runs is None:
-            return self.model
-        one = train.select_run(self.state, i)
-        return train.get_model(self.graphdef, one)
+    def model_of(self, run: int) -> VAE:
+        """The trained model of run ``run`` of a sweep."""
+        return train.model_of(self.graphdef, self.state, run)
 
 
 def train_vae(
