@@ -291,6 +291,13 @@ def test_loop_driver_takes_the_scans_batches_and_steps(problem):
         _fit(problem, epochs=1, epoch_driver="unrolled")
 
 
+def test_decay_steps_span_the_run_for_a_cosine_and_none_for_a_constant_rate():
+    assert train.decay_steps("cosine", 3, 7) == 21
+    assert train.decay_steps("constant", 3, 7) == 0
+    with pytest.raises(ValueError, match="learning_rate_decay"):
+        train.decay_steps("linear", 3, 7)
+
+
 def test_model_of_names_the_run_of_a_sweep_and_evaluates_every_run(problem):
     graphdef, single = problem["graphdef"], problem["state"]
     _, states = train.init_states(Net, OPTIMIZER, jax.random.split(jax.random.key(5), 3))

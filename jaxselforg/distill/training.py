@@ -219,13 +219,6 @@ def _with_teacher(state: train.TrainState, teacher: nnx.Module,
         opt_state={"student": state.opt_state[role]})
 
 
-def _nonnegative(value, name: str):
-    array = _validation.as_float_array(value, name)
-    _validation.check_finite(array, name)
-    _validation.check_nonnegative(array, name)
-    return value
-
-
 def train_distilled(
     images: ArrayLike,
     labels: ArrayLike,
@@ -309,9 +302,7 @@ def train_distilled(
     """
     teacher = _teacher_module(teacher)
     _validation.choice(architecture, classify.ARCHITECTURES, "architecture")
-    images = _validation.as_float_array(images, "images")
-    if images.ndim != 3:
-        raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")
+    images = _validation.image_stack(images)
     image_shape = tuple(images.shape[1:])
     teacher_shape = getattr(teacher, "image_shape", image_shape)
     if tuple(teacher_shape) != image_shape:
@@ -333,7 +324,7 @@ def train_distilled(
     factory = _StudentFactory(architecture, image_shape, n_classes, settings)
     hint_sizes = None
     if hint_weight is not None:
-        hyperparams["hint_weight"] = _nonnegative(hint_weight, "hint_weight")
+        hyperparams["hint_weight"] = _validation.nonnegative_weight(hint_weight, "hint_weight")
         if not callable(getattr(teacher, "features", None)):
             raise ValueError(f"Hints regress the teacher's penultimate features: the teacher "
                              f"({type(teacher).__name__}) needs a features(images, "
@@ -343,13 +334,10 @@ def train_distilled(
                       int(teacher.features(probe, train=False).shape[-1]))
         factory = dataclasses.replace(factory, hint_sizes=hint_sizes)
     nnx.eval_shape(lambda: factory(nnx.Rngs(0)))  # validates the settings, computes nothing
-    images = _validation.images(images, image_shape)
-    labels, _ = _validation.class_labels(labels, "labels", size=images.shape[0],
-                                         n_classes=n_classes)
+    images, labels = _validation.labelled_images(images, labels, image_shape, n_classes)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size")
-    decay = _validation.choice(learning_rate_decay, ("constant", "cosine"), "learning_rate_decay")
-    decay_steps = epochs * (images.shape[0] // batch_size) if decay == "cosine" else 0
+    decay_steps = train.decay_steps(learning_rate_decay, epochs, images.shape[0] // batch_size)
     key = _validation.prng_key(key, allow_batch=True)
     n_runs = int(key.shape[0]) if key.ndim == 1 else None
 
@@ -367,10 +355,8 @@ def train_distilled(
 
     eval_fn = None
     if test_images is not None:
-        test_images = _validation.images(test_images, image_shape, "test_images")
-        test_labels, _ = _validation.class_labels(test_labels, "test_labels",
-                                                  size=test_images.shape[0],
-                                                  n_classes=n_classes)
+        test_images, test_labels = _validation.labelled_images(
+            test_images, test_labels, image_shape, n_classes, ("test_images", "test_labels"))
 
         def evaluate(student):
             return {"test_accuracy": classify.accuracy(_classifier(student), test_images,
@@ -380,10 +366,9 @@ def train_distilled(
             return train.evaluate_runs(evaluate, graphdefs, state, role="student")
 
     config = {"model": "distill", "architecture": architecture, "n_classes": n_classes,
-              "settings": {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in model_settings.items()},
+              "settings": model_settings,
               "hint": hint_sizes is not None, "augmentation": repr(augmentation),
-              "learning_rate_decay": decay, "decay_steps": decay_steps,
+              "learning_rate_decay": learning_rate_decay, "decay_steps": decay_steps,
               "teacher": _fingerprint(nnx.state(teacher)),
               "key": np.asarray(jax.random.key_data(key)).tolist()}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,

@@ -89,15 +89,6 @@ class GANTraining(NamedTuple):
         return self.discriminator_of()
 
 
-def _weight(value, name: str):
-    """A non-negative loss weight: a clear error when concrete; a traced one is the
-    caller's (it enters the loss as it is)."""
-    array = _validation.as_float_array(value, name)
-    _validation.check_finite(array, name)
-    _validation.check_nonnegative(array, name)
-    return value
-
-
 def train_gan(
     images: ArrayLike,
     labels: ArrayLike | None = None,
@@ -192,11 +183,9 @@ def train_gan(
     rate, beta1, beta2, critic_steps = _DEFAULTS[loss]
     n_critic = _validation.positive_int(critic_steps if n_critic is None else n_critic,
                                         "n_critic")
-    gp_weight = _weight(gp_weight, "gp_weight")
-    info_weight = _weight(info_weight, "info_weight")
-    images = _validation.as_float_array(images, "images")
-    if images.ndim != 3:
-        raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")
+    gp_weight = _validation.nonnegative_weight(gp_weight, "gp_weight")
+    info_weight = _validation.nonnegative_weight(info_weight, "info_weight")
+    images = _validation.image_stack(images)
     image_shape = tuple(images.shape[1:])
     code_dim = n_classes or (info.size if info is not None else 0)
     factories = {
@@ -256,7 +245,7 @@ def train_gan(
         "key": np.asarray(jax.random.key_data(key)).tolist(),
     }
     result = train.fit(step, state, data, batch_size=batch_size, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=_jsonable(config),
+                       checkpoint_dir=checkpoint_dir, config=config,
                        save_every=save_every, keep=keep, metrics_path=metrics_path,
                        eval_fn=eval_fn, eval_every=eval_every, progress=progress, desc=desc,
                        mesh=mesh, epoch_driver=epoch_driver or _default_driver(architecture))
@@ -266,12 +255,3 @@ def train_gan(
 def _default_driver(architecture: str) -> str:
     """The faster epoch driver measured for an architecture on this backend."""
     return "loop" if architecture == "dcgan" and jax.default_backend() == "cpu" else "scan"
-
-
-def _jsonable(value):
-    """Tuples (the factories' settings) as lists, recursively, for the checkpoint config."""
-    if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value

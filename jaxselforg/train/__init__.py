@@ -45,9 +45,14 @@ from jaxselforg.train.loop import (
     run_epochs,
 )
 from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
-from jaxselforg.train.optimizers import cosine_decay_adam, cosine_decay_adamw
+from jaxselforg.train.optimizers import (
+    LEARNING_RATE_DECAYS,
+    cosine_decay_adam,
+    cosine_decay_adamw,
+    decay_steps,
+)
 from jaxselforg.train.partition import parameter_labels, partition
-from jaxselforg.train.results import evaluate_runs, model_of, n_runs
+from jaxselforg.train.results import TrainingResult, evaluate_runs, model_of, n_runs
 from jaxselforg.train.state import (
     SINGLE_ROLE,
     TrainState,
@@ -73,6 +78,7 @@ from jaxselforg.train.step import (
 
 __all__ = [
     "EPOCH_DRIVERS",
+    "LEARNING_RATE_DECAYS",
     "SINGLE_ROLE",
     "CheckpointMismatchError",
     "Checkpointer",
@@ -87,9 +93,11 @@ __all__ = [
     "StepFn",
     "TensorBoardWriter",
     "TrainState",
+    "TrainingResult",
     "cosine_decay_adam",
     "cosine_decay_adamw",
     "create_state",
+    "decay_steps",
     "evaluate_runs",
     "fit",
     "get_hyperparams",
