@@ -191,13 +191,7 @@ def curves_figure(records: dict, dataset: str):
     axes[1].set_ylabel("mean D output (mean over seeds)")
     axes[2].set_ylabel("FCD (mean; band: min..max over seeds)")
     axes[2].set_yscale("log")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"GAN training on {dataset}")
-    fig.tight_layout()
-    return fig
+    return harness.finish_curves(fig, axes, f"GAN training on {dataset}")
 
 
 def model_figures(config: Config, name: str, dataset: str, result, run: harness.Run) -> None:

@@ -153,6 +153,18 @@ class Run:
         return "\n\n".join(parts) + "\n"
 
 
+def finish_curves(fig, axes, title: str, *, xlabel: str = "epoch", legend_size: int = 7):
+    """The ending of a figure of training curves: every axis gets the x label, a grid
+    and a legend; the figure its title and a tight layout. Returns ``fig``."""
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=legend_size)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def timed(fn):
     """``(fn(), seconds)``, waiting for JAX's asynchronous results before stopping the clock."""
     start = time.perf_counter()

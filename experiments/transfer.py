@@ -245,7 +245,7 @@ def _n_params(model) -> int:
 
 
 def _sweep_accuracies(result, images, labels) -> np.ndarray:
-    return np.array([classify.accuracy(result.student_of(i), images, labels)
+    return np.array([classify.accuracy(result.model_of(i), images, labels)
                      for i in range(result.n_runs)])
 
 
@@ -301,7 +301,7 @@ def fashion_section(config: Config, run: harness.Run) -> dict:
         result = distill.train_distilled(x, y, teacher, key=seeds, **settings, **student,
                                          **_training_files(config, run, f"fashion_{i}"))
         accuracies[name] = _sweep_accuracies(result, xt, yt)
-        n_student = _n_params(result.student_of(0))
+        n_student = _n_params(result.model_of(0))
         run.log(dataset="fashion_mnist", model=name, test_accuracy=accuracies[name].tolist())
     n_teacher = _n_params(teacher.model)
 

@@ -267,13 +267,7 @@ def curves_figure(results: dict):
     axes[0].set_ylabel("-ELBO (nats per image)")
     axes[1].set_ylabel("nats per image (training)")
     axes[1].set_yscale("log")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle("Loss curves (dynamically binarized Fashion-MNIST)")
-    fig.tight_layout()
-    return fig
+    return harness.finish_curves(fig, axes, "Loss curves (dynamically binarized Fashion-MNIST)")
 
 
 def run(config: Config, run: harness.Run) -> dict:

@@ -67,6 +67,15 @@ def check_nonnegative(x: jax.Array, name: str) -> None:
         raise ValueError(f"{name} must be non-negative; got minimum {eager(lambda: x.min())}.")
 
 
+def nonnegative_weight(value: ArrayLike, name: str) -> ArrayLike:
+    """``value`` itself, after a concrete one is checked finite and >= 0 (a traced one
+    enters the loss as it is: the caller's)."""
+    array = as_float_array(value, name)
+    check_finite(array, name)
+    check_nonnegative(array, name)
+    return value
+
+
 def concrete_max(x: jax.Array) -> int | float | None:
     """``max(x)`` as a Python number, or None when ``x`` is traced."""
     return eager(lambda: x.max().item()) if is_concrete(x) else None
@@ -197,6 +206,28 @@ def image_shape(value, name: str = "image_shape") -> tuple[int, int]:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise ValueError(f"{name} must be (height, width); got {value!r}.")
     return tuple(positive_int(side, f"{name} entry") for side in value)
+
+
+def image_stack(x: ArrayLike, name: str = "images") -> jax.Array:
+    """``x`` as float images ``[n, h, w]`` of any size (values are checked by :func:`images`
+    once the size is known).
+
+    Raises:
+      ValueError: not three axes.
+    """
+    arr = as_float_array(x, name)
+    if arr.ndim != 3:
+        raise ValueError(f"{name} must be [n, h, w]; got shape {tuple(arr.shape)}.")
+    return arr
+
+
+def labelled_images(x: ArrayLike, y: ArrayLike, image_shape: tuple[int, int], n_classes: int,
+                    names: tuple[str, str] = ("images", "labels")) -> tuple[jax.Array, jax.Array]:
+    """``(images, labels)`` checked by :func:`images` and :func:`class_labels` (one label
+    in ``[0, n_classes)`` per image)."""
+    images_name, labels_name = names
+    arr = images(x, image_shape, images_name)
+    return arr, class_labels(y, labels_name, size=arr.shape[0], n_classes=n_classes)[0]
 
 
 def images(x: ArrayLike, image_shape: tuple[int, int], name: str = "images") -> jax.Array:

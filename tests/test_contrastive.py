@@ -336,7 +336,7 @@ def test_simclr_learns_and_a_temperature_sweep_is_the_single_runs(fashion):
                                atol=1e-6)
     np.testing.assert_allclose(h[:10], model.features(xt[:10]), rtol=1e-5, atol=1e-6)
     assert contrastive.embed(model, xt[:10], projection=True).shape == (10, 8)
-    with pytest.raises(ValueError, match="name the run"):
+    with pytest.raises(ValueError, match="Name the run of a sweep"):
         sweep.model  # noqa: B018
 
 

@@ -241,8 +241,8 @@ def test_a_sweep_over_temperature_and_soft_weight_is_the_single_runs(mnist, teac
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6),
                      train.select_run(sweep.state.params, i), single.state.params)
     _assert_teacher_untouched(single, teacher)
-    assert not np.allclose(sweep.student_of(0).net.layers[0].kernel[...],
-                           sweep.student_of(1).net.layers[0].kernel[...])
+    assert not np.allclose(sweep.model_of(0).net.layers[0].kernel[...],
+                           sweep.model_of(1).net.layers[0].kernel[...])
     with pytest.raises(ValueError, match="Name the run of a sweep"):
         sweep.model  # noqa: B018
 

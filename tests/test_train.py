@@ -291,6 +291,33 @@ def test_loop_driver_takes_the_scans_batches_and_steps(problem):
         _fit(problem, epochs=1, epoch_driver="unrolled")
 
 
+def test_decay_steps_span_the_run_for_a_cosine_and_none_for_a_constant_rate():
+    assert train.decay_steps("cosine", 3, 7) == 21
+    assert train.decay_steps("constant", 3, 7) == 0
+    with pytest.raises(ValueError, match="learning_rate_decay"):
+        train.decay_steps("linear", 3, 7)
+
+
+def test_model_of_names_the_run_of_a_sweep_and_evaluates_every_run(problem):
+    graphdef, single = problem["graphdef"], problem["state"]
+    _, states = train.init_states(Net, OPTIMIZER, jax.random.split(jax.random.key(5), 3))
+    assert train.n_runs(single) is None and train.n_runs(states) == 3
+    x = problem["data"][0][:4]
+    np.testing.assert_array_equal(train.model_of(graphdef, single)(x),
+                                  train.get_model(graphdef, single)(x))
+    second = train.get_model(graphdef, train.select_run(states, 1))
+    np.testing.assert_array_equal(train.model_of(graphdef, states, 1)(x), second(x))
+    with pytest.raises(ValueError, match=r"sweep of 3 runs: generator_of\(i\)"):
+        train.model_of(graphdef, states, accessor="generator_of")
+    with pytest.raises(ValueError, match="single run"):
+        train.model_of(graphdef, single, 0)
+    mean = lambda model: {"mean": jnp.mean(model(x))}
+    assert train.evaluate_runs(mean, graphdef, single) == mean(train.get_model(graphdef, single))
+    per_run = train.evaluate_runs(mean, graphdef, states)["mean"]
+    assert len(per_run) == 3 and per_run[1] == pytest.approx(float(jnp.mean(second(x))))
+    assert len(set(per_run)) == 3
+
+
 # ---------------------------------------------------------------------------
 # Progress bar.
 

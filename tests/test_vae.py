@@ -198,7 +198,7 @@ def test_vmapped_sweep_equals_single_runs(trained, fashion):
     sweep = vae.train_vae(fashion[0], key=keys, learning_rate=jnp.array([3e-3, 1e-3]),
                              test_images=fashion[1], **SETTINGS)
     assert sweep.n_runs == 2 and sweep.history["loss"].shape == (EPOCHS, 2)
-    first = sweep.run_model(0)
+    first = sweep.model_of(0)
     for a, e in zip(jax.tree.leaves(nnx.state(first, nnx.Param)),
                     jax.tree.leaves(nnx.state(trained.model, nnx.Param)), strict=True):
         # vmapped matrix products may round differently: float32 tolerance.
@@ -207,7 +207,7 @@ def test_vmapped_sweep_equals_single_runs(trained, fashion):
     np.testing.assert_allclose(sweep.history["test_negative_elbo"][:, 0],
                                trained.history["test_negative_elbo"], rtol=1e-5)
     assert not np.allclose(sweep.history["loss"][:, 1], trained.history["loss"])
-    with pytest.raises(ValueError, match="use run_model"):
+    with pytest.raises(ValueError, match="Name the run of a sweep"):
         sweep.model  # noqa: B018
 
 

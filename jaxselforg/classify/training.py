@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import os
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -75,19 +75,13 @@ class _Factory:
                                n_classes=self.n_classes, rngs=rngs, **dict(self.settings))
 
 
-class ClassifierTraining(NamedTuple):
+class ClassifierTraining(train.TrainingResult):
     """A trained classifier: ``graphdef``, the final ``state`` and the per-epoch
     ``history`` (``loss``, ``accuracy`` on the augmented training batches, and
-    ``test_accuracy`` when test data were given)."""
+    ``test_accuracy`` when test data were given); ``model`` is the trained network
+    (use it in eval mode: ``model(images)``)."""
 
-    graphdef: nnx.GraphDef
-    state: train.TrainState
-    history: dict[str, np.ndarray]
-
-    @property
-    def model(self) -> nnx.Module:
-        """The trained network (use it in eval mode: ``model(images)``)."""
-        return train.get_model(self.graphdef, self.state)
+    __slots__ = ()
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "penultimate"))
@@ -181,18 +175,14 @@ def train_classifier(
     """
     _validation.choice(architecture, ARCHITECTURES, "architecture")
     n_classes = _validation.positive_int(n_classes, "n_classes")
-    images = _validation.as_float_array(images, "images")
-    if images.ndim != 3:
-        raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")
+    images = _validation.image_stack(images)
     model_fn = _Factory(architecture, tuple(images.shape[1:]), n_classes,
                         tuple(sorted(model_settings.items())))
     nnx.eval_shape(lambda: model_fn(nnx.Rngs(0)))  # validates the settings, computes nothing
-    images = _validation.images(images, model_fn.image_shape)
-    labels = _checked_labels(labels, images.shape[0], n_classes, "labels")
+    images, labels = _validation.labelled_images(images, labels, model_fn.image_shape, n_classes)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size")
-    decay = _validation.choice(learning_rate_decay, ("constant", "cosine"), "learning_rate_decay")
-    decay_steps = epochs * (images.shape[0] // batch_size) if decay == "cosine" else 0
+    decay_steps = train.decay_steps(learning_rate_decay, epochs, images.shape[0] // batch_size)
     key = _validation.prng_key(key)
     graphdef, state = train.create_state(model_fn, OPTIMIZER, key=key,
                                          learning_rate=learning_rate, decay_steps=decay_steps,
@@ -200,24 +190,19 @@ def train_classifier(
     step = train.make_step(graphdef, ClassifierObjective(augmentation), OPTIMIZER)
     eval_fn = None
     if test_images is not None:
-        test_images = _validation.images(test_images, model_fn.image_shape, "test_images")
-        test_labels = _checked_labels(test_labels, test_images.shape[0], n_classes,
-                                      "test_labels")
+        test_images, test_labels = _validation.labelled_images(
+            test_images, test_labels, model_fn.image_shape, n_classes,
+            ("test_images", "test_labels"))
 
         def eval_fn(state):
-            model = train.get_model(graphdef, state)
+            model = train.model_of(graphdef, state)
             return {"test_accuracy": accuracy(model, test_images, test_labels)}
 
     config = {"model": "classifier", "architecture": architecture, "n_classes": n_classes,
-              "settings": {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in model_settings.items()},
-              "augmentation": repr(augmentation), "learning_rate_decay": decay,
+              "settings": model_settings,
+              "augmentation": repr(augmentation), "learning_rate_decay": learning_rate_decay,
               "decay_steps": decay_steps, "key": np.asarray(jax.random.key_data(key)).tolist()}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
                        eval_fn=eval_fn, progress=progress, desc=desc, mesh=mesh)
     return ClassifierTraining(graphdef, result.state, result.history)
-
-
-def _checked_labels(labels, n, n_classes, name):
-    return _validation.class_labels(labels, name, size=n, n_classes=n_classes)[0]

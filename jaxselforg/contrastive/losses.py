@@ -30,32 +30,21 @@ def _embeddings(z: ArrayLike, name: str) -> jax.Array:
     return z
 
 
-def _positive(value: ArrayLike, name: str) -> jax.Array:
-    """A positive scalar hyperparameter: raises when concrete, NaN when traced and bad."""
+def _bounded(value: ArrayLike, name: str, *, positive: bool) -> jax.Array:
+    """A scalar hyperparameter > 0 (``positive``) or >= 0: raises when concrete, NaN when
+    traced and out of bounds."""
     value = _validation.as_float_array(value, name)
     if value.ndim:
         raise ValueError(f"{name} must be a scalar; got shape {tuple(value.shape)} (vmap the "
                          "loss for a sweep).")
+    inside = (lambda v: v > 0) if positive else (lambda v: v >= 0)
     if _validation.is_concrete(value):
-        ok = _validation.eager(lambda: bool(jnp.isfinite(value) & (value > 0)))
+        ok = _validation.eager(lambda: bool(jnp.isfinite(value) & inside(value)))
         if not ok:
-            raise ValueError(f"{name} must be a finite number > 0; got {float(value)}.")
+            bound = "> 0" if positive else ">= 0"
+            raise ValueError(f"{name} must be a finite number {bound}; got {float(value)}.")
         return value
-    return jnp.where(value > 0, value, jnp.nan)
-
-
-def _nonnegative(value: ArrayLike, name: str) -> jax.Array:
-    """A non-negative scalar hyperparameter: raises when concrete, NaN when traced and bad."""
-    value = _validation.as_float_array(value, name)
-    if value.ndim:
-        raise ValueError(f"{name} must be a scalar; got shape {tuple(value.shape)} (vmap the "
-                         "loss for a sweep).")
-    if _validation.is_concrete(value):
-        ok = _validation.eager(lambda: bool(jnp.isfinite(value) & (value >= 0)))
-        if not ok:
-            raise ValueError(f"{name} must be a finite number >= 0; got {float(value)}.")
-        return value
-    return jnp.where(value >= 0, value, jnp.nan)
+    return jnp.where(inside(value), value, jnp.nan)
 
 
 def _unit(z: jax.Array) -> jax.Array:
@@ -106,7 +95,7 @@ def ntxent(z_a: ArrayLike, z_b: ArrayLike, temperature: ArrayLike = 0.5) -> jax.
     if n < 2:
         raise ValueError("NT-Xent needs N >= 2 examples (a batch of one has no negatives); "
                          f"got N = {n}.")
-    tau = _positive(temperature, "temperature")
+    tau = _bounded(temperature, "temperature", positive=True)
     z = _unit(jnp.concatenate([z_a, z_b]))
     s = (z @ z.T) / tau  # [2N, 2N]
     partner = jnp.concatenate([jnp.arange(n, 2 * n), jnp.arange(n)])
@@ -156,7 +145,7 @@ def contrastive_loss(z_a: ArrayLike, z_b: ArrayLike, similar: ArrayLike, *,
     if similar.shape != (z_a.shape[0],):
         raise ValueError(f"similar must have shape [{z_a.shape[0]}] (one flag per pair); got "
                          f"{tuple(similar.shape)}.")
-    margin = _nonnegative(margin, "margin")
+    margin = _bounded(margin, "margin", positive=False)
     d = jax.vmap(distances.distance)(z_a, z_b)
     return jnp.mean(_contrastive_terms(d, similar.astype(bool), margin))
 
@@ -205,7 +194,7 @@ def batch_contrastive_loss(embeddings: ArrayLike, labels: ArrayLike, *,
         or a concrete margin < 0.
     """
     d, positive, _ = _batch(embeddings, labels, "euclidean")
-    margin = _nonnegative(margin, "margin")
+    margin = _bounded(margin, "margin", positive=False)
     n = d.shape[0]
     upper = jnp.triu(jnp.ones((n, n), dtype=bool), k=1)
     terms = _contrastive_terms(d, positive, margin)
@@ -260,7 +249,7 @@ def triplet_loss(embeddings: ArrayLike, labels: ArrayLike, *, margin: ArrayLike 
     """
     _validation.choice(miner, MINERS, "miner")
     d, positive, negative = _batch(embeddings, labels, metric)
-    margin = _nonnegative(margin, "margin")
+    margin = _bounded(margin, "margin", positive=False)
     has_negative = jnp.any(negative, axis=1)  # [n] per anchor
     if miner == "batch_hard":
         hardest_positive = jnp.max(jnp.where(positive, d, -jnp.inf), axis=1)

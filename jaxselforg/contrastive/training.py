@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -152,33 +152,13 @@ class _Factory:
         return EmbeddingNet(self.image_shape, **dict(self.settings), rngs=rngs)
 
 
-class ContrastiveTraining(NamedTuple):
+class ContrastiveTraining(train.TrainingResult):
     """A trained embedding network (or a sweep of them): ``graphdef``, the final
     ``state`` and the per-epoch ``history`` (``loss``, ``embedding_std``, ... ;
-    ``[epochs, n_runs]`` for a sweep)."""
+    ``[epochs, n_runs]`` for a sweep); ``model`` (an :class:`EmbeddingNet`),
+    ``model_of(i)`` and ``n_runs`` of :class:`~jaxselforg.train.TrainingResult`."""
 
-    graphdef: nnx.GraphDef
-    state: train.TrainState
-    history: dict[str, np.ndarray]
-
-    @property
-    def n_runs(self) -> int | None:
-        """Number of runs of a sweep, None for a single run."""
-        step = np.asarray(self.state.step)
-        return int(step.shape[0]) if step.ndim else None
-
-    @property
-    def model(self) -> EmbeddingNet:
-        """The trained network of a single run."""
-        if self.n_runs is not None:
-            raise ValueError("This is a sweep; name the run: model_of(i).")
-        return train.get_model(self.graphdef, self.state)
-
-    def model_of(self, run: int) -> EmbeddingNet:
-        """The trained network of run ``run`` of a sweep."""
-        if self.n_runs is None:
-            raise ValueError("This is a single run; use .model.")
-        return train.get_model(self.graphdef, train.select_run(self.state, run))
+    __slots__ = ()
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "projection", "block_rows"))
@@ -227,9 +207,7 @@ def _values(value: ArrayLike, name: str, *, positive: bool) -> jax.Array:
 
 
 def _checked_images(images) -> jax.Array:
-    images = _validation.as_float_array(images, "images")
-    if images.ndim != 3:
-        raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")
+    images = _validation.image_stack(images)
     return _validation.images(images, tuple(images.shape[1:]))
 
 
@@ -260,32 +238,30 @@ def _states(factory, optimizer, key, hyperparams, values):
     return *train.init_states(factory, optimizer, keys, hyperparams=hyperparams, **values), keys
 
 
-def _eval_fn(evaluate, graphdef, n_runs):
-    if evaluate is None:
-        return None
-
-    def eval_fn(state):
-        if n_runs is None:
-            return dict(evaluate(train.get_model(graphdef, state)))
-        runs = [evaluate(train.get_model(graphdef, train.select_run(state, i)))
-                for i in range(n_runs)]
-        return {name: [float(run[name]) for run in runs] for name in runs[0]}
-
-    return eval_fn
+def _train(factory, objective, optimizer, key, hyperparams, values, data, config, *,
+           config_key=None, learning_rate_decay, evaluate, **fit_args) -> ContrastiveTraining:
+    """Both trainers' shared end: the state (a sweep when asked), the step and one
+    ``train.fit``; the checkpoint config records ``config``, the settings, the optimizer,
+    the augmentation and ``config_key`` (default: the runs' keys)."""
+    graphdef, state, keys = _states(factory, OPTIMIZERS[optimizer], key, hyperparams, values)
+    step = train.make_step(graphdef, objective, OPTIMIZERS[optimizer])
+    config_key = keys if config_key is None else config_key
+    config = {**config, "settings": factory.settings, "optimizer": optimizer,
+              "learning_rate_decay": learning_rate_decay,
+              "augmentation": repr(objective.augmentation),
+              "key": np.asarray(jax.random.key_data(config_key)).tolist()}
+    eval_fn = None if evaluate is None else (
+        lambda state: train.evaluate_runs(evaluate, graphdef, state))
+    result = train.fit(step, state, data, config=config, eval_fn=eval_fn, **fit_args)
+    return ContrastiveTraining(graphdef, result.state, result.history)
 
 
 def _optimizer_values(optimizer, learning_rate, weight_decay, decay, epochs, steps_per_epoch):
     _validation.choice(optimizer, tuple(OPTIMIZERS), "optimizer")
-    decay = _validation.choice(decay, ("constant", "cosine"), "learning_rate_decay")
     rate = _DEFAULT_RATES[optimizer] if learning_rate is None else learning_rate
     return {"learning_rate": _values(rate, "learning_rate", positive=True),
             "weight_decay": _values(weight_decay, "weight_decay", positive=False),
-            "decay_steps": jnp.asarray(epochs * steps_per_epoch if decay == "cosine" else 0)}
-
-
-def _n_runs(state) -> int | None:
-    step = np.asarray(state.step)
-    return int(step.shape[0]) if step.ndim else None
+            "decay_steps": jnp.asarray(train.decay_steps(decay, epochs, steps_per_epoch))}
 
 
 def train_simclr(
@@ -383,18 +359,11 @@ def train_simclr(
     factory = _factory(images.shape[1:], channels, features, head, False, batch_norm)
     values = _optimizer_values(optimizer, learning_rate, weight_decay, learning_rate_decay,
                                epochs, images.shape[0] // batch_size)
-    graphdef, state, key = _states(factory, OPTIMIZERS[optimizer], key,
-                                   {"temperature": temperature}, values)
-    step = train.make_step(graphdef, SimCLRObjective(augmentation), OPTIMIZERS[optimizer])
-    config = {"model": "simclr", "settings": _jsonable(factory.settings),
-              "optimizer": optimizer, "learning_rate_decay": learning_rate_decay,
-              "augmentation": repr(augmentation),
-              "key": np.asarray(jax.random.key_data(key)).tolist()}
-    result = train.fit(step, state, images, batch_size=batch_size, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
-                       eval_fn=_eval_fn(evaluate, graphdef, _n_runs(state)),
-                       eval_every=eval_every, progress=progress, desc=desc, mesh=mesh)
-    return ContrastiveTraining(graphdef, result.state, result.history)
+    return _train(factory, SimCLRObjective(augmentation), optimizer, key,
+                  {"temperature": temperature}, values, images, {"model": "simclr"},
+                  batch_size=batch_size, epochs=epochs, learning_rate_decay=learning_rate_decay,
+                  evaluate=evaluate, eval_every=eval_every, checkpoint_dir=checkpoint_dir,
+                  metrics_path=metrics_path, progress=progress, desc=desc, mesh=mesh)
 
 
 def train_metric(
@@ -491,26 +460,11 @@ def train_metric(
                        batch_norm)
     values = _optimizer_values(optimizer, learning_rate, weight_decay, learning_rate_decay,
                                epochs, table.n_rows // k)
-    graphdef, state, init_key = _states(factory, OPTIMIZERS[optimizer], init_key,
-                                        {"margin": margin}, values)
-    objective = MetricObjective(loss, miner, metric, n_classes, augmentation)
-    step = train.make_step(graphdef, objective, OPTIMIZERS[optimizer])
-    config = {"model": "metric", "settings": _jsonable(factory.settings), "loss": loss,
-              "miner": miner, "metric": metric, "n_classes": n_classes, "n_per_class": k,
-              "optimizer": optimizer, "learning_rate_decay": learning_rate_decay,
-              "augmentation": repr(augmentation),
-              "key": np.asarray(jax.random.key_data(key)).tolist()}
-    result = train.fit(step, state, table.images, batch_size=k, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
-                       eval_fn=_eval_fn(evaluate, graphdef, _n_runs(state)),
-                       eval_every=eval_every, progress=progress, desc=desc, mesh=mesh)
-    return ContrastiveTraining(graphdef, result.state, result.history)
-
-
-def _jsonable(value):
-    """Tuples (the factory's settings) as lists, recursively, for the checkpoint config."""
-    if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+    config = {"model": "metric", "loss": loss, "miner": miner, "metric": metric,
+              "n_classes": n_classes, "n_per_class": k}
+    return _train(factory, MetricObjective(loss, miner, metric, n_classes, augmentation),
+                  optimizer, init_key, {"margin": margin}, values, table.images, config,
+                  config_key=key, batch_size=k, epochs=epochs,
+                  learning_rate_decay=learning_rate_decay, evaluate=evaluate,
+                  eval_every=eval_every, checkpoint_dir=checkpoint_dir,
+                  metrics_path=metrics_path, progress=progress, desc=desc, mesh=mesh)

@@ -15,7 +15,7 @@ vmapped program::
     sweep = distill.train_distilled(x, y, teacher, key=jax.random.split(key, 4),
                                     temperature=jnp.array([2.0, 2.0, 20.0, 20.0]),
                                     soft_weight=jnp.array([0.5, 0.9, 0.5, 0.9]), ...)
-    students = [sweep.student_of(i) for i in range(4)]
+    students = [sweep.model_of(i) for i in range(4)]
 """
 
 from __future__ import annotations
@@ -160,13 +160,16 @@ class DistillationTraining(NamedTuple):
     @property
     def n_runs(self) -> int | None:
         """Number of runs of a sweep, None for a single run."""
-        step = np.asarray(self.state.step)
-        return int(step.shape[0]) if step.ndim else None
+        return train.n_runs(self.state)
 
     @property
     def model(self) -> nnx.Module:
         """The student classifier of a single run (use it in eval mode)."""
-        return self.student_of(None)
+        return _classifier(train.model_of(self.graphdefs, self.state, role="student"))
+
+    def model_of(self, run: int) -> nnx.Module:
+        """The student classifier of run ``run`` of a sweep."""
+        return _classifier(train.model_of(self.graphdefs, self.state, run, role="student"))
 
     @property
     def teacher(self) -> nnx.Module:
@@ -174,14 +177,10 @@ class DistillationTraining(NamedTuple):
         state = self.state if self.n_runs is None else train.select_run(self.state, 0)
         return train.get_model(self.graphdefs, state, "teacher")
 
-    def student_of(self, run: int | None = None) -> nnx.Module:
-        """The student classifier (of run ``run`` of a sweep)."""
-        if (run is None) != (self.n_runs is None):
-            raise ValueError("Name the run of a sweep (student_of(i)); a single run has none."
-                             if run is None else "This is a single run; call without run.")
-        state = self.state if run is None else train.select_run(self.state, run)
-        student = train.get_model(self.graphdefs, state, "student")
-        return student.student if isinstance(student, HintedStudent) else student
+
+def _classifier(student: nnx.Module) -> nnx.Module:
+    """The classifier of a trained student role (without a hint's regressor)."""
+    return student.student if isinstance(student, HintedStudent) else student
 
 
 def _teacher_module(teacher) -> nnx.Module:
@@ -218,13 +217,6 @@ def _with_teacher(state: train.TrainState, teacher: nnx.Module,
         params={"student": state.params[role], "teacher": params},
         model_state={"student": state.model_state[role], "teacher": model_state},
         opt_state={"student": state.opt_state[role]})
-
-
-def _nonnegative(value, name: str):
-    array = _validation.as_float_array(value, name)
-    _validation.check_finite(array, name)
-    _validation.check_nonnegative(array, name)
-    return value
 
 
 def train_distilled(
@@ -310,9 +302,7 @@ def train_distilled(
     """
     teacher = _teacher_module(teacher)
     _validation.choice(architecture, classify.ARCHITECTURES, "architecture")
-    images = _validation.as_float_array(images, "images")
-    if images.ndim != 3:
-        raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")
+    images = _validation.image_stack(images)
     image_shape = tuple(images.shape[1:])
     teacher_shape = getattr(teacher, "image_shape", image_shape)
     if tuple(teacher_shape) != image_shape:
@@ -334,7 +324,7 @@ def train_distilled(
     factory = _StudentFactory(architecture, image_shape, n_classes, settings)
     hint_sizes = None
     if hint_weight is not None:
-        hyperparams["hint_weight"] = _nonnegative(hint_weight, "hint_weight")
+        hyperparams["hint_weight"] = _validation.nonnegative_weight(hint_weight, "hint_weight")
         if not callable(getattr(teacher, "features", None)):
             raise ValueError(f"Hints regress the teacher's penultimate features: the teacher "
                              f"({type(teacher).__name__}) needs a features(images, "
@@ -344,13 +334,10 @@ def train_distilled(
                       int(teacher.features(probe, train=False).shape[-1]))
         factory = dataclasses.replace(factory, hint_sizes=hint_sizes)
     nnx.eval_shape(lambda: factory(nnx.Rngs(0)))  # validates the settings, computes nothing
-    images = _validation.images(images, image_shape)
-    labels, _ = _validation.class_labels(labels, "labels", size=images.shape[0],
-                                         n_classes=n_classes)
+    images, labels = _validation.labelled_images(images, labels, image_shape, n_classes)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size")
-    decay = _validation.choice(learning_rate_decay, ("constant", "cosine"), "learning_rate_decay")
-    decay_steps = epochs * (images.shape[0] // batch_size) if decay == "cosine" else 0
+    decay_steps = train.decay_steps(learning_rate_decay, epochs, images.shape[0] // batch_size)
     key = _validation.prng_key(key, allow_batch=True)
     n_runs = int(key.shape[0]) if key.ndim == 1 else None
 
@@ -368,24 +355,20 @@ def train_distilled(
 
     eval_fn = None
     if test_images is not None:
-        test_images = _validation.images(test_images, image_shape, "test_images")
-        test_labels, _ = _validation.class_labels(test_labels, "test_labels",
-                                                  size=test_images.shape[0],
-                                                  n_classes=n_classes)
+        test_images, test_labels = _validation.labelled_images(
+            test_images, test_labels, image_shape, n_classes, ("test_images", "test_labels"))
+
+        def evaluate(student):
+            return {"test_accuracy": classify.accuracy(_classifier(student), test_images,
+                                                       test_labels)}
 
         def eval_fn(state):
-            result = DistillationTraining(graphdefs, state, {})
-            if n_runs is None:
-                return {"test_accuracy": classify.accuracy(result.model, test_images,
-                                                           test_labels)}
-            return {"test_accuracy": [classify.accuracy(result.student_of(i), test_images,
-                                                        test_labels) for i in range(n_runs)]}
+            return train.evaluate_runs(evaluate, graphdefs, state, role="student")
 
     config = {"model": "distill", "architecture": architecture, "n_classes": n_classes,
-              "settings": {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in model_settings.items()},
+              "settings": model_settings,
               "hint": hint_sizes is not None, "augmentation": repr(augmentation),
-              "learning_rate_decay": decay, "decay_steps": decay_steps,
+              "learning_rate_decay": learning_rate_decay, "decay_steps": decay_steps,
               "teacher": _fingerprint(nnx.state(teacher)),
               "key": np.asarray(jax.random.key_data(key)).tolist()}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,

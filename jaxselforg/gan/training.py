@@ -66,42 +66,27 @@ class GANTraining(NamedTuple):
     @property
     def n_runs(self) -> int | None:
         """Number of runs of a sweep, None for a single run."""
-        step = np.asarray(self.state.step)
-        return int(step.shape[0]) if step.ndim else None
+        return train.n_runs(self.state)
 
     def generator_of(self, run: int | None = None) -> Generator:
         """The generator (of run ``run`` of a sweep)."""
-        return self._model("generator", run)
+        return train.model_of(self.graphdefs, self.state, run, role="generator",
+                              accessor="generator_of")
 
     def discriminator_of(self, run: int | None = None) -> Discriminator:
         """The discriminator (of run ``run`` of a sweep)."""
-        return self._model("discriminator", run)
+        return train.model_of(self.graphdefs, self.state, run, role="discriminator",
+                              accessor="discriminator_of")
 
     @property
     def generator(self) -> Generator:
         """The generator of a single run."""
-        return self._model("generator", None)
+        return self.generator_of()
 
     @property
     def discriminator(self) -> Discriminator:
         """The discriminator of a single run."""
-        return self._model("discriminator", None)
-
-    def _model(self, role: str, run: int | None):
-        if (run is None) != (self.n_runs is None):
-            raise ValueError("Name the run of a sweep (generator_of(i)); a single run has none."
-                             if run is None else "This is a single run; call without run.")
-        state = self.state if run is None else train.select_run(self.state, run)
-        return train.get_model(self.graphdefs, state, role)
-
-
-def _weight(value, name: str):
-    """A non-negative loss weight: a clear error when concrete; a traced one is the
-    caller's (it enters the loss as it is)."""
-    array = _validation.as_float_array(value, name)
-    _validation.check_finite(array, name)
-    _validation.check_nonnegative(array, name)
-    return value
+        return self.discriminator_of()
 
 
 def train_gan(
@@ -198,11 +183,9 @@ def train_gan(
     rate, beta1, beta2, critic_steps = _DEFAULTS[loss]
     n_critic = _validation.positive_int(critic_steps if n_critic is None else n_critic,
                                         "n_critic")
-    gp_weight = _weight(gp_weight, "gp_weight")
-    info_weight = _weight(info_weight, "info_weight")
-    images = _validation.as_float_array(images, "images")
-    if images.ndim != 3:
-        raise ValueError(f"images must be [n, h, w]; got shape {tuple(images.shape)}.")
+    gp_weight = _validation.nonnegative_weight(gp_weight, "gp_weight")
+    info_weight = _validation.nonnegative_weight(info_weight, "info_weight")
+    images = _validation.image_stack(images)
     image_shape = tuple(images.shape[1:])
     code_dim = n_classes or (info.size if info is not None else 0)
     factories = {
@@ -251,11 +234,7 @@ def train_gan(
     eval_fn = None
     if evaluate is not None:
         def eval_fn(state):
-            if not sweep:
-                return dict(evaluate(train.get_model(graphdefs, state, "generator")))
-            runs = [evaluate(train.get_model(graphdefs, train.select_run(state, i),
-                                             "generator")) for i in range(key.shape[0])]
-            return {name: [float(run[name]) for run in runs] for name in runs[0]}
+            return train.evaluate_runs(evaluate, graphdefs, state, role="generator")
 
     config = {
         "model": "gan", "architecture": architecture, "loss": loss,
@@ -266,7 +245,7 @@ def train_gan(
         "key": np.asarray(jax.random.key_data(key)).tolist(),
     }
     result = train.fit(step, state, data, batch_size=batch_size, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=_jsonable(config),
+                       checkpoint_dir=checkpoint_dir, config=config,
                        save_every=save_every, keep=keep, metrics_path=metrics_path,
                        eval_fn=eval_fn, eval_every=eval_every, progress=progress, desc=desc,
                        mesh=mesh, epoch_driver=epoch_driver or _default_driver(architecture))
@@ -276,12 +255,3 @@ def train_gan(
 def _default_driver(architecture: str) -> str:
     """The faster epoch driver measured for an architecture on this backend."""
     return "loop" if architecture == "dcgan" and jax.default_backend() == "cpu" else "scan"
-
-
-def _jsonable(value):
-    """Tuples (the factories' settings) as lists, recursively, for the checkpoint config."""
-    if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value

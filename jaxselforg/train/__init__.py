@@ -12,7 +12,7 @@ One network::
     result = train.fit(step, state, data, batch_size=128, epochs=10,
                        checkpoint_dir=run_dir / "checkpoints", config=asdict(cfg),
                        metrics_path=run_dir / "train_metrics.jsonl")
-    model = train.get_model(graphdef, result.state)
+    model = train.get_model(graphdef, result.state)  # train.model_of(graphdef, state, i): run i
 
 Several networks (a GAN: the discriminator ``n_critic`` times, then the generator)::
 
@@ -45,8 +45,14 @@ from jaxselforg.train.loop import (
     run_epochs,
 )
 from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
-from jaxselforg.train.optimizers import cosine_decay_adam, cosine_decay_adamw
+from jaxselforg.train.optimizers import (
+    LEARNING_RATE_DECAYS,
+    cosine_decay_adam,
+    cosine_decay_adamw,
+    decay_steps,
+)
 from jaxselforg.train.partition import parameter_labels, partition
+from jaxselforg.train.results import TrainingResult, evaluate_runs, model_of, n_runs
 from jaxselforg.train.state import (
     SINGLE_ROLE,
     TrainState,
@@ -71,12 +77,13 @@ from jaxselforg.train.step import (
 )
 
 __all__ = [
+    "EPOCH_DRIVERS",
+    "LEARNING_RATE_DECAYS",
     "SINGLE_ROLE",
     "CheckpointMismatchError",
     "Checkpointer",
     "CorruptCheckpointError",
     "CorruptCheckpointWarning",
-    "EPOCH_DRIVERS",
     "FitResult",
     "LossFn",
     "MetricsWriter",
@@ -86,9 +93,12 @@ __all__ = [
     "StepFn",
     "TensorBoardWriter",
     "TrainState",
+    "TrainingResult",
     "cosine_decay_adam",
     "cosine_decay_adamw",
     "create_state",
+    "decay_steps",
+    "evaluate_runs",
     "fit",
     "get_hyperparams",
     "get_model",
@@ -98,6 +108,8 @@ __all__ = [
     "make_epoch",
     "make_step",
     "merge_model",
+    "model_of",
+    "n_runs",
     "parameter_labels",
     "partition",
     "progress_enabled",

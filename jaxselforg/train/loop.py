@@ -33,6 +33,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxselforg import _validation
 from jaxselforg.data.batching import epoch_indices, scan_batches
+from jaxselforg.train import results
 from jaxselforg.train.checkpoint import Checkpointer
 from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
 from jaxselforg.train.state import get_hyperparams
@@ -362,8 +363,7 @@ def fit(
     if batch_size > n_examples:
         raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n_examples}.")
     steps_per_epoch = n_examples // batch_size
-    step_count = np.asarray(state.step)
-    n_runs = int(step_count.shape[0]) if step_count.ndim == 1 else None
+    n_runs = results.n_runs(state)
     driver = _validation.choice(epoch_driver, EPOCH_DRIVERS, "epoch_driver")
     epoch_fn = (_compiled_epoch if driver == "scan" else _looped_epoch)(
         step, batch_size, n_runs is not None, mesh)

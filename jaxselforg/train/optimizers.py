@@ -14,9 +14,25 @@ from __future__ import annotations
 import optax
 from jax.typing import ArrayLike
 
-from jaxselforg import schedules
+from jaxselforg import _validation, schedules
 
-__all__ = ["cosine_decay_adam", "cosine_decay_adamw"]
+__all__ = ["LEARNING_RATE_DECAYS", "cosine_decay_adam", "cosine_decay_adamw", "decay_steps"]
+
+LEARNING_RATE_DECAYS = ("constant", "cosine")
+"""The step-size decays of a training call's ``learning_rate_decay``."""
+
+
+def decay_steps(learning_rate_decay: str, epochs: int, steps_per_epoch: int) -> int:
+    """The ``decay_steps`` of a cosine-decay optimizer for a whole run.
+
+    ``epochs * steps_per_epoch`` for ``"cosine"`` (the step size falls to 0 over the
+    run), 0 for ``"constant"``.
+
+    Raises:
+      ValueError: a decay not in ``LEARNING_RATE_DECAYS``.
+    """
+    decay = _validation.choice(learning_rate_decay, LEARNING_RATE_DECAYS, "learning_rate_decay")
+    return epochs * steps_per_epoch if decay == "cosine" else 0
 
 
 def cosine_decay_adam(learning_rate: ArrayLike, decay_steps: ArrayLike, b1: float = 0.9,

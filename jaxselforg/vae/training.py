@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import os
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -34,8 +34,9 @@ from jaxselforg.vae.objective import Objective, vae_loss
 __all__ = ["OPTIMIZER", "VAETraining", "train_vae"]
 
 
-class VAETraining(NamedTuple):
-    """A trained VAE (or a batch of them).
+class VAETraining(train.TrainingResult):
+    """A trained VAE (or a batch of them): ``model``, ``model_of(i)`` and ``n_runs`` of
+    :class:`~jaxselforg.train.TrainingResult`.
 
     Attributes:
       graphdef: the model structure.
@@ -48,29 +49,7 @@ class VAETraining(NamedTuple):
         when ``binarize``; one sample of z per image).
     """
 
-    graphdef: nnx.GraphDef
-    state: train.TrainState
-    history: dict[str, np.ndarray]
-
-    @property
-    def n_runs(self) -> int | None:
-        """Number of vmapped runs, or None for a single run."""
-        step = np.asarray(self.state.step)
-        return int(step.shape[0]) if step.ndim else None
-
-    @property
-    def model(self) -> VAE:
-        """The trained model of a single run."""
-        if self.n_runs is not None:
-            raise ValueError(f"This result holds {self.n_runs} runs; use run_model(i).")
-        return train.get_model(self.graphdef, self.state)
-
-    def run_model(self, i: int) -> VAE:
-        """The trained model of run ``i`` of a sweep."""
-        if self.n_runs is None:
-            return self.model
-        one = train.select_run(self.state, i)
-        return train.get_model(self.graphdef, one)
+    __slots__ = ()
 
 
 def train_vae(
@@ -147,9 +126,8 @@ def train_vae(
     abstract = nnx.eval_shape(lambda: model_fn(nnx.Rngs(0)))  # validates, computes nothing
     images = _validation.images(images, abstract.image_shape)
     epochs = _validation.positive_int(epochs, "epochs")
-    decay = _validation.choice(learning_rate_decay, DECAYS, "learning_rate_decay")
     batch_size = _validation.positive_int(batch_size, "batch_size")
-    decay_steps = epochs * (images.shape[0] // batch_size) if decay == "cosine" else 0
+    decay_steps = train.decay_steps(learning_rate_decay, epochs, images.shape[0] // batch_size)
     key = _validation.prng_key(key, allow_batch=True)
     sweep = key.ndim == 1
     values = {"hyperparams": {"beta": beta}, "learning_rate": learning_rate,
@@ -177,7 +155,7 @@ def train_vae(
     config: dict[str, Any] = {
         "model": "vae", "architecture": architecture, "latent_dim": latent_dim,
         "hidden": hidden, "activation": activation, "binarize": binarize,
-        "learning_rate_decay": decay, "decay_steps": decay_steps,
+        "learning_rate_decay": learning_rate_decay, "decay_steps": decay_steps,
         "key": np.asarray(jax.random.key_data(key)).tolist(),
     }
     result = train.fit(step, state, images, batch_size=batch_size, epochs=epochs,
@@ -187,8 +165,6 @@ def train_vae(
                        mesh=mesh)
     return VAETraining(graphdef, result.state, result.history)
 
-
-DECAYS = ("constant", "cosine")
 
 OPTIMIZER = optax.inject_hyperparams(train.cosine_decay_adam)(learning_rate=1e-3, decay_steps=0)
 """The optimizer of :func:`train_vae`: Adam whose peak rate and cosine-decay length are
