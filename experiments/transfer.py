@@ -37,7 +37,6 @@ from jaxselforg import (
     distill,
     evaluation,
     rbm,
-    train,
     transfer,
     vae,
 )
@@ -413,9 +412,8 @@ def label_section(config: Config, run: harness.Run) -> dict:
                     "learning_rate": config.label_learning_rate}
 
         def accuracies(result):
-            return [classify.accuracy(train.get_model(result.graphdef,
-                                                      train.select_run(result.state, i)),
-                                      xt, yt) for i in range(config.label_seeds)]
+            return [classify.accuracy(result.model_of(i), xt, yt)
+                    for i in range(config.label_seeds)]
 
         for name, encoder in {**encoders, "scratch": scratch}.items():
             if name != "scratch":

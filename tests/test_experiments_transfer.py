@@ -26,7 +26,12 @@ def test_transfer_experiment_end_to_end_tiny(tmp_path):
                                         fashion_student_channels=(2, 4),
                                         fashion_student_features=8, fashion_seeds=2,
                                         sweep_temperatures=(1.0, 4.0),
-                                        sweep_soft_weights=(0.5, 0.9, 0.99))
+                                        sweep_soft_weights=(0.5, 0.9, 0.99),
+                                        label_budgets=(100,), label_seeds=2, label_steps=20,
+                                        label_min_epochs=1, label_hidden=(8,),
+                                        encoder_channels=(2, 4), encoder_features=8,
+                                        pretrain_n_train=512, pretrain_epochs=1,
+                                        rbm_hidden=16, vae_latent=4)
     summary = harness.execute(transfer_experiment, config, tmp_path, quick=True)
     results = summary["test_errors"]
     assert list(results) == ["teacher", "scratch", "distilled", "without_3",
@@ -53,6 +58,18 @@ def test_transfer_experiment_end_to_end_tiny(tmp_path):
     assert grid.shape == (2, 3) and np.all((0 <= grid) & (grid <= 1))
     assert (tmp_path / "temperature_soft_weight.png").stat().st_size > 10_000
     assert "student CNN, distilled + hints" in report
+    # Transfer learning: every encoder x way of transferring it, and the scratch CNN.
+    labels = summary["label_efficiency"]
+    assert list(labels) == ["mnist_cnn", "simclr", "vae", "rbm", "scratch"]
+    for name, modes in labels.items():
+        assert list(modes) == (["fine_tune"] if name == "scratch" else
+                               ["probe", "frozen", "fine_tune"]), name
+        for mode, by_budget in modes.items():
+            assert len(by_budget["100"]) == (1 if mode == "probe" else 2), (name, mode)
+            assert all(0 <= a <= 1 for a in by_budget["100"]), (name, mode)
+    assert max(labels["rbm"]["probe"]["100"]) > 0.3  # chance 0.1
+    assert (tmp_path / "label_efficiency.png").stat().st_size > 10_000
+    assert "| same CNN from scratch |" in report
 
 
 def _n_params(module_fn) -> int:

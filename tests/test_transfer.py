@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxselforg import classify, contrastive, data, evaluation, rbm, train, transfer, vae
+from jaxselforg import classify, contrastive, data, evaluation, rbm, transfer, vae
 
 SHAPE = (8, 8)
 
@@ -92,7 +92,7 @@ def test_a_seed_sweep_is_the_single_runs(tiny):
                                      epochs=2, batch_size=16, progress=False)
     assert sweep.history["loss"].shape == (2, 2)
     np.testing.assert_allclose(sweep.history["loss"][:, 1], single.history["loss"], rtol=1e-5)
-    run = train.get_model(sweep.graphdef, train.select_run(sweep.state, 1))
+    run = sweep.model_of(1)
     np.testing.assert_allclose(classify.predict(run, images), classify.predict(single.model,
                                                                                images),
                                rtol=1e-4, atol=1e-6)

@@ -125,9 +125,8 @@ def train_transfer(
       checkpoint_dir, metrics_path, progress, desc: as ``classify.train_classifier``.
 
     Returns:
-      A ``classify.ClassifierTraining`` (``.model`` of a single run works with
-      ``classify.predict`` / ``classify.accuracy``; a sweep's run i is
-      ``train.get_model(result.graphdef, train.select_run(result.state, i))``).
+      A ``classify.ClassifierTraining``: ``.model`` (a single run) or ``.model_of(i)``
+      (run i of a sweep) works with ``classify.predict`` / ``classify.accuracy``.
 
     Raises:
       ValueError: an unknown mode, bad images or labels (classes outside
@@ -178,12 +177,8 @@ def train_transfer(
                                                n_classes=n_classes)[0]
 
         def eval_fn(state):
-            if not keys.ndim:
-                model = train.get_model(graphdef, state)
-                return {"test_accuracy": classify.accuracy(model, test_images, test_labels)}
-            return {"test_accuracy": [
-                classify.accuracy(train.get_model(graphdef, train.select_run(state, i)),
-                                  test_images, test_labels) for i in range(len(keys))]}
+            return train.evaluate_runs(lambda model: {"test_accuracy": classify.accuracy(
+                model, test_images, test_labels)}, graphdef, state)
 
     config = {"model": "transfer", "mode": mode, "encoder": encoder.kind,
               "n_classes": n_classes, "hidden": list(hidden), "dropout": dropout,
