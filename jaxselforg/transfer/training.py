@@ -139,9 +139,7 @@ def train_transfer(
                         f"{type(encoder).__name__}.")
     mode = _validation.choice(mode, MODES, "mode")
     n_classes = _validation.positive_int(n_classes, "n_classes")
-    images = _validation.images(images, encoder.image_shape)
-    labels = _validation.class_labels(labels, "labels", size=images.shape[0],
-                                      n_classes=n_classes)[0]
+    images, labels = _validation.labelled_images(images, labels, encoder.image_shape, n_classes)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size")
     if batch_size > images.shape[0]:
@@ -154,7 +152,7 @@ def train_transfer(
     if not (np.isfinite(weight_decay) and weight_decay >= 0):
         raise ValueError(f"weight_decay must be finite and >= 0; got {weight_decay!r}.")
     keys = _validation.prng_key(key, allow_batch=True)
-    decay_steps = epochs * (images.shape[0] // batch_size)
+    decay_steps = train.decay_steps("cosine", epochs, images.shape[0] // batch_size)
     values = {"head.learning_rate": learning_rate, "decay_steps": decay_steps,
               "weight_decay": weight_decay}
     if mode == "fine_tune":
@@ -171,10 +169,9 @@ def train_transfer(
                            _OPTIMIZERS[mode])
     eval_fn = None
     if test_images is not None:
-        test_images = _validation.images(test_images, encoder.image_shape, "test_images")
-        test_labels = _validation.class_labels(test_labels, "test_labels",
-                                               size=test_images.shape[0],
-                                               n_classes=n_classes)[0]
+        test_images, test_labels = _validation.labelled_images(
+            test_images, test_labels, encoder.image_shape, n_classes,
+            ("test_images", "test_labels"))
 
         def eval_fn(state):
             return train.evaluate_runs(lambda model: {"test_accuracy": classify.accuracy(
