@@ -43,8 +43,9 @@ class Config:
     pca_components: int = 50
     knn_k: int = 5
     probe_max_iter: int = 500
-    # The network (SimCLR's small-MNIST notebook: conv 32/64/64 + dense 128, head 256 -> 64).
-    channels: tuple[int, ...] = (32, 64, 64)
+    # The network (SimCLR's small-MNIST notebook: conv 32/64/64 + dense 128, head 256 -> 64;
+    # 28x28 images allow two stride-2 halvings, so conv 32/64 here).
+    channels: tuple[int, ...] = (32, 64)
     features: int = 128
     head: tuple[int, ...] = (256, 64)
     embedding_dim: int = 64

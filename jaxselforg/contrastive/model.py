@@ -25,8 +25,8 @@ class EmbeddingNet(nnx.Module):
 
     Args:
       image_shape: ``(h, w)``, multiples of ``2 ** len(channels)``.
-      channels: the stride-2 convolutions' channels (SimCLR's small-MNIST notebook:
-        32, 64, 64).
+      channels: the stride-2 convolutions' channels (SimCLR's small-MNIST notebook has
+        32, 64, 64; 28x28 images allow two halvings, so 32, 64 by default).
       features: width of the encoder's output h (the representation evaluated).
       head: widths of the head's layers (ReLU between them, the last linear):
         SimCLR's 2-layer projection (256, 64); one layer (64,) for metric learning.
@@ -36,7 +36,7 @@ class EmbeddingNet(nnx.Module):
     """
 
     def __init__(self, image_shape: Sequence[int] = (28, 28),
-                 channels: Sequence[int] = (32, 64, 64), features: int = 128,
+                 channels: Sequence[int] = (32, 64), features: int = 128,
                  head: Sequence[int] = (256, 64), *, normalize: bool = False,
                  batch_norm: bool = True, rngs: nnx.Rngs):
         self.image_shape = tuple(image_shape)
