@@ -375,8 +375,9 @@ def fit(
     axis = 1 if data_per_run else 0
     sizes = {leaf.shape[axis] if leaf.ndim > axis else 0 for leaf in jax.tree.leaves(data)}
     if len(sizes) != 1 or 0 in sizes:
-        raise ValueError(f"data must be arrays sharing a non-empty example dimension; "
-                         f"got example dimensions {sorted(sizes)}.")
+        where = "second (example)" if data_per_run else "first"
+        raise ValueError(f"data must be arrays sharing a non-empty {where} dimension; "
+                         f"got {where} dimensions {sorted(sizes)}.")
     n_examples = sizes.pop()
     if batch_size > n_examples:
         raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n_examples}.")
