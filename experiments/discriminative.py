@@ -7,15 +7,23 @@ Two input spaces, as Ng & Jordan's two cases: binarized pixels (discrete: Bernou
 naive Bayes, a Bernoulli mixture per class) and PCA features (continuous: Gaussian naive
 Bayes, a diagonal Gaussian mixture per class). Every size draws class-balanced subsets
 (several seeds, fitted as one vmapped program per model); the full training set (the
-classes are not balanced) is the last size.
+classes are not balanced) is the last size. The richest generative model is a VAE per
+class on the binarized pixels, scored by its importance-weighted ln p(x | c) (one
+vmapped training sweep of the ten class VAEs per subset; fewer subsets and test images,
+as it costs far more).
 
     python -m experiments.discriminative [--quick] [--sizes 30 100 ...] [--n_seeds 5]
+    # one method, merged with an earlier run's curves (its summary.json); a method the
+    # baselines already hold is not measured again:
+    python -m experiments.discriminative --methods "VAE per class (IW bound)" \
+        --baseline reports/full/discriminative/summary.json --out runs/discriminative_vae
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 
 import jax
@@ -55,17 +63,34 @@ class Config:
     weak_logistic_C: float = 1e4  # nearly unpenalized, as Ng & Jordan's logistic regression
     logistic_max_iter: int = 500
     methods: tuple[str, ...] = ()  # a subset of METHODS' names (default: all)
+    vae_latent_dim: int = 16
+    vae_hidden: int = 200
+    vae_steps: int = 600  # Adam steps per class VAE (epochs = steps / batches per epoch)
+    vae_max_epochs: int = 300  # the cap for tiny classes (one batch per epoch)
+    vae_batch_size: int = 64
+    vae_learning_rate: float = 1e-3
+    vae_n_samples: int = 10  # K of the importance-weighted ln p(x | c)
+    vae_n_seeds: int = 1  # subsets per size for the VAE (the first of the n_seeds)
+    vae_n_test: int = 5000  # test images for the VAE (the first of the n_test)
+    # summary.json files of earlier runs: their curves (later files first) are reused
+    # and fill the methods not measured here
+    baseline: tuple[str, ...] = ()
 
 
 QUICK = {"sizes": (30, 300, 3000), "n_seeds": 2, "n_test": 2000, "mixture_components": 3,
          "em_max_iter": 20, "logistic_max_iter": 150,
          "methods": ("Bernoulli naive Bayes", "logistic regression (binary)",
-                     "Gaussian naive Bayes", "logistic regression (PCA)")}
+                     "Gaussian naive Bayes", "logistic regression (PCA)"),
+         # The VAE per class costs more than the quick budget; with --methods it runs
+         # at these settings (tests/test_experiments.py covers it at a tiny size).
+         "vae_hidden": 64, "vae_latent_dim": 8, "vae_steps": 100, "vae_max_epochs": 50,
+         "vae_n_samples": 5, "vae_n_test": 1000}
 
 # (name, input, kind): kind picks the fit below; pairs compared for the crossing point.
 METHODS = (
     ("Bernoulli naive Bayes", "binary", "bernoulli_nb"),
     ("Bernoulli mixture per class", "binary", "bernoulli_mixture"),
+    ("VAE per class (IW bound)", "binary", "vae"),
     ("logistic regression (binary)", "binary", "logistic"),
     ("logistic regression, weak L2 (binary)", "binary", "weak_logistic"),
     ("Gaussian naive Bayes", "pca", "gaussian_nb"),
@@ -124,6 +149,28 @@ def _generative_errors(config: Config, kind: str, class_size: int):
     return errors
 
 
+def _vae_errors(config: Config, class_size: int):
+    """``(xs [s, n, d], ys [s, n], keys [s], x_test, y_test) -> errors [s']``: a VAE per
+    class on the first ``vae_n_seeds`` subsets, on the first ``vae_n_test`` test rows."""
+    batch = min(config.vae_batch_size, class_size)
+    epochs = int(np.clip(math.ceil(config.vae_steps / (class_size // batch)), 1,
+                         config.vae_max_epochs))
+
+    def errors(xs, ys, keys, x_test, y_test):
+        x_test, y_test = x_test[: config.vae_n_test], y_test[: config.vae_n_test]
+        out = []
+        for x, y, key in list(zip(xs, ys, keys))[: config.vae_n_seeds]:
+            model = generative.fit_generative_classifier(
+                x, y, family="vae", key=key, n_classes=N_CLASSES, class_size=class_size,
+                latent_dim=config.vae_latent_dim, hidden=config.vae_hidden, epochs=epochs,
+                batch_size=batch, learning_rate=config.vae_learning_rate,
+                n_samples=config.vae_n_samples)
+            out.append(_error(generative.predict(model, x_test), y_test))
+        return jnp.stack(out)
+
+    return errors
+
+
 def _logistic_errors(config: Config, standardize: bool, C: float):
     @jax.jit
     def errors(xs, ys, keys, x_test, y_test):
@@ -158,10 +205,11 @@ def learning_curves(config: Config, dataset: str, run: harness.Run) -> dict:
     """``{method: {"size": [...], "mean": [...], "std": [...], "errors": [[...]]}}``."""
     prepared = inputs(config, dataset)
     labels, y_test = prepared["labels"], prepared["y_test"]
-    methods = selected_methods(config)
+    reused = baseline_curves(config, dataset)
+    methods = tuple(m for m in selected_methods(config) if m[0] not in reused)
     curves = {name: {"size": [], "mean": [], "std": [], "errors": [], "seconds": []}
               for name, _, _ in methods}
-    for size in run.progress(config.sizes, f"{dataset} sizes"):
+    for size in run.progress(config.sizes if methods else (), f"{dataset} sizes"):
         rows, class_size = subsets(labels, size, config.n_seeds, config.seed)
         keys = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), size), len(rows))
         for name, space, kind in methods:
@@ -169,6 +217,8 @@ def learning_curves(config: Config, dataset: str, run: harness.Run) -> dict:
             if kind.endswith("logistic"):
                 C = config.weak_logistic_C if kind == "weak_logistic" else config.logistic_C
                 fn = _logistic_errors(config, standardize=space == "pca", C=C)
+            elif kind == "vae":
+                fn = _vae_errors(config, class_size)
             else:
                 fn = _generative_errors(config, kind, class_size)
             arguments = (train_x[rows], labels[rows], keys, test_x, y_test)
@@ -181,7 +231,7 @@ def learning_curves(config: Config, dataset: str, run: harness.Run) -> dict:
             curve["errors"].append(errors.tolist())
             curve["seconds"].append(round(seconds, 2))
             run.log(dataset=dataset, method=name, size=int(rows.shape[1]),
-                    n_subsets=len(rows), test_error=float(np.mean(errors)),
+                    n_subsets=len(errors), test_error=float(np.mean(errors)),
                     test_error_std=float(np.std(errors)), seconds=seconds)
     curves["_pca_explained_variance"] = prepared["explained"]
     return curves
@@ -234,12 +284,28 @@ def crossing_statement(name_g: str, name_d: str, curve_g: dict, curve_d: dict) -
             f"{where}"), points
 
 
+def reported_methods(config: Config, results: dict) -> tuple:
+    """The METHODS that have curves in ``results`` (measured or from the baseline)."""
+    return tuple(m for m in METHODS
+                 if all(m[0] in results[d]["curves"] for d in config.datasets))
+
+
+def baseline_curves(config: Config, dataset: str) -> dict:
+    """The curves of ``config.baseline``'s summary.json files for ``dataset``, merged
+    in order (a later file's curve of a method replaces an earlier one's)."""
+    curves = {}
+    for path in config.baseline:
+        with open(path) as f:
+            curves.update(json.load(f)["curves"].get(dataset, {}))
+    return curves
+
+
 def curves_figure(results: dict, config: Config) -> plt.Figure:
-    datasets, methods = config.datasets, selected_methods(config)
+    datasets, methods = config.datasets, reported_methods(config, results)
     fig, axes = plt.subplots(len(datasets), 2, figsize=(12, 4.4 * len(datasets)),
                              squeeze=False)
-    styles = {"naive Bayes": ("o", "-"), "mixture": ("s", "-."), "weak L2": ("v", ":"),
-              "logistic": ("^", "--")}
+    styles = {"naive Bayes": ("o", "-"), "mixture": ("s", "-."), "VAE": ("D", "-"),
+              "weak L2": ("v", ":"), "logistic": ("^", "--")}
     for row, dataset in enumerate(datasets):
         curves = results[dataset]["curves"]
         for col, space in enumerate(("binary", "pca")):
@@ -268,19 +334,19 @@ def curves_figure(results: dict, config: Config) -> plt.Figure:
             ax.set_title(f"{dataset}: {inputs_name}", fontsize=10)
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)
-    fig.suptitle("Generative (naive Bayes, mixture per class) vs discriminative (logistic "
+    fig.suptitle("Generative (naive Bayes, mixture or VAE per class) vs discriminative (logistic "
                  "regression): mean ± std over class-balanced subsets")
     fig.tight_layout()
     return fig
 
 
 def run(config: Config, run: harness.Run) -> dict:
-    methods = selected_methods(config)
-    names = [name for name, _, _ in methods]
     results, summary = {}, {"crossings": {}, "test_error": {}}
     for dataset in config.datasets:
         curves = learning_curves(config, dataset, run)
         explained = curves.pop("_pca_explained_variance")
+        curves = {**baseline_curves(config, dataset), **curves}
+        names = [name for name, _, _ in METHODS if name in curves]
         pairs = []
         for name_g, name_d in PAIRS:
             if name_g not in names or name_d not in names:
@@ -297,6 +363,7 @@ def run(config: Config, run: harness.Run) -> dict:
         summary["test_error"][dataset] = {name: dict(zip(map(str, c["size"]), c["mean"]))
                                           for name, c in curves.items()}
 
+    names = [name for name, _, _ in reported_methods(config, results)]
     run.text(
         f"Ng & Jordan (NIPS 2002): a generative classifier (naive Bayes, fitted by counting) "
         f"reaches its higher asymptotic error with far fewer examples than the "
@@ -315,7 +382,13 @@ def run(config: Config, run: harness.Run) -> dict:
         f"PCA features). Each size below the full set draws {config.n_seeds} class-balanced "
         f"subsets (n / 10 per class); the full training set (unbalanced classes) is one run. "
         f"Error on the first {config.n_test:,} test images. The mixtures cap their "
-        f"components at the class size (n = 30: 3 per class).")
+        f"components at the class size (n = 30: 3 per class). The VAE per class (MLP "
+        f"784-{config.vae_hidden}-{config.vae_latent_dim}, Bernoulli decoder, Adam at "
+        f"{config.vae_learning_rate:g} for about {config.vae_steps} steps of "
+        f"{config.vae_batch_size} (at most {config.vae_max_epochs} epochs), the ten class "
+        f"VAEs one vmapped sweep) scores ln p(x | c) by the importance-weighted bound with "
+        f"K = {config.vae_n_samples}; it is measured on {config.vae_n_seeds} subset(s) per "
+        f"size and the first {config.vae_n_test:,} test images only.")
     run.figure(curves_figure(results, config), "learning_curves",
                "Test error against the number of labelled training examples (log scale), "
                "mean ± std over subsets; dotted lines: where naive Bayes and a logistic "
@@ -360,7 +433,24 @@ def closing_note(config: Config, results: dict) -> str:
     verdict = (f"Ng & Jordan's two regimes (generative better at the smallest size, "
                f"discriminative better from a crossing on) appear in {len(both)} of the "
                f"{len(naive_pairs)} naive-Bayes comparisons.")
-    return "**Closing note.** " + " ".join(parts) + " " + verdict
+    richer = []
+    for dataset in config.datasets:
+        curves = results[dataset]["curves"]
+        for pair in results[dataset]["pairs"]:
+            if "VAE" not in pair["generative"]:
+                continue
+            g = curves[pair["generative"]]
+            line = (f"On {dataset}, the {pair['generative']} goes from "
+                    f"{100 * g['mean'][0]:.1f}% to {100 * g['mean'][-1]:.1f}% error; against "
+                    f"{pair['discriminative']}: {pair['statement']}")
+            nb = curves.get("Bernoulli naive Bayes")
+            if nb is not None:
+                better = [f"{n:,}" for n, v, b in zip(g["size"], g["mean"], nb["mean"]) if v < b]
+                line += (f"; it beats Bernoulli naive Bayes at n = {', '.join(better)}"
+                         if better else "; it never beats Bernoulli naive Bayes")
+            richer.append(line + ".")
+    richer_text = (" The richer generative model: " + " ".join(richer)) if richer else ""
+    return "**Closing note.** " + " ".join(parts) + " " + verdict + richer_text
 
 
 if __name__ == "__main__":

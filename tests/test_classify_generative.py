@@ -4,13 +4,15 @@ References: scikit-learn's BernoulliNB and GaussianNB (float64) on real Fashion-
 rows, and the library's own mixture fits run one class at a time.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from sklearn.naive_bayes import BernoulliNB, GaussianNB
 
-from jaxselforg import data, mixture
+from jaxselforg import data, mixture, vae
 from jaxselforg.classify import generative
 
 N_PER_CLASS = 60
@@ -178,3 +180,59 @@ def test_smoothing_keeps_every_log_density_finite(fashion):
     assert np.all(np.isfinite(np.asarray(generative.log_joint(model, jnp.asarray(probe)))))
     np.testing.assert_allclose(model.components.means[0, 0, never_on],
                                1e-3 / (N_PER_CLASS + 2e-3), rtol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def class_vaes(fashion):
+    """A VAE per class (tiny: 32 hidden units, 4 latent dimensions, 60 steps each)."""
+    model = generative.fit_generative_classifier(
+        fashion["xb"], fashion["y"], family="vae", key=jax.random.key(0), latent_dim=4,
+        hidden=32, epochs=30, batch_size=30, learning_rate=3e-3, n_samples=4)
+    return model
+
+
+def test_vae_per_class_is_a_probabilistic_classifier_that_beats_chance(fashion, class_vaes):
+    model, xt, yt = class_vaes, fashion["xtb"], fashion["yt"]
+    assert isinstance(model.components, generative.VAEComponents)
+    np.testing.assert_array_equal(model.n_iter, 60)  # 30 epochs of 60 // 30 batches
+    np.testing.assert_allclose(model.log_prior, np.log(0.1), rtol=1e-6)
+    log_p = np.asarray(generative.predict_log_proba(model, xt))
+    assert log_p.shape == (200, 10) and np.all(np.isfinite(log_p))
+    np.testing.assert_allclose(np.exp(log_p).sum(axis=1), 1.0, rtol=1e-5)
+    predicted = np.asarray(generative.predict(model, xt))
+    np.testing.assert_array_equal(predicted, np.argmax(log_p, axis=1))
+    assert np.mean(predicted == yt) > 0.5  # chance is 0.1
+    # ln p(x | c) is class c's VAE's own importance-weighted estimate.
+    class_ll = np.asarray(generative.class_log_likelihood(model, xt))
+    direct = vae.importance_log_likelihood(model.components.model(7), xt.reshape(-1, 28, 28),
+                                           key=jax.random.wrap_key_data(model.components.key[0]),
+                                           n_samples=4)
+    np.testing.assert_allclose(class_ll[:, 7], direct, rtol=1e-4, atol=1e-3)
+    # Each VAE trained on its own class's rows: a class's test images score highest, on
+    # average, under their own class's VAE (one shared training set would not do this).
+    own = [int(np.argmax(class_ll[yt == c].mean(axis=0)) == c) for c in range(10)]
+    assert sum(own) >= 8
+
+
+def test_vae_per_class_bad_input_raises_clear_errors(fashion, class_vaes):
+    x, y = fashion["xb"][:100], fashion["y"][:100]
+    fit = functools.partial(generative.fit_generative_classifier, family="vae",
+                            key=jax.random.key(0), hidden=8, latent_dim=2, epochs=1)
+    with pytest.raises(ValueError, match="must be binary"):
+        fit(fashion["x"][:100], y)
+    with pytest.raises(ValueError, match=r"Class\(es\) \[3\] have \[0\]"):
+        fit(x[y != 3], y[y != 3], n_classes=10)
+    with pytest.raises(ValueError, match=r"must be in \[0, 10\)"):
+        fit(x, np.where(y == 9, 10, y), n_classes=10)
+    with pytest.raises(ValueError, match="fewer than the 10 classes"):
+        fit(x[:5], np.arange(5), n_classes=10)
+    with pytest.raises(ValueError, match="key is needed"):
+        fit(x, y, key=None)
+    with pytest.raises(ValueError, match="does not hold the 784 features"):
+        fit(x, y, image_shape=(28, 27))
+    with pytest.raises(ValueError, match="must be concrete"):
+        jax.jit(lambda a: fit(a, y, n_classes=10).log_prior)(x)
+    with pytest.raises(ValueError, match="must be binary"):
+        generative.predict(class_vaes, fashion["xt"])
+    with pytest.raises(ValueError, match="784 were expected"):
+        generative.predict_proba(class_vaes, fashion["xtb"][:, :100])

@@ -207,3 +207,32 @@ def test_rbm_experiment_end_to_end_tiny(tmp_path):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000
     report = (tmp_path / "report.md").read_text()
     assert "| PCD-1 | 2 |" in report and "| Hopfield" in report
+
+
+def test_discriminative_experiment_with_the_vae_per_class_tiny(tmp_path):
+    from experiments import discriminative
+
+    methods = ("Bernoulli naive Bayes", "VAE per class (IW bound)",
+               "logistic regression (binary)")
+    config = discriminative.Config(datasets=("mnist",), sizes=(20, 100), n_seeds=2,
+                                   n_test=200, logistic_max_iter=20, methods=methods,
+                                   vae_hidden=16, vae_latent_dim=2, vae_steps=10,
+                                   vae_max_epochs=5, vae_n_samples=2, vae_n_test=100)
+    first = tmp_path / "first"
+    summary = harness.execute(discriminative, config, first, quick=True)
+    curves = summary["curves"]["mnist"]
+    vae_curve = curves["VAE per class (IW bound)"]
+    assert vae_curve["size"] == [20, 100] and all(len(e) == 1 for e in vae_curve["errors"])
+    assert all(0 <= e <= 1 for e in vae_curve["mean"])  # 10 Adam steps: no accuracy claim
+    assert "mnist: VAE per class (IW bound) vs logistic regression (binary)" in summary[
+        "crossings"]
+    report = (first / "report.md").read_text()
+    assert "VAE per class (IW bound)" in report and "richer generative model" in report
+    # A second run with the first as baseline reuses its curves and measures nothing.
+    again = dataclasses.replace(config, methods=("VAE per class (IW bound)",),
+                                baseline=(str(first / "summary.json"),))
+    second = harness.execute(discriminative, again, tmp_path / "second", quick=True)
+    assert second["curves"]["mnist"] == summary["curves"]["mnist"]
+    metrics = tmp_path / "second" / "metrics.jsonl"
+    assert not metrics.exists() or metrics.read_text() == ""
+    assert (tmp_path / "second" / "learning_curves.png").stat().st_size > 10_000

@@ -273,6 +273,30 @@ def test_vmapped_runs_equal_individual_runs(problem):
     assert not np.allclose(together.history["loss"][:, 0], together.history["loss"][:, 2])
 
 
+def test_runs_with_their_own_data_equal_individual_runs_on_it(problem):
+    """data_per_run: run i trains on data[i] (one model per class in one program)."""
+    keys = jax.random.split(jax.random.key(3), 2)
+    _, states = train.init_states(Net, OPTIMIZER, keys, learning_rate=0.05)
+    x, y = problem["data"]
+    own = (jnp.stack([x, x[::-1] * 2.0]), jnp.stack([y, -y[::-1]]))
+    together = train.fit(problem["step"], states, own, batch_size=BATCH, epochs=2,
+                         progress=False, data_per_run=True)
+    for i in range(2):
+        single = train.fit(problem["step"], train.select_run(states, i),
+                           jax.tree.map(lambda leaf, i=i: leaf[i], own), batch_size=BATCH,
+                           epochs=2, progress=False)
+        for a, e in zip(jax.tree.leaves(train.select_run(together.state, i).params),
+                        jax.tree.leaves(single.state.params), strict=True):
+            np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(together.history["loss"][:, 0], together.history["loss"][:, 1])
+    with pytest.raises(ValueError, match="every data leaf must have 2 runs first"):
+        train.fit(problem["step"], states, problem["data"], batch_size=BATCH, epochs=1,
+                  progress=False, data_per_run=True)
+    with pytest.raises(ValueError, match="needs a state with a run axis"):
+        train.fit(problem["step"], train.select_run(states, 0), own, batch_size=BATCH,
+                  epochs=1, progress=False, data_per_run=True)
+
+
 def test_loop_driver_takes_the_scans_batches_and_steps(problem):
     keys = jax.random.split(jax.random.key(5), 2)
     _, states = train.init_states(Net, OPTIMIZER, keys)

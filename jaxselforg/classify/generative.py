@@ -18,6 +18,12 @@ where the class-conditional density p(x | c) is a mixture of the library's own f
 * ``n_components=k > 1``: a k-component mixture per class, fitted by EM
   (:func:`jaxselforg.mixture.bernoulli_mixture`, :func:`~jaxselforg.mixture.gaussian_mixture`),
   p(x | c) = sum_j w_cj F(x; q_cj).
+* ``family="vae"``: a variational autoencoder per class (:func:`jaxselforg.vae.train_vae`,
+  MLP encoder and Bernoulli decoder on binary pixels), ln p(x | c) estimated by the
+  importance-weighted bound with K samples z_k ~ Q_c(z | x) (Burda et al. 2016;
+  :func:`jaxselforg.vae.importance_log_likelihood`),
+  ln p(x | c) ~ ln (1/K) sum_k P_c(x | z_k) P(z_k) / Q_c(z_k | x). The ten VAEs are
+  one vmapped training sweep, each run on its own class's rows.
 
 The priors are the class frequencies, P(c) = n_c / n. All classes are fitted by one
 program: the rows of every class are gathered into a fixed-shape ``[C, m, d]`` block
@@ -27,6 +33,7 @@ over the C classes. The smoothing keeps every log density finite (no ln 0).
 References:
   Ng & Jordan, On Discriminative vs. Generative Classifiers: A comparison of logistic
   regression and naive Bayes, NIPS 2002.
+  Burda, Grosse & Salakhutdinov, Importance Weighted Autoencoders, ICLR 2016.
 """
 
 from __future__ import annotations
@@ -37,10 +44,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx, struct
 from jax.scipy.special import logsumexp
 from jax.typing import ArrayLike
 
-from jaxselforg import _validation
+from jaxselforg import _validation, train, vae
 from jaxselforg.mixture import bernoulli, em, gaussian
 
 __all__ = [
@@ -48,6 +56,7 @@ __all__ = [
     "DEFAULT_SMOOTHING",
     "FAMILIES",
     "GenerativeClassifier",
+    "VAEComponents",
     "class_log_likelihood",
     "fit_generative_classifier",
     "log_joint",
@@ -56,11 +65,42 @@ __all__ = [
     "predict_proba",
 ]
 
-FAMILIES = ("bernoulli", "gaussian")
+FAMILIES = ("bernoulli", "gaussian", "vae")
 # "tied" is left out: with one tied covariance per class it is the same model as "full".
 COVARIANCE_TYPES = ("diag", "full", "spherical")
 # The scikit-learn defaults: BernoulliNB's alpha, GaussianNB's var_smoothing.
-DEFAULT_SMOOTHING = {"bernoulli": 1.0, "gaussian": 1e-9}
+DEFAULT_SMOOTHING = {"bernoulli": 1.0, "gaussian": 1e-9, "vae": 0.0}
+
+
+@struct.dataclass
+class VAEComponents:
+    """The per-class VAEs of ``family="vae"``: every array leaf has a leading class axis.
+
+    Attributes:
+      graphdef: the VAE structure, shared by the classes (static).
+      params: the trained parameters (``nnx.State``), leaves ``[C, ...]``.
+      model_state: the non-parameter state (``nnx.State``), leaves ``[C, ...]``.
+      key: ``[C, 2]`` key data of the importance samples: the same key for every
+        class, so that the classes' estimates share their noise draws.
+      n_samples: K of the importance-weighted estimate (static).
+      image_shape: ``(h, w)`` the flat rows are reshaped to (static).
+    """
+
+    graphdef: nnx.GraphDef = struct.field(pytree_node=False)
+    params: Any
+    model_state: Any
+    key: jax.Array
+    n_samples: int = struct.field(pytree_node=False)
+    image_shape: tuple[int, int] = struct.field(pytree_node=False)
+
+    @property
+    def n_features(self) -> int:
+        return self.image_shape[0] * self.image_shape[1]
+
+    def model(self, c: int) -> vae.VAE:
+        """The VAE of class ``c``."""
+        one = jax.tree.map(lambda leaf: leaf[c], (self.params, self.model_state))
+        return train.merge_model(self.graphdef, *one)
 
 
 class GenerativeClassifier(NamedTuple):
@@ -71,10 +111,12 @@ class GenerativeClassifier(NamedTuple):
       class_count: ``[C]`` n_c, the training examples of every class.
       components: the per-class mixtures, parameters of a :mod:`jaxselforg.mixture`
         family (``BernoulliMixtureParams`` or ``GaussianMixtureParams``) whose every
-        leaf has a leading class axis: ``weights`` ``[C, k]``, ``means`` ``[C, k, d]``.
-      train_log_likelihood: ``[C]`` mean ln p(x | c) of every class's training rows.
+        leaf has a leading class axis: ``weights`` ``[C, k]``, ``means`` ``[C, k, d]``;
+        or the per-class VAEs, :class:`VAEComponents`.
+      train_log_likelihood: ``[C]`` mean ln p(x | c) of every class's training rows
+        (VAE: the ELBO, averaged over the last training epoch).
       n_iter: ``[C]`` EM iterations of every class's fit (0 for naive Bayes, fitted in
-        closed form).
+        closed form; VAE: optimizer steps).
     """
 
     log_prior: jax.Array
@@ -118,8 +160,40 @@ def _settings(family, covariance_type, smoothing, x):
 
 
 def _class_marginal(params, x):
-    """ln p(x_i | c) = logsumexp_j [ln w_cj + ln F(x_i; q_cj)], ``[n]``, for one class."""
+    """ln p(x_i | c), ``[n]``, for one class: logsumexp_j [ln w_cj + ln F(x_i; q_cj)] for
+    a mixture, the importance-weighted estimate for a VAE."""
+    if isinstance(params, VAEComponents):
+        model = train.merge_model(params.graphdef, params.params, params.model_state)
+        images = x.reshape(-1, *params.image_shape)
+        return vae.importance_log_likelihood(model, images, key=jax.random.wrap_key_data(
+            params.key), n_samples=params.n_samples, chunk_size=min(100, params.n_samples))
     return em.e_step(em.log_component_prob(params, x))[1]
+
+
+def _fit_vae(x, labels, count, key, *, image_shape, latent_dim, hidden, epochs, batch_size,
+             learning_rate, n_samples, class_size):
+    """The per-class VAEs as one sweep: run c trains on ``[class_size]`` rows of class c
+    (its own rows, repeated in turn up to ``class_size`` when it has fewer)."""
+    n_classes = count.shape[0]
+    order = np.argsort(labels, kind="stable")
+    start = np.cumsum(count) - count
+    index = order[start[:, None] + np.arange(class_size)[None, :] % count[:, None]]
+    rows = jnp.asarray(x)[jnp.asarray(index)].reshape(n_classes, class_size, *image_shape)
+    train_key, sample_key = jax.random.split(key)
+    result = vae.train_vae(rows, key=jax.random.split(train_key, n_classes),
+                           latent_dim=latent_dim, image_shape=image_shape, hidden=hidden,
+                           epochs=epochs, batch_size=min(batch_size, class_size),
+                           learning_rate=learning_rate, binarize=False, progress=False,
+                           desc="class VAEs")
+    state = result.state
+    sample_key = jnp.tile(jax.random.key_data(sample_key)[None], (n_classes, 1))
+    components = VAEComponents(result.graphdef, state.params[train.SINGLE_ROLE],
+                               state.model_state[train.SINGLE_ROLE], sample_key, n_samples,
+                               tuple(image_shape))
+    log_prior = jnp.log(jnp.asarray(count, jnp.float32) / labels.shape[0])
+    train_log_likelihood = -jnp.asarray(result.history["negative_elbo"][-1], jnp.float32)
+    return GenerativeClassifier(log_prior, jnp.asarray(count), components,
+                                train_log_likelihood, jnp.asarray(state.step))
 
 
 @functools.partial(jax.jit, static_argnames=("family", "n_classes", "class_size",
@@ -151,7 +225,8 @@ def _fit(x, labels, key, smoothing, tol, *, family, n_classes, class_size, n_com
 def _check_binary(x, name):
     if _validation.is_concrete(x) and not _validation.eager(
             lambda: bool(jnp.all((x == 0) | (x == 1)))):
-        raise ValueError(f"{name} must be binary (every value 0 or 1) for the Bernoulli family; "
+        raise ValueError(f"{name} must be binary (every value 0 or 1) for the Bernoulli and "
+                         "VAE families; "
                          "binarize the pixels first (jaxselforg.data.binarize).")
 
 
@@ -170,6 +245,13 @@ def fit_generative_classifier(
     max_iter: int = 100,
     n_init: int = 1,
     init: str | None = None,
+    latent_dim: int = 16,
+    hidden: int | tuple[int, ...] = 256,
+    epochs: int = 20,
+    batch_size: int = 64,
+    learning_rate: ArrayLike = 1e-3,
+    n_samples: int = 100,
+    image_shape: tuple[int, int] | None = None,
 ) -> GenerativeClassifier:
     """Fits P(c) and one mixture p(x | c) per class; classify with :func:`predict`.
 
@@ -180,12 +262,17 @@ def fit_generative_classifier(
     variances sigma_ca^2 = Var_c(x_a) + var_smoothing max_a Var(x_a) (the variance of
     all rows, as scikit-learn's ``GaussianNB``). With more components every class's
     mixture is fitted by EM (the library's mixture fit, vmapped over the classes).
+    With ``family="vae"`` every class gets a VAE trained on its rows (one vmapped
+    sweep of :func:`jaxselforg.vae.train_vae`, Adam on the ELBO), and ln p(x | c) is
+    its importance-weighted estimate with K = ``n_samples`` (:func:`predict` then costs
+    C x K decoder passes per row).
 
     Args:
       x: ``[n, d]`` training data; binary (values 0 or 1) for ``family="bernoulli"``.
       y: ``[n]`` integer labels in ``[0, n_classes)``; every class needs at least
         ``n_components`` examples.
-      family: ``"bernoulli"`` (binary pixels) or ``"gaussian"`` (continuous features).
+      family: ``"bernoulli"`` (binary pixels), ``"gaussian"`` (continuous features) or
+        ``"vae"`` (binary pixels; concrete ``x`` and ``y``, not traceable: it trains).
       n_components: k, the components per class (static); 1 is naive Bayes.
       key: PRNG key of the EM initialisations (needed when ``n_components > 1``); class
         c uses ``jax.random.split(key, n_classes)[c]``.
@@ -203,6 +290,13 @@ def fit_generative_classifier(
       tol, max_iter, n_init, init: EM's, for ``n_components > 1`` (see the family's
         fit; ``init`` defaults to ``"random"`` for Bernoulli, ``"kmeans"`` for
         Gaussian).
+      latent_dim, hidden, epochs, batch_size, learning_rate: ``family="vae"`` only:
+        the MLP VAE's latent size and hidden width(s), and its training (epochs over
+        ``class_size`` rows per class; the batch is capped at ``class_size``). A
+        class with fewer rows than ``class_size`` repeats its own rows to fill it.
+      n_samples: ``family="vae"``: K of the importance-weighted ln p(x | c).
+      image_shape: ``family="vae"``: ``(h, w)`` with h w = d (default ``(28, 28)`` for
+        d = 784, else ``(1, d)``).
 
     Returns:
       A :class:`GenerativeClassifier`.
@@ -224,7 +318,7 @@ def fit_generative_classifier(
     n = x.shape[0]
     labels, n_classes = _validation.class_labels(y, "y", size=n, n_classes=n_classes)
     n_components = _validation.positive_int(n_components, "n_components")
-    if family == "bernoulli":
+    if family in ("bernoulli", "vae"):
         _check_binary(x, "x")
     if n < n_classes:
         raise ValueError(f"The training set has {n} examples, fewer than the {n_classes} "
@@ -252,6 +346,11 @@ def fit_generative_classifier(
             raise ValueError(f"smoothing (var_smoothing) must be >= 0; got {smoothing}.")
     if n_components > 1 and key is None:
         raise ValueError("key is needed to initialise EM when n_components > 1.")
+    if family == "vae":
+        return _fit_vae_checked(x, labels, n_classes, class_size, key, image_shape=image_shape,
+                                latent_dim=latent_dim, hidden=hidden, epochs=epochs,
+                                batch_size=batch_size, learning_rate=learning_rate,
+                                n_samples=n_samples)
     key = jax.random.key(0) if key is None else _validation.prng_key(key)
     model = _fit(x, labels, key, jnp.asarray(smoothing, x.dtype), jnp.asarray(tol, x.dtype),
                  family=family, n_classes=n_classes, class_size=class_size,
@@ -266,7 +365,34 @@ def fit_generative_classifier(
     return model
 
 
+def _fit_vae_checked(x, labels, n_classes, class_size, key, *, image_shape, **settings):
+    if not (_validation.is_concrete(x) and _validation.is_concrete(labels)):
+        raise ValueError("family='vae' trains networks: x and y must be concrete (not traced).")
+    if key is None:
+        raise ValueError("key is needed to initialise and train the per-class VAEs.")
+    d = x.shape[1]
+    image_shape = ((28, 28) if d == 784 else (1, d)) if image_shape is None else tuple(
+        image_shape)
+    if len(image_shape) != 2 or image_shape[0] * image_shape[1] != d:
+        raise ValueError(f"image_shape {image_shape} does not hold the {d} features of x.")
+    for name in ("latent_dim", "epochs", "batch_size", "n_samples"):
+        settings[name] = _validation.positive_int(settings[name], name)
+    labels = np.asarray(labels)
+    count = np.bincount(labels, minlength=n_classes)
+    model = _fit_vae(x, labels, count, _validation.prng_key(key), image_shape=image_shape,
+                     class_size=class_size, **settings)
+    bad = np.flatnonzero(~np.isfinite(np.asarray(model.train_log_likelihood)))
+    if bad.size:
+        raise ValueError(f"The VAE of class(es) {bad.tolist()} broke down (non-finite ELBO); "
+                         "lower the learning rate.")
+    return model
+
+
 def _checked_data(model, x):
+    if isinstance(model.components, VAEComponents):
+        x = _validation.matrix(x, "x", features=model.components.n_features)
+        _check_binary(x, "x")
+        return x
     family, _ = em.family_of(model.components)
     x = _validation.matrix(x, "x", features=model.components.means.shape[-1])
     if family.name == bernoulli.FAMILY.name:

@@ -159,10 +159,11 @@ def run_epochs(epoch, state, data, n_epochs: int):
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | None):
+def _compiled_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | None,
+                    data_per_run: bool = False):
     """The jitted (and, for a batch of runs, vmapped) epoch, which also reports whether
     the new parameters are finite; cached so that repeated ``fit`` calls with the same
-    step compile once."""
+    step compile once. ``data_per_run``: the data's leading axis is the runs'."""
     epoch = make_epoch(step, batch_size, mesh=mesh)
 
     def checked(state, data):
@@ -170,12 +171,13 @@ def _compiled_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | N
         return state, metrics, tree_all_finite(state.params)
 
     if vmapped:
-        checked = jax.vmap(checked, in_axes=(0, None))
+        checked = jax.vmap(checked, in_axes=(0, 0 if data_per_run else None))
     return jax.jit(checked)
 
 
 @functools.lru_cache(maxsize=32)
-def _looped_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | None):
+def _looped_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | None,
+                  data_per_run: bool = False):
     """The epoch of :func:`make_epoch` as a Python loop of jitted steps: the same key
     split, batch order and steps (equal results up to XLA's fusion choices), with the
     finiteness report of :func:`_compiled_epoch`."""
@@ -195,7 +197,9 @@ def _looped_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | Non
         return step(state, batch)
 
     if vmapped:
-        start, update = jax.vmap(start, in_axes=(0, None)), jax.vmap(update, in_axes=(0, None, 0))
+        data_axis = 0 if data_per_run else None
+        start = jax.vmap(start, in_axes=(0, data_axis))
+        update = jax.vmap(update, in_axes=(0, data_axis, 0))
         finite = jax.jit(jax.vmap(lambda state: tree_all_finite(state.params)))
     else:
         finite = jax.jit(lambda state: tree_all_finite(state.params))
@@ -288,6 +292,7 @@ def fit(
     desc: str = "train",
     mesh: Mesh | None = None,
     epoch_driver: str = "scan",
+    data_per_run: bool = False,
 ) -> FitResult:
     """Trains ``state`` for ``epochs`` epochs with checkpoints, logs and a progress bar.
 
@@ -308,7 +313,9 @@ def fit(
 
     A ``state`` whose leaves have a leading run axis (``init_states``) trains all runs
     vmapped in one program; metrics then hold one value per run, and a non-finite
-    loss in any run stops them all.
+    loss in any run stops them all. With ``data_per_run``, every leaf of ``data`` has
+    that run axis too, ``[n_runs, n, ...]``, and run i trains on ``data[i]`` (one model
+    per class, each on its own class's rows, is one program).
 
     Args:
       step: ``step(state, batch) -> (state, metrics)``, e.g. from :func:`make_step`
@@ -355,18 +362,29 @@ def fit(
     save_every = _validation.positive_int(save_every, "save_every")
     eval_every = _validation.positive_int(eval_every, "eval_every")
     data = jax.tree.map(jnp.asarray, data)
-    sizes = {leaf.shape[0] if leaf.ndim else 0 for leaf in jax.tree.leaves(data)}
+    n_runs = results.n_runs(state)
+    data_per_run = bool(data_per_run)
+    if data_per_run:
+        if n_runs is None or mesh is not None:
+            raise ValueError("data_per_run needs a state with a run axis (init_states) and "
+                             "no mesh.")
+        runs = {leaf.shape[0] if leaf.ndim else 0 for leaf in jax.tree.leaves(data)}
+        if runs != {n_runs}:
+            raise ValueError(f"With data_per_run every data leaf must have {n_runs} runs "
+                             f"first; got leading dimensions {sorted(runs)}.")
+    axis = 1 if data_per_run else 0
+    sizes = {leaf.shape[axis] if leaf.ndim > axis else 0 for leaf in jax.tree.leaves(data)}
     if len(sizes) != 1 or 0 in sizes:
-        raise ValueError(f"data must be arrays sharing a non-empty first dimension; "
-                         f"got first dimensions {sorted(sizes)}.")
+        where = "second (example)" if data_per_run else "first"
+        raise ValueError(f"data must be arrays sharing a non-empty {where} dimension; "
+                         f"got {where} dimensions {sorted(sizes)}.")
     n_examples = sizes.pop()
     if batch_size > n_examples:
         raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n_examples}.")
     steps_per_epoch = n_examples // batch_size
-    n_runs = results.n_runs(state)
     driver = _validation.choice(epoch_driver, EPOCH_DRIVERS, "epoch_driver")
     epoch_fn = (_compiled_epoch if driver == "scan" else _looped_epoch)(
-        step, batch_size, n_runs is not None, mesh)
+        step, batch_size, n_runs is not None, mesh, data_per_run)
     show = progress_enabled() if progress is None else progress
 
     ckpt = board = None

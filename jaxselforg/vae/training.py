@@ -7,7 +7,8 @@
     result.history["loss"]       # per-epoch mean training loss, [epochs]
 
 A key of shape ``[n_runs]`` (and optionally ``learning_rate`` of shape ``[n_runs]``)
-trains that many runs vmapped in one program (seeds x learning rates).
+trains that many runs vmapped in one program (seeds x learning rates); images of shape
+``[n_runs, n, h, w]`` then give every run its own training set (one VAE per class).
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def train_vae(
     """Trains a VAE with Adam on ``images`` (``jaxselforg.train.fit`` underneath).
 
     Args:
-      images: ``[n, h, w]`` training images in [0, 1].
+      images: ``[n, h, w]`` training images in [0, 1], or ``[n_runs, n, h, w]`` with
+        ``[n_runs]`` keys: run i trains on ``images[i]`` alone.
       key: PRNG key (model initialization and training randomness), or ``[n_runs]``
         keys for a vmapped sweep.
       latent_dim: dimension of z.
@@ -124,12 +126,23 @@ def train_vae(
         hidden = tuple(hidden)
     model_fn = _VAEFactory(architecture, latent_dim, tuple(image_shape), hidden, activation)
     abstract = nnx.eval_shape(lambda: model_fn(nnx.Rngs(0)))  # validates, computes nothing
-    images = _validation.images(images, abstract.image_shape)
+    per_run = np.ndim(images) == 4
+    if per_run:
+        stacked = _validation.as_float_array(images, "images")
+        images = _validation.images(stacked.reshape(-1, *stacked.shape[2:]),
+                                    abstract.image_shape).reshape(stacked.shape)
+    else:
+        images = _validation.images(images, abstract.image_shape)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size")
-    decay_steps = train.decay_steps(learning_rate_decay, epochs, images.shape[0] // batch_size)
+    decay_steps = train.decay_steps(learning_rate_decay, epochs,
+                                    images.shape[int(per_run)] // batch_size)
     key = _validation.prng_key(key, allow_batch=True)
     sweep = key.ndim == 1
+    if per_run and (not sweep or key.shape[0] != images.shape[0]):
+        raise ValueError(f"images of shape {tuple(images.shape)} (one training set per run) "
+                         f"need one key per run, [{images.shape[0]}]; got keys of shape "
+                         f"{tuple(key.shape)}.")
     values = {"hyperparams": {"beta": beta}, "learning_rate": learning_rate,
               "decay_steps": decay_steps}
     if sweep:
@@ -162,7 +175,7 @@ def train_vae(
                        checkpoint_dir=checkpoint_dir, config=config, save_every=save_every,
                        keep=keep, metrics_path=metrics_path, eval_fn=eval_fn,
                        eval_every=eval_every, progress=progress, desc=desc,
-                       mesh=mesh)
+                       mesh=mesh, data_per_run=per_run)
     return VAETraining(graphdef, result.state, result.history)
 
 
