@@ -160,6 +160,13 @@ def used(rows: int) -> int:
     return rows // BATCH * BATCH
 
 
+def report(timings: list[runner.Timing], reference: str) -> None:
+    """Prints a section's table as soon as it is measured (long runs keep what is done)."""
+    print()
+    print(runner.table(timings, reference=reference, units="images"), flush=True)
+    print()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dcgan_rows", type=int, default=2048,
@@ -216,6 +223,8 @@ def main(argv=None):
             task, "PyTorch (eager)", lambda n, x=x_torch, m=networks: torch_fit(m, x, n),
             args.epochs, args.repeat), used(rows)))
 
+    report(timings, "PyTorch (eager)")
+
     runs = args.sweep_runs
     sweep_settings, sweep_networks = (
         ({"architecture": "mlp"}, lambda: (TorchMLPGenerator(), TorchMLPDiscriminator()))
@@ -244,6 +253,9 @@ def main(argv=None):
                                        torch_sequential, args.epochs, args.repeat), work),
     ]
 
+    report(sweep, "PyTorch (eager), sequential runs")
+    print(f"vmapped over sequential (ours): {sweep[1].per_unit_s / sweep[0].per_unit_s:.1f}x")
+
     x = jax.device_put(x_all[: args.driver_rows])
     task = (f"DCGAN epoch by driver, G (64, 64), D (32, 64), {used(args.driver_rows):,} images")
     drivers = [per_image(runner.per_iteration(
@@ -251,14 +263,7 @@ def main(argv=None):
         lambda n, d=driver: ours_fit(x, n, key=key, epoch_driver=d, **configs[0][2]),
         args.epochs, args.repeat), used(args.driver_rows)) for driver in ("loop", "scan")]
 
-    print()
-    print(runner.machine())
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(runner.table(timings, reference="PyTorch (eager)", units="images"))
-    print()
-    print(runner.table(sweep, reference="PyTorch (eager), sequential runs", units="images"))
-    print()
-    print(runner.table(drivers, reference='jaxselforg, epoch_driver="loop"', units="images"))
+    report(drivers, 'jaxselforg, epoch_driver="loop"')
     if args.json:
         runner.save(timings + sweep + drivers, args.json)
 
