@@ -23,7 +23,7 @@ PyTorch's). The driver rows train the DCGAN with ``epoch_driver="scan"`` (one ji
 ``lax.scan`` per epoch) and ``"loop"`` (a Python loop of jitted steps, the CPU default
 for a DCGAN).
 
-    python -m benchmarks.gan [--dcgan_rows 2048] [--mlp_rows 8192] [--keras_widths]
+    python -m benchmarks.gan [--dcgan_rows 512] [--mlp_rows 4096] [--sweep_runs 8] [--keras_widths]
     python -m benchmarks.gan --tiny   # a smoke run: every row at 128 images
 
 Needs PyTorch (``pip install -e .[bench]``).
@@ -169,19 +169,19 @@ def report(timings: list[runner.Timing], reference: str) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dcgan_rows", type=int, default=2048,
+    parser.add_argument("--dcgan_rows", type=int, default=512,
                         help="training images of the DCGAN rows (CPU widths)")
     parser.add_argument("--keras_widths", action="store_true",
                         help="also the Keras widths, G (128, 128) and D (64, 128)")
-    parser.add_argument("--keras_rows", type=int, default=1024)
-    parser.add_argument("--mlp_rows", type=int, default=8192, help="fully connected GAN images")
+    parser.add_argument("--keras_rows", type=int, default=512)
+    parser.add_argument("--mlp_rows", type=int, default=4096, help="fully connected GAN images")
     parser.add_argument("--sweep_architecture", choices=gan.ARCHITECTURES, default="mlp")
-    parser.add_argument("--sweep_rows", type=int, default=2048)
+    parser.add_argument("--sweep_rows", type=int, default=1024)
     parser.add_argument("--sweep_runs", type=int, default=8)
-    parser.add_argument("--driver_rows", type=int, default=1024,
+    parser.add_argument("--driver_rows", type=int, default=256,
                         help="images of the scan-vs-loop DCGAN rows")
-    parser.add_argument("--epochs", type=int, default=1, help="epochs in the difference")
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs in the difference")
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--tiny", action="store_true",
                         help="smoke run: every row at 128 images, one repeat")
     parser.add_argument("--json", default=None)
