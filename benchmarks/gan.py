@@ -49,6 +49,7 @@ LATENT_DIM = 128
 LEARNING_RATE = 3e-4
 BETAS = (0.9, 0.999)
 SLOPE = 0.2  # leaky ReLU, both architectures
+SECTIONS = ("throughput", "sweep", "drivers")
 
 
 class TorchDCGANGenerator(nn.Module):
@@ -184,6 +185,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--tiny", action="store_true",
                         help="smoke run: every row at 128 images, one repeat")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="which tables to measure")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     if args.tiny:
@@ -211,8 +214,8 @@ def main(argv=None):
     configs.append(("fully connected GAN", args.mlp_rows, {"architecture": "mlp"},
                     lambda: (TorchMLPGenerator(), TorchMLPDiscriminator())))
 
-    timings = []
-    for name, rows, settings, networks in configs:
+    timings, sweep, drivers = [], [], []
+    for name, rows, settings, networks in configs if "throughput" in args.sections else []:
         x = jax.device_put(x_all[:rows])
         x_torch = torch.from_numpy(x_all[:rows].copy())
         task = f"GAN training epoch, {name}, {used(rows):,} images, batch {BATCH}"
@@ -223,8 +226,24 @@ def main(argv=None):
             task, "PyTorch (eager)", lambda n, x=x_torch, m=networks: torch_fit(m, x, n),
             args.epochs, args.repeat), used(rows)))
 
-    report(timings, "PyTorch (eager)")
+    if timings:
+        report(timings, "PyTorch (eager)")
+    if "sweep" in args.sections:
+        sweep = measure_sweep(args, x_all, key, configs)
+    if "drivers" in args.sections:
+        x = jax.device_put(x_all[: args.driver_rows])
+        task = f"DCGAN epoch by driver, G (64, 64), D (32, 64), {used(args.driver_rows):,} images"
+        drivers = [per_image(runner.per_iteration(
+            task, f'jaxselforg, epoch_driver="{driver}"',
+            lambda n, d=driver: ours_fit(x, n, key=key, epoch_driver=d, **configs[0][2]),
+            args.epochs, args.repeat), used(args.driver_rows)) for driver in ("loop", "scan")]
+        report(drivers, 'jaxselforg, epoch_driver="loop"')
+    if args.json:
+        runner.save(timings + sweep + drivers, args.json)
 
+
+def measure_sweep(args, x_all, key, configs) -> list[runner.Timing]:
+    """Seeds as one vmapped program vs the same runs one after another (ours, PyTorch)."""
     runs = args.sweep_runs
     sweep_settings, sweep_networks = (
         ({"architecture": "mlp"}, lambda: (TorchMLPGenerator(), TorchMLPDiscriminator()))
@@ -255,17 +274,7 @@ def main(argv=None):
 
     report(sweep, "PyTorch (eager), sequential runs")
     print(f"vmapped over sequential (ours): {sweep[1].per_unit_s / sweep[0].per_unit_s:.1f}x")
-
-    x = jax.device_put(x_all[: args.driver_rows])
-    task = (f"DCGAN epoch by driver, G (64, 64), D (32, 64), {used(args.driver_rows):,} images")
-    drivers = [per_image(runner.per_iteration(
-        task, f'jaxselforg, epoch_driver="{driver}"',
-        lambda n, d=driver: ours_fit(x, n, key=key, epoch_driver=d, **configs[0][2]),
-        args.epochs, args.repeat), used(args.driver_rows)) for driver in ("loop", "scan")]
-
-    report(drivers, 'jaxselforg, epoch_driver="loop"')
-    if args.json:
-        runner.save(timings + sweep + drivers, args.json)
+    return sweep
 
 
 if __name__ == "__main__":
