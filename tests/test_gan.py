@@ -148,14 +148,17 @@ def test_generator_phase_holds_the_discriminator_fixed_bit_for_bit(mnist):
     assert np.isfinite(float(metrics["loss"]))  # one phase: unprefixed
 
 
-def test_train_gan_resumes_exactly_and_logs_both_players(mnist, tmp_path):
+def test_train_gan_resumes_exactly_and_logs_both_players(mnist, tmp_path, compilations):
     images = mnist[0]
     straight = gan.train_gan(images, key=jax.random.key(3), epochs=2, **_SMALL)
     gan.train_gan(images, key=jax.random.key(3), epochs=1, checkpoint_dir=tmp_path / "ckpt",
                   **_SMALL)
-    resumed = gan.train_gan(images, key=jax.random.key(3), epochs=2,
-                            checkpoint_dir=tmp_path / "ckpt", metrics_path=tmp_path / "m.jsonl",
-                            **_SMALL)
+    with compilations() as compiled:
+        resumed = gan.train_gan(images, key=jax.random.key(3), epochs=2,
+                                checkpoint_dir=tmp_path / "ckpt",
+                                metrics_path=tmp_path / "m.jsonl", **_SMALL)
+    # The same settings again (a resume, a snapshot): the compiled epoch is reused.
+    assert "jit(checked)" not in compiled, compiled
     jax.tree.map(np.testing.assert_array_equal, straight.state.params, resumed.state.params)
     for name in ("generator/loss", "discriminator/loss", "discriminator/d_real",
                  "discriminator/d_fake", "generator/d_fake"):

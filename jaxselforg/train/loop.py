@@ -218,6 +218,13 @@ def _looped_epoch(step: StepFn, batch_size: int, vmapped: bool, mesh: Mesh | Non
     return epoch
 
 
+def _strong(tree):
+    """Every array with a strong dtype: Orbax restores a weakly typed scalar (a loss
+    hyperparameter given as a Python float) as a strong one, and jit compiles the two
+    apart, so a resumed run would recompile its epoch."""
+    return jax.tree.map(lambda leaf: jnp.asarray(leaf, jnp.asarray(leaf).dtype), tree)
+
+
 def _committed(tree):
     """Every array committed to its current sharding.
 
@@ -395,6 +402,7 @@ def fit(
     try:
         if ckpt is not None:
             state, _ = ckpt.restore_or(state)
+        state = _strong(state)
         if mesh is None:
             state = _committed(state)
         else:

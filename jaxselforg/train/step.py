@@ -44,6 +44,30 @@ StepFn = Callable[[Any, Any], tuple[Any, dict[str, jax.Array]]]
 
 
 @dataclasses.dataclass(frozen=True)
+class _MethodLoss:
+    """``getattr(owner, name)`` as a loss equal (and hashing equal) by ``owner``'s value.
+
+    Python compares a bound method by the identity of its object, so the same method of
+    two equal objectives (``GANObjective(...).generator``, built anew by every call of a
+    training function) would make unequal steps and recompile the epoch."""
+
+    owner: Any
+    name: str
+
+    def __call__(self, *args):
+        return getattr(self.owner, self.name)(*args)
+
+
+def _by_value(loss_fn):
+    """A bound method of a frozen dataclass as a :class:`_MethodLoss`; else unchanged."""
+    owner = getattr(loss_fn, "__self__", None)
+    params = getattr(type(owner), "__dataclass_params__", None)
+    if params is not None and params.frozen and not isinstance(owner, type):
+        return _MethodLoss(owner, loss_fn.__func__.__name__)
+    return loss_fn
+
+
+@dataclasses.dataclass(frozen=True)
 class Phase:
     """One role's update inside a step.
 
@@ -57,6 +81,10 @@ class Phase:
     role: str
     loss_fn: LossFn
     repeats: int = 1
+
+    def __post_init__(self):
+        # Equal phases for equal objectives: a rebuilt step reuses the compiled epoch.
+        object.__setattr__(self, "loss_fn", _by_value(self.loss_fn))
 
 
 @dataclasses.dataclass(frozen=True)
