@@ -2,9 +2,9 @@
 
     python -m experiments.run_all [--quick] [--out runs] [--only distances ...] [--no-progress]
 
-``--quick`` uses each experiment's small settings (about 10 minutes on 2 CPU cores
-when every lecture topic exists); without it, the full runs (a GPU or a patient CPU).
-A failing experiment is reported in REPORT.md and the others still run; the exit
+``--quick`` uses each experiment's small settings (all nine topics: 17 minutes measured
+on 2 CPU cores, over the 12-minute target); without it, the full runs (a GPU or a
+patient CPU). A failing experiment is reported in REPORT.md and the others still run; the exit
 status is non-zero if any failed.
 """
 
