@@ -24,7 +24,6 @@ Needs PyTorch (``pip install -e .[bench]``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 
 import jax
@@ -118,9 +117,6 @@ def ours_fit(x, epochs: int, *, key, temperature=TEMPERATURE):
     return result.state.params["model"]
 
 
-def per_image(timing: runner.Timing, rows: int) -> runner.Timing:
-    return dataclasses.replace(timing, work=rows)
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -142,9 +138,9 @@ def main(argv=None):
     x_torch = torch.from_numpy(x_all[:rows, None].copy())
     task = f"SimCLR epoch (views included), {rows:,} images, batch {BATCH} (x2 views)"
     timings = [
-        per_image(runner.per_iteration(task, "jaxselforg", lambda n: ours_fit(x, n, key=key),
+        runner.per_image(runner.per_iteration(task, "jaxselforg", lambda n: ours_fit(x, n, key=key),
                                        args.epochs, args.repeat), rows),
-        per_image(runner.per_iteration(task, "PyTorch (eager)", lambda n: torch_fit(x_torch, n),
+        runner.per_image(runner.per_iteration(task, "PyTorch (eager)", lambda n: torch_fit(x_torch, n),
                                        args.epochs, args.repeat), rows),
     ]
 
@@ -158,21 +154,15 @@ def main(argv=None):
                 for i in range(len(taus))]
 
     sweep = [
-        per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
+        runner.per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
             xs, n, key=keys, temperature=taus), args.epochs, args.repeat),
             len(taus) * args.sweep_rows),
-        per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
+        runner.per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
                                        args.epochs, args.repeat), len(taus) * args.sweep_rows),
     ]
 
-    print()
-    print(runner.machine())
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(runner.table(timings, reference="PyTorch (eager)", units="images"))
-    print()
-    print(runner.table(sweep, reference="jaxselforg, sequential runs", units="images"))
-    if args.json:
-        runner.save(timings + sweep, args.json)
+    runner.print_versus_torch(timings, sweep, args.json, torch.__version__,
+                              torch.get_num_threads())
 
 
 if __name__ == "__main__":

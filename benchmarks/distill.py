@@ -23,7 +23,6 @@ Needs PyTorch (``pip install -e .[bench]``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -85,9 +84,6 @@ def ours_fit(x, y, teacher, epochs: int, *, key, temperature=TEMPERATURE, soft_w
     return result.state.params["student"]
 
 
-def per_image(timing: runner.Timing, rows: int) -> runner.Timing:
-    return dataclasses.replace(timing, work=rows)
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -114,9 +110,9 @@ def main(argv=None):
     task = (f"distillation epoch, teacher 784-1200-1200-10 -> student 784-800-800-10, "
             f"{rows:,} images, batch {BATCH}")
     timings = [
-        per_image(runner.per_iteration(task, "jaxselforg", lambda n: ours_fit(
+        runner.per_image(runner.per_iteration(task, "jaxselforg", lambda n: ours_fit(
             x, y, teacher, n, key=key), args.epochs, args.repeat), rows),
-        per_image(runner.per_iteration(task, "PyTorch (eager)", lambda n: torch_fit(
+        runner.per_image(runner.per_iteration(task, "PyTorch (eager)", lambda n: torch_fit(
             torch_teacher, x_torch, y_torch, n), args.epochs, args.repeat), rows),
     ]
 
@@ -133,21 +129,15 @@ def main(argv=None):
                          soft_weight=float(soft_weights[i])) for i in range(runs)]
 
     sweep = [
-        per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
+        runner.per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
             xs, ys, teacher, n, key=keys, temperature=temperatures, soft_weight=soft_weights),
             args.epochs, args.repeat), runs * args.sweep_rows),
-        per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
+        runner.per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
                                        args.epochs, args.repeat), runs * args.sweep_rows),
     ]
 
-    print()
-    print(runner.machine())
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(runner.table(timings, reference="PyTorch (eager)", units="images"))
-    print()
-    print(runner.table(sweep, reference="jaxselforg, sequential runs", units="images"))
-    if args.json:
-        runner.save(timings + sweep, args.json)
+    runner.print_versus_torch(timings, sweep, args.json, torch.__version__,
+                              torch.get_num_threads())
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ Needs PyTorch (``pip install -e .[bench]``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 
 import jax
@@ -151,10 +150,6 @@ def ours_fit(x, epochs: int, *, key, **settings):
     return result.state.params
 
 
-def per_image(timing: runner.Timing, images: int) -> runner.Timing:
-    """An epoch timing re-expressed per training image (for images/s)."""
-    return dataclasses.replace(timing, work=images)
-
 
 def used(rows: int) -> int:
     """Images an epoch trains on: whole batches only."""
@@ -219,10 +214,10 @@ def main(argv=None):
         x = jax.device_put(x_all[:rows])
         x_torch = torch.from_numpy(x_all[:rows].copy())
         task = f"GAN training epoch, {name}, {used(rows):,} images, batch {BATCH}"
-        timings.append(per_image(runner.per_iteration(
+        timings.append(runner.per_image(runner.per_iteration(
             task, "jaxselforg", lambda n, x=x, s=settings: ours_fit(x, n, key=key, **s),
             args.epochs, args.repeat), used(rows)))
-        timings.append(per_image(runner.per_iteration(
+        timings.append(runner.per_image(runner.per_iteration(
             task, "PyTorch (eager)", lambda n, x=x_torch, m=networks: torch_fit(m, x, n),
             args.epochs, args.repeat), used(rows)))
 
@@ -233,7 +228,7 @@ def main(argv=None):
     if "drivers" in args.sections:
         x = jax.device_put(x_all[: args.driver_rows])
         task = f"DCGAN epoch by driver, G (64, 64), D (32, 64), {used(args.driver_rows):,} images"
-        drivers = [per_image(runner.per_iteration(
+        drivers = [runner.per_image(runner.per_iteration(
             task, f'jaxselforg, epoch_driver="{driver}"',
             lambda n, d=driver: ours_fit(x, n, key=key, epoch_driver=d, **configs[0][2]),
             args.epochs, args.repeat), used(args.driver_rows)) for driver in ("loop", "scan")]
@@ -263,12 +258,12 @@ def measure_sweep(args, x_all, key, configs) -> list[runner.Timing]:
         return [torch_fit(sweep_networks, x_torch, n, seed=i) for i in range(runs)]
 
     sweep = [
-        per_image(runner.per_iteration(
+        runner.per_image(runner.per_iteration(
             task, "jaxselforg, vmapped (one program)",
             lambda n: ours_fit(x, n, key=keys, **sweep_settings), args.epochs, args.repeat), work),
-        per_image(runner.per_iteration(task, "jaxselforg, sequential runs", ours_sequential,
+        runner.per_image(runner.per_iteration(task, "jaxselforg, sequential runs", ours_sequential,
                                        args.epochs, args.repeat), work),
-        per_image(runner.per_iteration(task, "PyTorch (eager), sequential runs",
+        runner.per_image(runner.per_iteration(task, "PyTorch (eager), sequential runs",
                                        torch_sequential, args.epochs, args.repeat), work),
     ]
 

@@ -72,6 +72,25 @@ def per_iteration(task: str, implementation: str, fit: Callable[[int], object],
                   [(lr - sr) / iterations for lr, sr in zip(long.runs, short.runs)])
 
 
+def per_image(timing: Timing, images: int) -> Timing:
+    """An epoch timing re-expressed per training image (for images/s)."""
+    return dataclasses.replace(timing, work=images)
+
+
+def print_versus_torch(timings: list[Timing], sweep: list[Timing], json_path: str | None,
+                       torch_version: str, torch_threads: int) -> None:
+    """The closing report of a training benchmark: the machine, the table against
+    PyTorch (eager), the sweep's table against our sequential runs, the raw JSON."""
+    print()
+    print(machine())
+    print(f"PyTorch {torch_version}, {torch_threads} threads")
+    print(table(timings, reference="PyTorch (eager)", units="images"))
+    print()
+    print(table(sweep, reference="jaxselforg, sequential runs", units="images"))
+    if json_path:
+        save(timings + sweep, json_path)
+
+
 def machine() -> str:
     """One line describing where the numbers come from."""
     cpu = platform.processor() or platform.machine()

@@ -24,7 +24,6 @@ Needs PyTorch (``pip install -e .[bench]``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -105,10 +104,6 @@ def ours_fit(x, epochs: int, *, key, **settings):
     return result.state.params["model"]
 
 
-def per_image(timing: runner.Timing, rows: int) -> runner.Timing:
-    """An epoch timing re-expressed per training image (for images/s)."""
-    return dataclasses.replace(timing, work=rows)
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -136,10 +131,10 @@ def main(argv=None):
         x = jax.device_put(x_all[:rows])
         x_torch = torch.from_numpy(x_all[:rows].copy())
         task = f"VAE training epoch, {name}, {rows:,} images, batch {BATCH}"
-        timings.append(per_image(runner.per_iteration(
+        timings.append(runner.per_image(runner.per_iteration(
             task, "jaxselforg", lambda n, x=x, s=settings: ours_fit(x, n, key=key, **s),
             args.epochs, args.repeat), rows))
-        timings.append(per_image(runner.per_iteration(
+        timings.append(runner.per_image(runner.per_iteration(
             task, "PyTorch (eager)", lambda n, x=x_torch, m=torch_model: torch_fit(m, x, n),
             args.epochs, args.repeat), rows))
 
@@ -156,21 +151,15 @@ def main(argv=None):
                 for i in range(runs)]
 
     sweep = [
-        per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
+        runner.per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
             x, n, key=keys, learning_rate=rates, **settings), args.epochs, args.repeat),
             runs * args.sweep_rows),
-        per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
+        runner.per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
                                        args.epochs, args.repeat), runs * args.sweep_rows),
     ]
 
-    print()
-    print(runner.machine())
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(runner.table(timings, reference="PyTorch (eager)", units="images"))
-    print()
-    print(runner.table(sweep, reference="jaxselforg, sequential runs", units="images"))
-    if args.json:
-        runner.save(timings + sweep, args.json)
+    runner.print_versus_torch(timings, sweep, args.json, torch.__version__,
+                              torch.get_num_threads())
 
 
 if __name__ == "__main__":
