@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from flax import nnx
 
-from experiments import harness
+from experiments import discriminative, harness
 from jaxselforg import (
     augment,
     classify,
@@ -343,7 +343,6 @@ def fashion_section(config: Config, run: harness.Run) -> dict:
 ENCODERS = {"mnist_cnn": "CNN trained on MNIST labels", "simclr": "SimCLR (Fashion-MNIST, "
             "no labels)", "vae": "VAE posterior mean (Fashion-MNIST, no labels)",
             "rbm": "RBM hidden units (Fashion-MNIST, no labels)"}
-N_CLASSES = 10
 MODES = {"probe": "linear probe", "frozen": "frozen + new head", "fine_tune": "fine-tuned"}
 
 
@@ -403,7 +402,7 @@ def label_section(config: Config, run: harness.Run) -> dict:
 
     for budget in config.label_budgets:
         # The class-balanced subset (one per budget; the seeds vary the training).
-        rows = _balanced_rows(y, budget, config.seed)
+        rows = discriminative.subsets(y, budget, 1, config.seed)[0][0]
         xb, yb = x[rows], y[rows]
         batch = min(config.label_batch_size, len(rows))
         epochs = max(config.label_min_epochs, -(-config.label_steps // (len(rows) // batch)))
@@ -471,20 +470,6 @@ def label_section(config: Config, run: harness.Run) -> dict:
                      f"{100 * base:.2f}% from scratch ({100 * (best[0] - base):+.2f} points).")
     return {name: {mode: {str(b): v for b, v in by_budget.items()}
                    for mode, by_budget in modes.items()} for name, modes in results.items()}
-
-
-def _balanced_rows(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """Row indices of a class-balanced subset of ``size`` (all rows when ``size`` is
-    the whole set)."""
-    if size >= len(labels):
-        return np.arange(len(labels))
-    per_class = size // N_CLASSES
-    if per_class < 1 or size % N_CLASSES:
-        raise ValueError(f"A label budget must be a multiple of the {N_CLASSES} classes; got "
-                         f"{size}.")
-    rng = np.random.default_rng([seed, size])
-    return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class,
-                                              replace=False) for c in range(N_CLASSES)]))
 
 
 def _percent(values) -> str:
