@@ -37,18 +37,20 @@ def activation(name: str):
     return ACTIVATIONS[_validation.choice(name, tuple(ACTIVATIONS), "activation")]
 
 
-def _conv_params(in_features: int, out_features: int, kernel_size: int, rngs: nnx.Rngs):
-    """A ``[k, k, in, out]`` kernel and bias initialized as ``nnx.Conv``'s."""
-    kernel = nnx.Param(nnx.initializers.lecun_normal()(
-        rngs.params(), (kernel_size, kernel_size, in_features, out_features)))
-    return kernel, nnx.Param(jnp.zeros((out_features,)))
+class _SquareKernel(nnx.Module):
+    """The parameters of a k x k (transposed) convolution: a ``[k, k, in, out]`` kernel
+    and a bias ``[out]``, initialized as ``nnx.Conv``'s (LeCun normal, zeros)."""
+
+    def __init__(self, in_features: int, out_features: int, *, kernel_size: int = 3,
+                 rngs: nnx.Rngs):
+        self.kernel_size = _validation.positive_int(kernel_size, "kernel_size")
+        k = self.kernel_size
+        self.kernel = nnx.Param(nnx.initializers.lecun_normal()(
+            rngs.params(), (k, k, in_features, out_features)))
+        self.bias = nnx.Param(jnp.zeros((out_features,)))
 
 
-def _kernel_size(kernel_size) -> int:
-    return _validation.positive_int(kernel_size, "kernel_size")
-
-
-class Conv(nnx.Module):
+class Conv(_SquareKernel):
     """A k x k convolution with stride 1 or 2 and "SAME" padding, as a matrix product.
 
     The same function of the same ``[k, k, in, out]`` kernel as ``nnx.Conv(in, out,
@@ -81,8 +83,7 @@ class Conv(nnx.Module):
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2; got {stride!r}.")
         self.stride = stride
-        self.kernel_size = _kernel_size(kernel_size)
-        self.kernel, self.bias = _conv_params(in_features, out_features, self.kernel_size, rngs)
+        super().__init__(in_features, out_features, kernel_size=kernel_size, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         n, h, w, c = x.shape
@@ -133,7 +134,7 @@ def _transpose_taps(kernel_size: int):
     return offsets, table
 
 
-class ConvTranspose2x(nnx.Module):
+class ConvTranspose2x(_SquareKernel):
     """A k x k transposed convolution with stride 2 and "SAME" padding (doubles h and w).
 
     The same function of the same ``[k, k, in, out]`` kernel as
@@ -158,11 +159,6 @@ class ConvTranspose2x(nnx.Module):
       kernel_size: the side k of the square kernel (3 by default).
       rngs: initialization randomness (LeCun normal kernel, zero bias, as ``nnx.Conv``).
     """
-
-    def __init__(self, in_features: int, out_features: int, *, kernel_size: int = 3,
-                 rngs: nnx.Rngs):
-        self.kernel_size = _kernel_size(kernel_size)
-        self.kernel, self.bias = _conv_params(in_features, out_features, self.kernel_size, rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         n, h, w, c = x.shape
