@@ -171,6 +171,18 @@ def test_load_rejects_file_failing_its_checksum(tmp_path):
     assert images.shape == (10_000, 28, 28) and labels[:3].tolist() == [9, 2, 1]
 
 
+def _unavailable_message(tmp_path, name, split):
+    """The DataUnavailableError message of loading ``name`` from an empty folder; it
+    must name both fixes (internet access, a data_dir / JAXSELFORG_DATA_DIR)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.load(name, split, data_dir=empty)
+    message = str(info.value)
+    assert "internet" in message and "data_dir" in message and "JAXSELFORG_DATA_DIR" in message
+    return message, empty
+
+
 def test_load_offline_without_files_explains_the_fixes(tmp_path, monkeypatch):
     probed = []
 
@@ -183,13 +195,8 @@ def test_load_offline_without_files_explains_the_fixes(tmp_path, monkeypatch):
 
     monkeypatch.setattr(loading, "_reachable", unreachable)
     monkeypatch.setattr(download_manager.DownloadManager, "download", must_not_download)
-    empty = tmp_path / "empty"
-    empty.mkdir()
 
-    with pytest.raises(data.DataUnavailableError) as info:
-        data.load("fashion_mnist", "train", data_dir=empty)
-    message = str(info.value)
-    assert "internet" in message and "data_dir" in message and "JAXSELFORG_DATA_DIR" in message
+    message, empty = _unavailable_message(tmp_path, "fashion_mnist", "train")
     assert all(filename in message for filename in FILES["train"])
     assert str(empty) in message
     assert len(probed) == 1 and probed[0].startswith("http")
@@ -204,13 +211,8 @@ def test_load_download_connection_error_becomes_data_unavailable(tmp_path, monke
 
     monkeypatch.setattr(loading, "_reachable", lambda url, timeout=5.0: True)
     monkeypatch.setattr(download_manager.DownloadManager, "download", refuse)
-    empty = tmp_path / "empty"
-    empty.mkdir()
 
-    with pytest.raises(data.DataUnavailableError) as info:
-        data.load("mnist", "test", data_dir=empty)
-    message = str(info.value)
-    assert "internet" in message and "data_dir" in message and "JAXSELFORG_DATA_DIR" in message
+    message, _ = _unavailable_message(tmp_path, "mnist", "test")
     assert "connection refused (simulated)" in message
     assert len(attempts) == 1
 
