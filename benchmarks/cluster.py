@@ -12,7 +12,6 @@ The EM rows start both libraries from the same weights, means and precisions.
 
 from __future__ import annotations
 
-import argparse
 import warnings
 
 import jax
@@ -27,15 +26,13 @@ from jaxselforg import cluster, data, mixture
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pca", type=int, default=100)
     parser.add_argument("--full_iterations", type=int, default=2,
                         help="EM iterations timed for full covariances on 784 pixels (slow)")
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -89,13 +86,9 @@ def main(argv=None):
             args.k, covariance_type=covariance_type, tol=0.0, max_iter=n, reg_covar=1e-3,
             **start).fit(features), iterations, repeat))
 
-    print()
-    print(runner.machine())
-    print(runner.table(timings[:4], reference="sklearn KMeans (lloyd)", units="iterations"))
-    print()
-    print(runner.table(timings[4:], reference="jaxselforg, 8 sequential fits", units="runs"))
-    print()
-    print(runner.table(em_timings, reference="sklearn GaussianMixture", units="iterations"))
+    runner.print_tables((timings[:4], "sklearn KMeans (lloyd)", "iterations"),
+                        (timings[4:], "jaxselforg, 8 sequential fits", "runs"),
+                        (em_timings, "sklearn GaussianMixture", "iterations"))
     timings += em_timings
     if args.json:
         runner.save(timings, args.json)

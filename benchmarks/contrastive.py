@@ -23,18 +23,16 @@ Needs PyTorch (``pip install -e .[bench]``).
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from benchmarks import runner
-from jaxselforg import contrastive, data
+from jaxselforg import contrastive
 
 BATCH = 256
 LEARNING_RATE = 1e-3
@@ -93,18 +91,15 @@ def torch_fit(x: torch.Tensor, epochs: int, seed: int = 0) -> float:
     model = TorchEmbeddingNet()
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    n_batches = x.shape[0] // BATCH
     loss = None
-    for _ in range(epochs):
-        order = torch.randperm(x.shape[0])
-        for i in range(n_batches):
-            batch = x[order[i * BATCH:(i + 1) * BATCH]]
-            views = torch.cat([torch_views(batch), torch_views(batch)])
-            z = model(views)
-            loss = torch_ntxent(z[:BATCH], z[BATCH:], TEMPERATURE)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    for rows in runner.torch_batches(x.shape[0], BATCH, epochs):
+        batch = x[rows]
+        views = torch.cat([torch_views(batch), torch_views(batch)])
+        z = model(views)
+        loss = torch_ntxent(z[:BATCH], z[BATCH:], TEMPERATURE)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
     return float(loss.detach())
 
 
@@ -119,29 +114,27 @@ def ours_fit(x, epochs: int, *, key, temperature=TEMPERATURE):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--rows", type=int, default=5_120, help="training images")
     parser.add_argument("--sweep_rows", type=int, default=2_560)
     parser.add_argument("--epochs", type=int, default=1, help="epochs in the difference")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
+    timed = {"epochs": args.epochs, "repeat": args.repeat}
 
-    images, _ = data.load("fashion_mnist", "train")
-    x_all = np.asarray(data.to_unit_range(images))
+    x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)
     print(runner.machine())
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(runner.torch_threads())
 
     rows = args.rows
     x = jax.device_put(x_all[:rows])
     x_torch = torch.from_numpy(x_all[:rows, None].copy())
     task = f"SimCLR epoch (views included), {rows:,} images, batch {BATCH} (x2 views)"
     timings = [
-        runner.per_image(runner.per_iteration(task, "jaxselforg", lambda n: ours_fit(x, n, key=key),
-                                       args.epochs, args.repeat), rows),
-        runner.per_image(runner.per_iteration(task, "PyTorch (eager)", lambda n: torch_fit(x_torch, n),
-                                       args.epochs, args.repeat), rows),
+        runner.per_image_epoch(task, "jaxselforg", lambda n: ours_fit(x, n, key=key), rows,
+                               **timed),
+        runner.per_image_epoch(task, "PyTorch (eager)", lambda n: torch_fit(x_torch, n), rows,
+                               **timed),
     ]
 
     taus = jnp.asarray([0.1, 0.2, 0.5, 1.0])
@@ -153,16 +146,11 @@ def main(argv=None):
         return [ours_fit(xs, n, key=keys[i], temperature=float(taus[i]))
                 for i in range(len(taus))]
 
-    sweep = [
-        runner.per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
-            xs, n, key=keys, temperature=taus), args.epochs, args.repeat),
-            len(taus) * args.sweep_rows),
-        runner.per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
-                                       args.epochs, args.repeat), len(taus) * args.sweep_rows),
-    ]
+    sweep = runner.sweep_versus_sequential(
+        task, lambda n: ours_fit(xs, n, key=keys, temperature=taus), sequential,
+        len(taus) * args.sweep_rows, **timed)
 
-    runner.print_versus_torch(timings, sweep, args.json, torch.__version__,
-                              torch.get_num_threads())
+    runner.print_versus_torch(timings, sweep, args.json)
 
 
 if __name__ == "__main__":

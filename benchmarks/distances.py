@@ -11,8 +11,6 @@ work is linear in the number of queries). For ``nearest`` the references run chu
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -47,11 +45,9 @@ def cdist_nearest(x: np.ndarray, y: np.ndarray, metric: str, chunk: int = 500):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--slow_queries", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", default=None, help="also write raw timings here")
     args = parser.parse_args(argv)
 
     train, _ = data.load("fashion_mnist", "train")
@@ -93,9 +89,7 @@ def main(argv=None):
     t.append(runner.time_call(task, "scipy cdist", lambda: cdist_nearest(
         x_slow, y, "cityblock"), work=n_slow, repeat=r, warmup=False))
 
-    print()
-    print(runner.machine())
-    print(runner.table(t, reference="scipy cdist"))
+    runner.print_tables((t, "scipy cdist", "queries"))
     if args.json:
         runner.save(t, args.json)
 

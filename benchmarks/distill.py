@@ -22,8 +22,6 @@ Needs PyTorch (``pip install -e .[bench]``).
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from benchmarks import runner
-from jaxselforg import classify, data, distill
+from jaxselforg import classify, distill
 
 BATCH = 128
 LEARNING_RATE = 1e-3
@@ -56,22 +54,18 @@ def torch_fit(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int,
     student = torch_mlp(STUDENT)
     optimizer = torch.optim.AdamW(student.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
     teacher.eval()
-    n_batches = x.shape[0] // BATCH
     loss = None
-    for _ in range(epochs):
-        order = torch.randperm(x.shape[0])
-        for i in range(n_batches):
-            rows = order[i * BATCH:(i + 1) * BATCH]
-            images, labels = x[rows], y[rows]
-            with torch.no_grad():
-                soft_targets = F.softmax(teacher(images) / TEMPERATURE, dim=1)
-            logits = student(images)
-            soft = F.kl_div(F.log_softmax(logits / TEMPERATURE, dim=1), soft_targets,
-                            reduction="batchmean")
-            loss = HARD * F.cross_entropy(logits, labels) + SOFT * TEMPERATURE**2 * soft
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    for rows in runner.torch_batches(x.shape[0], BATCH, epochs):
+        images, labels = x[rows], y[rows]
+        with torch.no_grad():
+            soft_targets = F.softmax(teacher(images) / TEMPERATURE, dim=1)
+        logits = student(images)
+        soft = F.kl_div(F.log_softmax(logits / TEMPERATURE, dim=1), soft_targets,
+                        reduction="batchmean")
+        loss = HARD * F.cross_entropy(logits, labels) + SOFT * TEMPERATURE**2 * soft
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
     return float(loss.detach())
 
 
@@ -86,22 +80,19 @@ def ours_fit(x, y, teacher, epochs: int, *, key, temperature=TEMPERATURE, soft_w
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--rows", type=int, default=10_000, help="training images")
     parser.add_argument("--sweep_rows", type=int, default=5_000)
     parser.add_argument("--epochs", type=int, default=2, help="epochs in the difference")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
+    timed = {"epochs": args.epochs, "repeat": args.repeat}
 
-    images, labels = data.load("mnist", "train")
-    x_all = np.asarray(data.to_unit_range(images))
-    y_all = np.asarray(labels).astype(np.int32)
+    x_all, y_all = runner.unit_images("mnist")
     key = jax.random.key(0)
     teacher = classify.MLPClassifier(hidden=TEACHER, dropout=0.5, rngs=nnx.Rngs(1))
     torch_teacher = torch_mlp(TEACHER)
     print(runner.machine())
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(runner.torch_threads())
 
     rows = args.rows
     x, y = jax.device_put(x_all[:rows]), jax.device_put(y_all[:rows])
@@ -110,10 +101,10 @@ def main(argv=None):
     task = (f"distillation epoch, teacher 784-1200-1200-10 -> student 784-800-800-10, "
             f"{rows:,} images, batch {BATCH}")
     timings = [
-        runner.per_image(runner.per_iteration(task, "jaxselforg", lambda n: ours_fit(
-            x, y, teacher, n, key=key), args.epochs, args.repeat), rows),
-        runner.per_image(runner.per_iteration(task, "PyTorch (eager)", lambda n: torch_fit(
-            torch_teacher, x_torch, y_torch, n), args.epochs, args.repeat), rows),
+        runner.per_image_epoch(task, "jaxselforg", lambda n: ours_fit(x, y, teacher, n, key=key),
+                               rows, **timed),
+        runner.per_image_epoch(task, "PyTorch (eager)", lambda n: torch_fit(
+            torch_teacher, x_torch, y_torch, n), rows, **timed),
     ]
 
     temperatures = jnp.repeat(jnp.asarray([1.0, 2.0, 4.0, 8.0]), 2)
@@ -128,16 +119,12 @@ def main(argv=None):
         return [ours_fit(xs, ys, teacher, n, key=keys[i], temperature=float(temperatures[i]),
                          soft_weight=float(soft_weights[i])) for i in range(runs)]
 
-    sweep = [
-        runner.per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
-            xs, ys, teacher, n, key=keys, temperature=temperatures, soft_weight=soft_weights),
-            args.epochs, args.repeat), runs * args.sweep_rows),
-        runner.per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
-                                       args.epochs, args.repeat), runs * args.sweep_rows),
-    ]
+    sweep = runner.sweep_versus_sequential(
+        task, lambda n: ours_fit(xs, ys, teacher, n, key=keys, temperature=temperatures,
+                                 soft_weight=soft_weights), sequential,
+        runs * args.sweep_rows, **timed)
 
-    runner.print_versus_torch(timings, sweep, args.json, torch.__version__,
-                              torch.get_num_threads())
+    runner.print_versus_torch(timings, sweep, args.json)
 
 
 if __name__ == "__main__":

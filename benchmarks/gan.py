@@ -31,17 +31,15 @@ Needs PyTorch (``pip install -e .[bench]``).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 
 import jax
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from benchmarks import runner
-from jaxselforg import data, gan
+from jaxselforg import gan
 
 BATCH = 64
 LATENT_DIM = 128
@@ -122,25 +120,22 @@ def torch_fit(networks, x: torch.Tensor, epochs: int, seed: int = 0):
     generator, discriminator = networks()
     g_opt = torch.optim.Adam(generator.parameters(), lr=LEARNING_RATE, betas=BETAS)
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=LEARNING_RATE, betas=BETAS)
-    n_batches = x.shape[0] // BATCH
     loss = None
-    for _ in range(epochs):
-        order = torch.randperm(x.shape[0])
-        for i in range(n_batches):
-            real = x[order[i * BATCH:(i + 1) * BATCH]]
-            fake = generator(torch.randn(BATCH, LATENT_DIM)).detach()
-            real_logits, fake_logits = discriminator(real), discriminator(fake)
-            d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                      + F.binary_cross_entropy_with_logits(fake_logits,
-                                                           torch.zeros_like(fake_logits)))
-            d_opt.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_opt.step()
-            fake_logits = discriminator(generator(torch.randn(BATCH, LATENT_DIM)))
-            loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-            g_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            g_opt.step()
+    for rows in runner.torch_batches(x.shape[0], BATCH, epochs):
+        real = x[rows]
+        fake = generator(torch.randn(BATCH, LATENT_DIM)).detach()
+        real_logits, fake_logits = discriminator(real), discriminator(fake)
+        d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                  + F.binary_cross_entropy_with_logits(fake_logits,
+                                                       torch.zeros_like(fake_logits)))
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+        fake_logits = discriminator(generator(torch.randn(BATCH, LATENT_DIM)))
+        loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        g_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        g_opt.step()
     return float(loss.detach())
 
 
@@ -148,7 +143,6 @@ def ours_fit(x, epochs: int, *, key, **settings):
     result = gan.train_gan(x, key=key, epochs=epochs, batch_size=BATCH, latent_dim=LATENT_DIM,
                            progress=False, **settings)
     return result.state.params
-
 
 
 def used(rows: int) -> int:
@@ -164,7 +158,7 @@ def report(timings: list[runner.Timing], reference: str) -> None:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = runner.parser(__doc__, repeat=1)
     parser.add_argument("--dcgan_rows", type=int, default=512,
                         help="training images of the DCGAN rows (CPU widths)")
     parser.add_argument("--keras_widths", action="store_true",
@@ -177,22 +171,20 @@ def main(argv=None):
     parser.add_argument("--driver_rows", type=int, default=256,
                         help="images of the scan-vs-loop DCGAN rows")
     parser.add_argument("--epochs", type=int, default=3, help="epochs in the difference")
-    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--tiny", action="store_true",
                         help="smoke run: every row at 128 images, one repeat")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
                         help="which tables to measure")
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     if args.tiny:
         args.dcgan_rows = args.keras_rows = args.mlp_rows = args.sweep_rows = 128
         args.driver_rows, args.repeat, args.epochs = 128, 1, 1
+    timed = {"epochs": args.epochs, "repeat": args.repeat}
 
-    images, _ = data.load("fashion_mnist", "train")
-    x_all = np.asarray(data.to_unit_range(images)).reshape(-1, 28, 28)
+    x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)
     print(runner.machine())
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(runner.torch_threads())
 
     cpu_widths, keras_widths = ((64, 64), (32, 64)), ((128, 128), (64, 128))
     configs = [("DCGAN, G (64, 64), D (32, 64)", args.dcgan_rows,
@@ -214,12 +206,12 @@ def main(argv=None):
         x = jax.device_put(x_all[:rows])
         x_torch = torch.from_numpy(x_all[:rows].copy())
         task = f"GAN training epoch, {name}, {used(rows):,} images, batch {BATCH}"
-        timings.append(runner.per_image(runner.per_iteration(
+        timings.append(runner.per_image_epoch(
             task, "jaxselforg", lambda n, x=x, s=settings: ours_fit(x, n, key=key, **s),
-            args.epochs, args.repeat), used(rows)))
-        timings.append(runner.per_image(runner.per_iteration(
+            used(rows), **timed))
+        timings.append(runner.per_image_epoch(
             task, "PyTorch (eager)", lambda n, x=x_torch, m=networks: torch_fit(m, x, n),
-            args.epochs, args.repeat), used(rows)))
+            used(rows), **timed))
 
     if timings:
         report(timings, "PyTorch (eager)")
@@ -228,10 +220,10 @@ def main(argv=None):
     if "drivers" in args.sections:
         x = jax.device_put(x_all[: args.driver_rows])
         task = f"DCGAN epoch by driver, G (64, 64), D (32, 64), {used(args.driver_rows):,} images"
-        drivers = [runner.per_image(runner.per_iteration(
+        drivers = [runner.per_image_epoch(
             task, f'jaxselforg, epoch_driver="{driver}"',
             lambda n, d=driver: ours_fit(x, n, key=key, epoch_driver=d, **configs[0][2]),
-            args.epochs, args.repeat), used(args.driver_rows)) for driver in ("loop", "scan")]
+            used(args.driver_rows), **timed) for driver in ("loop", "scan")]
         report(drivers, 'jaxselforg, epoch_driver="loop"')
     if args.json:
         runner.save(timings + sweep + drivers, args.json)
@@ -257,14 +249,13 @@ def measure_sweep(args, x_all, key, configs) -> list[runner.Timing]:
     def torch_sequential(n):
         return [torch_fit(sweep_networks, x_torch, n, seed=i) for i in range(runs)]
 
+    timed = {"epochs": args.epochs, "repeat": args.repeat}
     sweep = [
-        runner.per_image(runner.per_iteration(
-            task, "jaxselforg, vmapped (one program)",
-            lambda n: ours_fit(x, n, key=keys, **sweep_settings), args.epochs, args.repeat), work),
-        runner.per_image(runner.per_iteration(task, "jaxselforg, sequential runs", ours_sequential,
-                                       args.epochs, args.repeat), work),
-        runner.per_image(runner.per_iteration(task, "PyTorch (eager), sequential runs",
-                                       torch_sequential, args.epochs, args.repeat), work),
+        *runner.sweep_versus_sequential(
+            task, lambda n: ours_fit(x, n, key=keys, **sweep_settings), ours_sequential, work,
+            **timed),
+        runner.per_image_epoch(task, "PyTorch (eager), sequential runs", torch_sequential, work,
+                               **timed),
     ]
 
     report(sweep, "PyTorch (eager), sequential runs")

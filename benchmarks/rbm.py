@@ -16,8 +16,6 @@ of ln Z with 100 chains x 10,000 inverse temperatures.
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,7 +26,7 @@ from jaxselforg import data, rbm
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--hidden", type=int, default=500)
     parser.add_argument("--batch", type=int, default=100)
@@ -36,12 +34,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=2, help="our epochs in the difference")
     parser.add_argument("--sklearn_epochs", type=int, default=1,
                         help="scikit-learn epochs in the difference (each is slow)")
-    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sklearn_repeat", type=int, default=1)
     parser.add_argument("--ais_chains", type=int, default=100)
     parser.add_argument("--ais_betas", type=int, default=10_000)
     parser.add_argument("--ais_repeat", type=int, default=3)
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
     images, _ = data.load("mnist", "train")
@@ -92,11 +88,8 @@ def main(argv=None):
         params, key=key, data=x_device, n_chains=args.ais_chains, n_betas=args.ais_betas),
         repeat=args.ais_repeat)]
 
-    print()
-    print(runner.machine())
-    print(runner.table(timings, reference="sklearn BernoulliRBM (PCD-1)", units="epochs"))
-    print()
-    print(runner.table(ais, reference="jaxselforg", units="estimates"))
+    runner.print_tables((timings, "sklearn BernoulliRBM (PCD-1)", "epochs"),
+                        (ais, "jaxselforg", "estimates"))
     print()
     print("Mean exact pseudo-log-likelihood of the first 1,000 training images after the "
           "last timed fit (nats; same settings, different random initialisations and "

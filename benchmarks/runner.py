@@ -8,6 +8,7 @@ the benchmarked shapes; that first call is reported separately), then timed
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -18,6 +19,12 @@ import time
 from collections.abc import Callable
 
 import jax
+import numpy as np
+
+from jaxselforg import data
+
+# The two rows of a sweep (see ``sweep_versus_sequential``).
+VMAPPED, SEQUENTIAL = "jaxselforg, vmapped (one program)", "jaxselforg, sequential runs"
 
 
 @dataclasses.dataclass
@@ -77,16 +84,76 @@ def per_image(timing: Timing, images: int) -> Timing:
     return dataclasses.replace(timing, work=images)
 
 
-def print_versus_torch(timings: list[Timing], sweep: list[Timing], json_path: str | None,
-                       torch_version: str, torch_threads: int) -> None:
-    """The closing report of a training benchmark: the machine, the table against
-    PyTorch (eager), the sweep's table against our sequential runs, the raw JSON."""
+def per_image_epoch(task: str, implementation: str, fit: Callable[[int], object], images: int,
+                    *, epochs: int, repeat: int) -> Timing:
+    """``per_iteration`` of an epoch of ``images`` training images, per image."""
+    return per_image(per_iteration(task, implementation, fit, epochs, repeat), images)
+
+
+def sweep_versus_sequential(task: str, vmapped: Callable[[int], object],
+                            sequential: Callable[[int], object], images: int, *, epochs: int,
+                            repeat: int) -> list[Timing]:
+    """A sweep's two rows: ``vmapped(n)`` (the runs as one program) and ``sequential(n)``
+    (the same runs one after another), per image over all runs (``images``)."""
+    return [per_image_epoch(task, VMAPPED, vmapped, images, epochs=epochs, repeat=repeat),
+            per_image_epoch(task, SEQUENTIAL, sequential, images, epochs=epochs,
+                            repeat=repeat)]
+
+
+def parser(doc: str, *, repeat: int = 3) -> argparse.ArgumentParser:
+    """A benchmark's command line, described by the first line of its ``doc``, with the
+    runner's own options: ``--repeat`` (timed calls per row) and ``--json`` (a path for
+    the raw timings)."""
+    arguments = argparse.ArgumentParser(description=doc.split("\n")[0])
+    arguments.add_argument("--repeat", type=int, default=repeat, help="timed calls per row")
+    arguments.add_argument("--json", default=None, help="also write the raw timings here")
+    return arguments
+
+
+def unit_images(dataset: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """A dataset's images ``[n, 28, 28]`` as float32 in [0, 1] and its int32 labels
+    ``[n]``, on the host (each side slices and moves what it trains on)."""
+    images, labels = data.load(dataset, split)
+    return np.asarray(data.to_unit_range(images)), np.asarray(labels).astype(np.int32)
+
+
+def torch_batches(n: int, batch_size: int, epochs: int):
+    """The row indices of every batch of a PyTorch reference's epochs: a fresh
+    ``torch.randperm(n)`` per epoch cut into whole batches (the remainder dropped)."""
+    import torch  # only the PyTorch benchmarks need it
+
+    for _ in range(epochs):
+        order = torch.randperm(n)
+        for i in range(n // batch_size):
+            yield order[i * batch_size:(i + 1) * batch_size]
+
+
+def torch_threads() -> str:
+    """The PyTorch version and its CPU threads, for a report's header."""
+    import torch
+
+    return f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def print_tables(*tables: tuple[list[Timing], str, str], context: str | None = None) -> None:
+    """A closing report: the machine (and ``context``, such as ``torch_threads()``), then
+    one ``table`` per ``(timings, reference, units)``, a blank line between them."""
     print()
     print(machine())
-    print(f"PyTorch {torch_version}, {torch_threads} threads")
-    print(table(timings, reference="PyTorch (eager)", units="images"))
-    print()
-    print(table(sweep, reference="jaxselforg, sequential runs", units="images"))
+    if context:
+        print(context)
+    for i, (timings, reference, units) in enumerate(tables):
+        if i:
+            print()
+        print(table(timings, reference=reference, units=units))
+
+
+def print_versus_torch(timings: list[Timing], sweep: list[Timing],
+                       json_path: str | None) -> None:
+    """The closing report of a training benchmark: the machine, the table against
+    PyTorch (eager), the sweep's table against our sequential runs, the raw JSON."""
+    print_tables((timings, "PyTorch (eager)", "images"), (sweep, SEQUENTIAL, "images"),
+                 context=torch_threads())
     if json_path:
         save(timings + sweep, json_path)
 

@@ -11,8 +11,6 @@ from the same PCA start, so set-up cancels. MiniSom's ``train`` visits
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import numpy as np
 from minisom import MiniSom
@@ -22,16 +20,14 @@ from jaxselforg import data, som
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--grid", type=int, nargs=2, default=(10, 10))
     parser.add_argument("--epochs", type=int, default=3, help="online epochs in the difference")
     parser.add_argument("--batch_epochs", type=int, default=20,
                         help="batch-map epochs in the difference (each is short)")
-    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--minisom_repeat", type=int, default=1)
     parser.add_argument("--sweep", type=int, default=16, help="maps in the sweep")
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
     images, _ = data.load("fashion_mnist", "train")
@@ -91,15 +87,10 @@ def main(argv=None):
             for s in sigmas for k in jax.random.split(key, 4)], repeat=args.repeat),
     ]
 
-    print()
-    print(runner.machine())
-    print(runner.table(timings, reference="MiniSom train (online)", units="epochs"))
-    print()
-    print(runner.table(timings, reference="MiniSom train_batch", units="epochs"))
-    print()
-    print(runner.table(measures, reference="MiniSom", units="evaluations"))
-    print()
-    print(runner.table(sweeps, reference="jaxselforg, sequential train calls", units="sweeps"))
+    runner.print_tables((timings, "MiniSom train (online)", "epochs"),
+                        (timings, "MiniSom train_batch", "epochs"),
+                        (measures, "MiniSom", "evaluations"),
+                        (sweeps, "jaxselforg, sequential train calls", "sweeps"))
     if args.json:
         runner.save(timings + measures + sweeps, args.json)
 

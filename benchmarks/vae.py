@@ -23,17 +23,14 @@ Needs PyTorch (``pip install -e .[bench]``).
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import jax.numpy as jnp
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from benchmarks import runner
-from jaxselforg import data, vae
+from jaxselforg import vae
 
 BATCH = 128
 LEARNING_RATE = 1e-3
@@ -78,22 +75,19 @@ def torch_fit(model_fn, x: torch.Tensor, epochs: int, seed: int = 0):
     torch.manual_seed(seed)
     model = model_fn()
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    n_batches = x.shape[0] // BATCH
     loss = None
-    for _ in range(epochs):
-        order = torch.randperm(x.shape[0])
-        for i in range(n_batches):
-            batch = torch.bernoulli(x[order[i * BATCH:(i + 1) * BATCH]])
-            mean, log_variance = model(batch)
-            z = mean + torch.exp(0.5 * log_variance) * torch.randn_like(mean)
-            logits = model.decoder(z)
-            reconstruction = F.binary_cross_entropy_with_logits(
-                logits, batch, reduction="none").sum(dim=(1, 2))
-            kl = 0.5 * (mean**2 + log_variance.exp() - log_variance - 1).sum(dim=1)
-            loss = (reconstruction + kl).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    for rows in runner.torch_batches(x.shape[0], BATCH, epochs):
+        batch = torch.bernoulli(x[rows])
+        mean, log_variance = model(batch)
+        z = mean + torch.exp(0.5 * log_variance) * torch.randn_like(mean)
+        logits = model.decoder(z)
+        reconstruction = F.binary_cross_entropy_with_logits(
+            logits, batch, reduction="none").sum(dim=(1, 2))
+        kl = 0.5 * (mean**2 + log_variance.exp() - log_variance - 1).sum(dim=1)
+        loss = (reconstruction + kl).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
     return float(loss.detach())
 
 
@@ -106,21 +100,19 @@ def ours_fit(x, epochs: int, *, key, **settings):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--rows", type=int, default=60_000, help="MLP training images")
     parser.add_argument("--conv_rows", type=int, default=20_000, help="conv training images")
     parser.add_argument("--sweep_rows", type=int, default=10_000)
     parser.add_argument("--sweep_runs", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=2, help="epochs in the difference")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
+    timed = {"epochs": args.epochs, "repeat": args.repeat}
 
-    images, _ = data.load("fashion_mnist", "train")
-    x_all = np.asarray(data.to_unit_range(images))
+    x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)
     print(runner.machine())
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(runner.torch_threads())
 
     timings = []
     for name, rows, settings, torch_model in [
@@ -131,12 +123,12 @@ def main(argv=None):
         x = jax.device_put(x_all[:rows])
         x_torch = torch.from_numpy(x_all[:rows].copy())
         task = f"VAE training epoch, {name}, {rows:,} images, batch {BATCH}"
-        timings.append(runner.per_image(runner.per_iteration(
-            task, "jaxselforg", lambda n, x=x, s=settings: ours_fit(x, n, key=key, **s),
-            args.epochs, args.repeat), rows))
-        timings.append(runner.per_image(runner.per_iteration(
+        timings.append(runner.per_image_epoch(
+            task, "jaxselforg", lambda n, x=x, s=settings: ours_fit(x, n, key=key, **s), rows,
+            **timed))
+        timings.append(runner.per_image_epoch(
             task, "PyTorch (eager)", lambda n, x=x_torch, m=torch_model: torch_fit(m, x, n),
-            args.epochs, args.repeat), rows))
+            rows, **timed))
 
     runs = args.sweep_runs
     x = jax.device_put(x_all[: args.sweep_rows])
@@ -150,16 +142,11 @@ def main(argv=None):
         return [ours_fit(x, n, key=keys[i], learning_rate=rates[i], **settings)
                 for i in range(runs)]
 
-    sweep = [
-        runner.per_image(runner.per_iteration(task, "jaxselforg, vmapped (one program)", lambda n: ours_fit(
-            x, n, key=keys, learning_rate=rates, **settings), args.epochs, args.repeat),
-            runs * args.sweep_rows),
-        runner.per_image(runner.per_iteration(task, "jaxselforg, sequential runs", sequential,
-                                       args.epochs, args.repeat), runs * args.sweep_rows),
-    ]
+    sweep = runner.sweep_versus_sequential(
+        task, lambda n: ours_fit(x, n, key=keys, learning_rate=rates, **settings), sequential,
+        runs * args.sweep_rows, **timed)
 
-    runner.print_versus_torch(timings, sweep, args.json, torch.__version__,
-                              torch.get_num_threads())
+    runner.print_versus_torch(timings, sweep, args.json)
 
 
 if __name__ == "__main__":
