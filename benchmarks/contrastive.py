@@ -112,19 +112,16 @@ def ours_fit(x, epochs: int, *, key, temperature=TEMPERATURE):
     return result.state.params["model"]
 
 
-
 def main(argv=None):
-    parser = runner.parser(__doc__)
+    parser = runner.parser(__doc__, epochs=1)
     parser.add_argument("--rows", type=int, default=5_120, help="training images")
     parser.add_argument("--sweep_rows", type=int, default=2_560)
-    parser.add_argument("--epochs", type=int, default=1, help="epochs in the difference")
     args = parser.parse_args(argv)
     timed = {"epochs": args.epochs, "repeat": args.repeat}
 
     x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)
-    print(runner.machine())
-    print(runner.torch_threads())
+    print(runner.machine(torch=True))
 
     rows = args.rows
     x = jax.device_put(x_all[:rows])

@@ -78,12 +78,10 @@ def ours_fit(x, y, teacher, epochs: int, *, key, temperature=TEMPERATURE, soft_w
     return result.state.params["student"]
 
 
-
 def main(argv=None):
-    parser = runner.parser(__doc__)
+    parser = runner.parser(__doc__, epochs=2)
     parser.add_argument("--rows", type=int, default=10_000, help="training images")
     parser.add_argument("--sweep_rows", type=int, default=5_000)
-    parser.add_argument("--epochs", type=int, default=2, help="epochs in the difference")
     args = parser.parse_args(argv)
     timed = {"epochs": args.epochs, "repeat": args.repeat}
 
@@ -91,8 +89,7 @@ def main(argv=None):
     key = jax.random.key(0)
     teacher = classify.MLPClassifier(hidden=TEACHER, dropout=0.5, rngs=nnx.Rngs(1))
     torch_teacher = torch_mlp(TEACHER)
-    print(runner.machine())
-    print(runner.torch_threads())
+    print(runner.machine(torch=True))
 
     rows = args.rows
     x, y = jax.device_put(x_all[:rows]), jax.device_put(y_all[:rows])

@@ -158,7 +158,7 @@ def report(timings: list[runner.Timing], reference: str) -> None:
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__, repeat=1)
+    parser = runner.parser(__doc__, repeat=1, epochs=3)
     parser.add_argument("--dcgan_rows", type=int, default=512,
                         help="training images of the DCGAN rows (CPU widths)")
     parser.add_argument("--keras_widths", action="store_true",
@@ -170,7 +170,6 @@ def main(argv=None):
     parser.add_argument("--sweep_runs", type=int, default=8)
     parser.add_argument("--driver_rows", type=int, default=256,
                         help="images of the scan-vs-loop DCGAN rows")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs in the difference")
     parser.add_argument("--tiny", action="store_true",
                         help="smoke run: every row at 128 images, one repeat")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
@@ -183,8 +182,7 @@ def main(argv=None):
 
     x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)
-    print(runner.machine())
-    print(runner.torch_threads())
+    print(runner.machine(torch=True))
 
     cpu_widths, keras_widths = ((64, 64), (32, 64)), ((128, 128), (64, 128))
     configs = [("DCGAN, G (64, 64), D (32, 64)", args.dcgan_rows,

@@ -100,11 +100,15 @@ def sweep_versus_sequential(task: str, vmapped: Callable[[int], object],
                             repeat=repeat)]
 
 
-def parser(doc: str, *, repeat: int = 3) -> argparse.ArgumentParser:
+def parser(doc: str, *, repeat: int = 3, epochs: int | None = None) -> argparse.ArgumentParser:
     """A benchmark's command line, described by the first line of its ``doc``, with the
-    runner's own options: ``--repeat`` (timed calls per row) and ``--json`` (a path for
-    the raw timings)."""
+    runner's own options: ``--repeat`` (timed calls per row), ``--json`` (a path for
+    the raw timings) and, given a default ``epochs``, ``--epochs`` (the n of
+    ``per_iteration``'s difference T(1 + n) - T(1))."""
     arguments = argparse.ArgumentParser(description=doc.split("\n")[0])
+    if epochs is not None:
+        arguments.add_argument("--epochs", type=int, default=epochs,
+                               help="epochs in the difference")
     arguments.add_argument("--repeat", type=int, default=repeat, help="timed calls per row")
     arguments.add_argument("--json", default=None, help="also write the raw timings here")
     return arguments
@@ -128,20 +132,12 @@ def torch_batches(n: int, batch_size: int, epochs: int):
             yield order[i * batch_size:(i + 1) * batch_size]
 
 
-def torch_threads() -> str:
-    """The PyTorch version and its CPU threads, for a report's header."""
-    import torch
-
-    return f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads"
-
-
-def print_tables(*tables: tuple[list[Timing], str, str], context: str | None = None) -> None:
-    """A closing report: the machine (and ``context``, such as ``torch_threads()``), then
-    one ``table`` per ``(timings, reference, units)``, a blank line between them."""
+def print_tables(*tables: tuple[list[Timing], str, str], torch: bool = False) -> None:
+    """A closing report: the ``machine`` (with PyTorch's version and threads if
+    ``torch``), then one ``table`` per ``(timings, reference, units)``, a blank line
+    between them."""
     print()
-    print(machine())
-    if context:
-        print(context)
+    print(machine(torch=torch))
     for i, (timings, reference, units) in enumerate(tables):
         if i:
             print()
@@ -153,13 +149,14 @@ def print_versus_torch(timings: list[Timing], sweep: list[Timing],
     """The closing report of a training benchmark: the machine, the table against
     PyTorch (eager), the sweep's table against our sequential runs, the raw JSON."""
     print_tables((timings, "PyTorch (eager)", "images"), (sweep, SEQUENTIAL, "images"),
-                 context=torch_threads())
+                 torch=True)
     if json_path:
         save(timings + sweep, json_path)
 
 
-def machine() -> str:
-    """One line describing where the numbers come from."""
+def machine(*, torch: bool = False) -> str:
+    """One line describing where the numbers come from; with ``torch``, a second one
+    with PyTorch's version and CPU threads (the reference of the training benchmarks)."""
     cpu = platform.processor() or platform.machine()
     try:
         lines = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
@@ -167,8 +164,13 @@ def machine() -> str:
     except OSError:
         pass
     device = jax.devices()[0]
-    return (f"{cpu}, {os.cpu_count()} cores; JAX {jax.__version__} on {device.platform} "
+    line = (f"{cpu}, {os.cpu_count()} cores; JAX {jax.__version__} on {device.platform} "
             f"({device.device_kind}); Python {platform.python_version()}")
+    if torch:
+        import torch as reference  # only the PyTorch benchmarks need it
+
+        line += f"\nPyTorch {reference.__version__}, {reference.get_num_threads()} threads"
+    return line
 
 
 def table(timings: list[Timing], reference: str, units: str = "queries") -> str:

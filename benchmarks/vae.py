@@ -98,21 +98,18 @@ def ours_fit(x, epochs: int, *, key, **settings):
     return result.state.params["model"]
 
 
-
 def main(argv=None):
-    parser = runner.parser(__doc__)
+    parser = runner.parser(__doc__, epochs=2)
     parser.add_argument("--rows", type=int, default=60_000, help="MLP training images")
     parser.add_argument("--conv_rows", type=int, default=20_000, help="conv training images")
     parser.add_argument("--sweep_rows", type=int, default=10_000)
     parser.add_argument("--sweep_runs", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=2, help="epochs in the difference")
     args = parser.parse_args(argv)
     timed = {"epochs": args.epochs, "repeat": args.repeat}
 
     x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)
-    print(runner.machine())
-    print(runner.torch_threads())
+    print(runner.machine(torch=True))
 
     timings = []
     for name, rows, settings, torch_model in [
