@@ -173,16 +173,19 @@ def machine(*, torch: bool = False) -> str:
     return line
 
 
-def table(timings: list[Timing], reference: str, units: str = "queries") -> str:
-    """Markdown table; the speed-up is the reference's time per unit over each one's.
+def table(timings: list[Timing], reference: str | None, units: str = "queries") -> str:
+    """Markdown table; the speed-up is the reference's time per unit over each one's
+    (no speed-up column without a ``reference``: one implementation on one device).
 
     ``warm-up`` is the first call minus the median: for JAX, tracing and compilation.
     """
     by_task: dict[str, list[Timing]] = {}
     for timing in timings:
         by_task.setdefault(timing.task, []).append(timing)
-    lines = [f"| task | implementation | {units} per call | warm-up (s) | median (s) | "
-             f"{units}/s | speed-up vs {reference} |", "|---|---|---|---|---|---|---|"]
+    versus = "" if reference is None else f" speed-up vs {reference} |"
+    header = (f"| task | implementation | {units} per call | warm-up (s) | median (s) | "
+              f"{units}/s |{versus}")
+    lines = [header, "|---|---|---|---|---|---|" + ("---|" if versus else "")]
     for task, rows in by_task.items():
         ref = next((r for r in rows if r.implementation == reference), None)
         for r in rows:
@@ -191,7 +194,7 @@ def table(timings: list[Timing], reference: str, units: str = "queries") -> str:
             rate = r.work / r.median_s
             rate = f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
             lines.append(f"| {task} | {r.implementation} | {r.work:,} | {warmup:.2f} | "
-                         f"{r.median_s:.3f} | {rate} | {ratio} |")
+                         f"{r.median_s:.3f} | {rate} |" + (f" {ratio} |" if versus else ""))
     return "\n".join(lines)
 
 

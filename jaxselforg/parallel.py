@@ -13,13 +13,17 @@ One process, many devices::
 
 Many hosts (the same code; every process runs it)::
 
-    jax.distributed.initialize()                     # before any other JAX call
-    mesh = parallel.data_mesh()                      # spans the devices of all hosts
-    x = parallel.host_local_rows(my_rows, mesh)      # each process passes its own rows
+    parallel.initialize("host0:1234", num_processes=2, process_id=i)  # before any JAX call
+    mesh = parallel.data_mesh(processes=2)           # spans the devices of all hosts
+    rows = parallel.process_rows(n)                  # this process's share of 0..n-1
+    x = parallel.host_local_rows(x_all[rows], mesh)  # each process passes its own rows
     stats = parallel.sum_rows(statistics_fn, mesh)(x, mask, params)
+    labels = parallel.host_copy(result.labels)       # a row-sharded result, on every host
 
 Each process then holds only its own rows; reductions with :func:`sum_rows` are
-global. Row counts per process must be equal (pad and mask otherwise).
+global. Row counts per process must be equal (pad and mask otherwise). Results that
+stay row-sharded (labels) are not addressable from one process: :func:`host_copy`
+gathers them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
@@ -36,22 +42,88 @@ from jaxselforg import _validation, distances
 __all__ = [
     "AXIS",
     "data_mesh",
-    "shard_rows",
-    "replicate",
+    "host_copy",
     "host_local_rows",
+    "initialize",
     "map_rows",
-    "sum_rows",
     "nearest",
+    "process_rows",
+    "replicate",
+    "shard_rows",
+    "sum_rows",
 ]
 
 AXIS = "data"
 
 
-def data_mesh(devices: Sequence[jax.Device] | None = None, axis_name: str = AXIS) -> Mesh:
-    """A 1-D mesh over ``devices`` (default: every device of every process)."""
+def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
+               process_id: int | None = None, **options) -> None:
+    """Starts JAX's multi-process runtime: ``jax.distributed.initialize`` with CPU
+    collectives.
+
+    Every process runs the same program and calls this first, before any other JAX
+    call, with the same ``coordinator_address`` (``"host:port"`` of process 0) and
+    ``num_processes``, and its own ``process_id`` in ``0 .. num_processes - 1``.
+    Afterwards ``jax.devices()`` lists the devices of every process and
+    :func:`data_mesh` spans them. On accelerators the collectives are the
+    platform's own (NCCL, ICI); for CPU devices this selects gloo, without which a
+    cross-process reduction on CPU fails. On managed clusters (SLURM, Cloud TPU) the
+    three arguments can be omitted: JAX reads them from the environment.
+
+    Args:
+      coordinator_address: ``"host:port"`` where process 0 listens.
+      num_processes: how many processes take part.
+      process_id: this process's index.
+      **options: further keywords of ``jax.distributed.initialize``.
+
+    Raises:
+      ValueError: ``num_processes`` below 1, or ``process_id`` outside
+        ``0 .. num_processes - 1``.
+    """
+    if num_processes is not None:
+        num_processes = _validation.positive_int(num_processes, "num_processes")
+    if process_id is not None and (
+            isinstance(process_id, bool) or not isinstance(process_id, (int, np.integer))
+            or not 0 <= process_id < (num_processes or np.inf)):
+        raise ValueError(f"process_id must be an integer in 0 .. num_processes - 1 "
+                         f"(num_processes={num_processes}); got {process_id!r}.")
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address=coordinator_address,
+                               num_processes=num_processes, process_id=process_id, **options)
+
+
+def data_mesh(devices: Sequence[jax.Device] | None = None, axis_name: str = AXIS, *,
+              processes: int | None = None) -> Mesh:
+    """A 1-D mesh over ``devices`` (default: every device of every process).
+
+    Args:
+      devices: the mesh's devices; default ``jax.devices()``.
+      axis_name: the mesh axis.
+      processes: the number of processes the mesh must span (a multi-host run
+        states it, so that a process started without :func:`initialize`, which
+        would silently train alone on its own rows, stops instead).
+
+    Raises:
+      ValueError: no devices, or ``processes`` differs from the processes running
+        (``jax.process_count()``) or from those owning ``devices``.
+    """
     devices = jax.devices() if devices is None else list(devices)
     if not devices:
         raise ValueError("data_mesh needs at least one device.")
+    if processes is not None:
+        processes = _validation.positive_int(processes, "processes")
+        running = jax.process_count()
+        owners = len({device.process_index for device in devices})
+        if running != processes:
+            hint = (" jax.distributed is not initialised: call parallel.initialize("
+                    "coordinator_address, num_processes, process_id) in every process "
+                    "before any other JAX call." if running == 1 else "")
+            raise ValueError(f"A mesh over {processes} processes was requested, but "
+                             f"{running} process(es) are running.{hint}")
+        if owners != processes:
+            raise ValueError(f"A mesh over {processes} processes was requested, but the "
+                             f"devices given belong to {owners}; pass devices of every "
+                             "process (default: jax.devices()).")
     # Auto axes: the compiler propagates shardings (GSPMD), so library code needs no
     # out_sharding annotations; jax.make_mesh defaults to Explicit axes since 0.7.
     return jax.make_mesh((len(devices),), (axis_name,), axis_types=(jax.sharding.AxisType.Auto,),
@@ -95,15 +167,89 @@ def replicate(data, mesh: Mesh):
     return jax.device_put(data, NamedSharding(mesh, PartitionSpec()))
 
 
+def process_rows(n: int, *, process_index: int | None = None,
+                 process_count: int | None = None) -> slice:
+    """The rows ``start:stop`` of ``0 .. n - 1`` that this process loads (multi-host).
+
+    Process p of P owns the p-th of P equal consecutive blocks, in the order in
+    which :func:`host_local_rows` joins them, so the global array holds rows
+    ``0 .. n - 1`` in order.
+
+    Args:
+      n: the number of rows of the whole dataset.
+      process_index: default ``jax.process_index()``.
+      process_count: default ``jax.process_count()``.
+
+    Raises:
+      ValueError: ``n`` does not divide into ``process_count`` equal blocks (drop
+        or pad rows to a multiple), or ``process_index`` is out of range.
+    """
+    n = _validation.positive_int(n, "n")
+    count = jax.process_count() if process_count is None else process_count
+    count = _validation.positive_int(count, "process_count")
+    index = jax.process_index() if process_index is None else process_index
+    if not 0 <= index < count:
+        raise ValueError(f"process_index must be in 0 .. {count - 1}; got {index}.")
+    if n % count:
+        raise ValueError(f"{n} rows do not divide over {count} processes; use a multiple of "
+                         f"{count} rows (e.g. {n - n % count}), padding with sample_weight 0 "
+                         "if every row must count.")
+    size = n // count
+    return slice(index * size, (index + 1) * size)
+
+
 def host_local_rows(local_rows: ArrayLike, mesh: Mesh) -> jax.Array:
     """Builds a global row-sharded array from each process's own rows (multi-host).
 
-    Every process calls this with its own ``[n_local, ...]`` block (equal sizes);
-    the result is one global array of ``n_local * process_count`` rows. In a single
-    process it is the same as :func:`shard_rows` without padding.
+    Every process calls this with its own ``[n_local, ...]`` block (equal sizes,
+    e.g. ``x[process_rows(n)]``); the result is one global array of
+    ``n_local * process_count`` rows, process 0's first. In a single process it is
+    the same as :func:`shard_rows` without padding.
+
+    Raises:
+      ValueError: the processes pass different numbers of rows, or ``n_local`` does
+        not divide over this process's devices in ``mesh``.
     """
     sharding = NamedSharding(mesh, PartitionSpec(_axis(mesh)))
-    return jax.make_array_from_process_local_data(sharding, jnp.asarray(local_rows))
+    local_rows = jnp.asarray(local_rows)
+    if local_rows.ndim == 0:
+        raise ValueError("local_rows must have a first (row) dimension; got a scalar.")
+    n_local = local_rows.shape[0]
+    if jax.process_count() > 1:
+        counts = np.asarray(multihost_utils.process_allgather(np.int64(n_local))).reshape(-1)
+        if len(set(counts.tolist())) != 1:
+            raise ValueError(f"Every process must pass the same number of rows; got "
+                             f"{counts.tolist()} (process 0, 1, ...). Split with "
+                             "parallel.process_rows(n), padding n to a multiple of the "
+                             "process count.")
+    local_devices = sum(device.process_index == jax.process_index()
+                        for device in mesh.devices.flat)
+    if local_devices == 0 or n_local % local_devices:
+        raise ValueError(f"{n_local} rows do not divide over this process's "
+                         f"{local_devices} device(s) of the mesh; pass a multiple of "
+                         f"{max(local_devices, 1)} rows per process.")
+    return jax.make_array_from_process_local_data(sharding, local_rows)
+
+
+def host_copy(tree):
+    """A NumPy copy of every array of ``tree`` on every process, sharded or not.
+
+    A row-sharded result of a multi-host run (k-means labels, the global data) is
+    not addressable from one process, and ``np.asarray`` of it fails; this gathers
+    the shards from all processes (a collective: every process must call it). A
+    replicated or single-process array is copied from a local shard.
+
+    Returns:
+      ``tree`` with ``np.ndarray`` leaves.
+    """
+    def copy(leaf):
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            if leaf.is_fully_replicated:
+                return np.asarray(leaf.addressable_data(0))
+            return np.asarray(multihost_utils.process_allgather(leaf, tiled=True))
+        return np.asarray(leaf)
+
+    return jax.tree.map(copy, tree)
 
 
 def map_rows(fn: Callable, mesh: Mesh) -> Callable:

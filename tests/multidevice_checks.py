@@ -19,7 +19,7 @@ from jaxselforg import cluster, data, distances, mixture, parallel, som, train, 
 N_DEVICES = 8
 
 
-def _fashion(n, offset=0):
+def fashion(n, offset=0):
     images, labels = data.load("fashion_mnist", "train")
     return (np.asarray(data.flatten(data.to_unit_range(images[offset:offset + n]))),
             labels[offset:offset + n])
@@ -32,8 +32,8 @@ def check_devices():
 
 
 def check_sharded_nearest_equals_one_device():
-    queries, _ = _fashion(203)  # not a multiple of 8: exercises the padding
-    candidates, _ = _fashion(500, offset=1000)
+    queries, _ = fashion(203)  # not a multiple of 8: exercises the padding
+    candidates, _ = fashion(500, offset=1000)
     mesh = parallel.data_mesh()
     for metric in ("euclidean", "manhattan", "chebyshev", "cosine"):
         index, dist = parallel.nearest(queries, candidates, metric, mesh=mesh, block_size=64)
@@ -43,8 +43,8 @@ def check_sharded_nearest_equals_one_device():
 
 
 def check_nearest_on_sharded_rows_keeps_rows_sharded():
-    queries, _ = _fashion(64)
-    candidates, _ = _fashion(300, offset=500)
+    queries, _ = fashion(64)
+    candidates, _ = fashion(300, offset=500)
     mesh = parallel.data_mesh()
     sharded, _ = parallel.shard_rows(queries, mesh)
     index, _ = distances.nearest(sharded, candidates, "manhattan", block_size=32)
@@ -53,7 +53,7 @@ def check_nearest_on_sharded_rows_keeps_rows_sharded():
 
 
 def check_sum_rows_reduces_across_devices():
-    x, labels = _fashion(1001)  # padded to 1008 rows; the mask keeps padding out
+    x, labels = fashion(1001)  # padded to 1008 rows; the mask keeps padding out
     mesh = parallel.data_mesh()
     (rows, row_labels), mask = parallel.shard_rows((x, labels), mesh)
     assert rows.shape[0] == 1008 and int(mask.sum()) == 1001
@@ -70,7 +70,7 @@ def check_sum_rows_reduces_across_devices():
 
 
 def check_host_local_rows_builds_the_global_array():
-    x, _ = _fashion(96)
+    x, _ = fashion(96)
     mesh = parallel.data_mesh()
     global_x = parallel.host_local_rows(x, mesh)
     assert global_x.shape == x.shape
@@ -78,8 +78,17 @@ def check_host_local_rows_builds_the_global_array():
     np.testing.assert_array_equal(global_x, x)
 
 
+def assert_same_kmeans(result, reference, n_rows):
+    """The sharded (or multi-process) k-means is the one-device k-means; ``result``'s
+    arrays are host copies or addressable."""
+    np.testing.assert_allclose(result.centers, reference.centers, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(result.labels)[:n_rows], reference.labels)
+    np.testing.assert_allclose(result.inertia, reference.inertia, rtol=1e-4)
+    assert int(result.n_iter) == int(reference.n_iter)
+
+
 def check_sharded_kmeans_equals_one_device():
-    x, _ = _fashion(203)  # padded to 208 rows; padding gets sample_weight 0
+    x, _ = fashion(203)  # padded to 208 rows; padding gets sample_weight 0
     mesh = parallel.data_mesh()
     sharded, mask = parallel.shard_rows(x, mesh)
     init = x[:5]
@@ -88,10 +97,7 @@ def check_sharded_kmeans_equals_one_device():
                                    update=update)
         result = cluster.kmeans(sharded, 5, key=jax.random.key(0), init=init, tol=0.0,
                                 update=update, sample_weight=mask.astype(np.float32))
-        np.testing.assert_allclose(result.centers, reference.centers, rtol=1e-4, atol=1e-5)
-        np.testing.assert_array_equal(result.labels[:203], reference.labels)
-        np.testing.assert_allclose(result.inertia, reference.inertia, rtol=1e-4)
-        assert int(result.n_iter) == int(reference.n_iter)
+        assert_same_kmeans(result, reference, n_rows=203)
     # k-means++ seeding on sharded rows never picks a padding row.
     seeded = cluster.kmeans(sharded, 5, key=jax.random.key(1), max_iter=1,
                             sample_weight=mask.astype(np.float32))
@@ -103,7 +109,7 @@ def check_sharded_kmeans_equals_one_device():
 N_ROWS = 203  # not a multiple of 8: exercises the padding
 
 
-def _assert_same_fit(sharded, reference, names):
+def assert_same_fit(sharded, reference, names):
     assert int(sharded.n_iter) == int(reference.n_iter), (sharded.n_iter, reference.n_iter)
     np.testing.assert_allclose(sharded.log_likelihood, reference.log_likelihood, rtol=1e-4)
     n_iter = int(reference.n_iter)
@@ -114,7 +120,7 @@ def _assert_same_fit(sharded, reference, names):
 
 
 def check_sharded_gaussian_mixture_equals_one_device():
-    pixels = _fashion(N_ROWS)[0]
+    pixels = fashion(N_ROWS)[0]
     x = np.asarray(data.pca_project(pixels, data.pca(pixels, 10)))
     k = 4
     mesh = parallel.data_mesh()
@@ -130,13 +136,13 @@ def check_sharded_gaussian_mixture_equals_one_device():
                       precisions_init=precisions)
         sharded = mixture.gaussian_mixture(x_sharded, k, sample_weight=mask, **kwargs)
         reference = mixture.gaussian_mixture(x, k, **kwargs)
-        _assert_same_fit(sharded, reference, ("weights", "means", "covariances"))
+        assert_same_fit(sharded, reference, ("weights", "means", "covariances"))
         np.testing.assert_allclose(mixture.log_likelihood(sharded, x),
                                    mixture.log_likelihood(reference, x), rtol=1e-4)
 
 
 def check_sharded_bernoulli_mixture_equals_one_device():
-    x = np.asarray(data.binarize(_fashion(N_ROWS)[0]))
+    x = np.asarray(data.binarize(fashion(N_ROWS)[0]))
     k = 4
     mesh = parallel.data_mesh()
     x_sharded, mask = parallel.shard_rows(x, mesh)
@@ -145,27 +151,35 @@ def check_sharded_bernoulli_mixture_equals_one_device():
                   means_init=rng.uniform(0.25, 0.75, size=(k, x.shape[1])))
     sharded = mixture.bernoulli_mixture(x_sharded, k, sample_weight=mask, **kwargs)
     reference = mixture.bernoulli_mixture(x, k, **kwargs)
-    _assert_same_fit(sharded, reference, ("weights", "means"))
+    assert_same_fit(sharded, reference, ("weights", "means"))
 
 
 # Self-organizing maps
 
 
+def downsampled(pixels):
+    """14 x 14 images (2 x 2 means), ``[n, 196]``: the sharded SOM's PCA initialisation
+    runs eigh on every simulated device, and at 784 pixels that took 50 s of CPU."""
+    n = pixels.shape[0]
+    return pixels.reshape(n, 14, 2, 14, 2).mean((2, 4)).reshape(n, 196)
+
+
+def assert_same_som(result, reference):
+    np.testing.assert_allclose(result.weights, reference.weights, rtol=1e-4, atol=1e-5)
+    for name in ("quantization_error", "topographic_error"):
+        np.testing.assert_allclose(result.history[name], reference.history[name],
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 def check_sharded_batch_som_equals_one_device():
-    # 14 x 14 images (2 x 2 means; padded to 208 rows, the mask gives padding weight 0):
-    # the PCA initialisation's eigh runs on every simulated device, and at 784 pixels
-    # that took 50 s of CPU.
-    x = _fashion(N_ROWS)[0].reshape(N_ROWS, 14, 2, 14, 2).mean((2, 4)).reshape(N_ROWS, 196)
+    x = downsampled(fashion(N_ROWS)[0])  # padded to 208 rows; the padding has weight 0
     mesh = parallel.data_mesh()
     sharded, mask = parallel.shard_rows(x, mesh)
     kwargs = dict(key=jax.random.key(0), epochs=5)  # PCA init: also computed from shards
     for topology in ("rectangular", "hexagonal"):
         result = som.train(sharded, (4, 6), topology=topology, sample_weight=mask, **kwargs)
         reference = som.train(x, (4, 6), topology=topology, **kwargs)
-        np.testing.assert_allclose(result.weights, reference.weights, rtol=1e-4, atol=1e-5)
-        for name in ("quantization_error", "topographic_error"):
-            np.testing.assert_allclose(result.history[name], reference.history[name],
-                                       rtol=1e-5, atol=1e-6, err_msg=name)
+        assert_same_som(result, reference)
         np.testing.assert_allclose(
             som.topographic_error(result.weights, sharded, topology=topology,
                                   sample_weight=mask),
@@ -182,11 +196,16 @@ def check_sharded_vae_fit_equals_one_device():
                   progress=False)
     sharded = vae.train_vae(x, mesh=parallel.data_mesh(), **kwargs)
     reference = vae.train_vae(x, **kwargs)
-    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(sharded.state.params),
+    assert_same_training(sharded, reference)
+
+
+def assert_same_training(result, reference):
+    """Equal parameters and loss history of two trainings (``.state``, ``.history``)."""
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(result.state.params),
                             jax.tree.leaves(reference.state.params)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6,
                                    err_msg=jax.tree_util.keystr(path))
-    np.testing.assert_allclose(sharded.history["loss"], reference.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(result.history["loss"], reference.history["loss"], rtol=1e-5)
 
 
 def check_sharded_alternating_fit_equals_one_device():

@@ -36,6 +36,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from jaxselforg import parallel
+
 __all__ = ["CheckpointMismatchError", "Checkpointer", "CorruptCheckpointError",
            "CorruptCheckpointWarning"]
 
@@ -83,8 +85,9 @@ def _canonical(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _host_leaves(tree) -> list[tuple[Any, np.ndarray]]:
-    """``[(path, numpy leaf)]``: one host copy, for the NaN check and the digest."""
-    return [(path, np.asarray(leaf)) for path, leaf in jax.tree_util.tree_leaves_with_path(tree)]
+    """``[(path, numpy leaf)]``: one host copy, for the NaN check and the digest (leaves
+    sharded over several processes are gathered, so every process computes the same)."""
+    return jax.tree_util.tree_leaves_with_path(parallel.host_copy(tree))
 
 
 def _digest(leaves: list[tuple[Any, np.ndarray]]) -> str:
@@ -161,7 +164,8 @@ class Checkpointer:
     def _check_config(self, config: dict[str, Any], ignore: set[str]) -> None:
         path = self.directory / _CONFIG_FILE
         if not path.exists():
-            path.write_text(json.dumps(config, indent=2, sort_keys=True))
+            if jax.process_index() == 0:  # several processes: one writer, Orbax's primary
+                path.write_text(json.dumps(config, indent=2, sort_keys=True))
             return
         try:
             saved = json.loads(path.read_text())

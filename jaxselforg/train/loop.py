@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pathlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
@@ -29,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxselforg import _validation
@@ -400,15 +402,18 @@ def fit(
                             config=_fit_config(config, data, batch_size, state, n_runs),
                             save_every=save_every * steps_per_epoch, keep=keep, ignore=ignore)
     try:
-        if ckpt is not None:
-            state, _ = ckpt.restore_or(state)
         state = _strong(state)
-        if mesh is None:
-            state = _committed(state)
-        else:
+        if mesh is not None:
             # Data parallelism: state and data replicated, each batch split (make_epoch).
+            # Before the restore, so that Orbax restores onto the mesh: a state restored
+            # onto each process's own first device cannot be moved onto a mesh that spans
+            # several processes.
             replicated = NamedSharding(mesh, PartitionSpec())
             state, data = jax.device_put((state, data), replicated)
+        if ckpt is not None:
+            state, _ = ckpt.restore_or(state)
+        if mesh is None:
+            state = _committed(state)
         done = int(np.max(np.asarray(state.step)))
         if done % steps_per_epoch:
             raise ValueError(f"The state is at step {done}, not at the end of an epoch of "
@@ -417,13 +422,21 @@ def fit(
 
         records: list[dict[str, Any]] = []
         writer = None
-        if tensorboard_dir is not None:
+        # Several processes (multi-host): every one runs this loop and holds the same
+        # metrics; process 0 alone writes the logs (Orbax already makes it the
+        # checkpoints' primary host), so each record is on disk once.
+        primary = jax.process_index() == 0
+        if tensorboard_dir is not None and primary:
             board = TensorBoardWriter(tensorboard_dir)
         if metrics_path is not None:
-            writer = MetricsWriter(metrics_path)
-            if writer.path.exists():
-                records = [r for r in read_metrics(writer.path)
+            path = pathlib.Path(metrics_path)
+            if path.exists():
+                records = [r for r in read_metrics(path)
                            if "epoch" not in r or r.get("step", 0) <= done]
+            if jax.process_count() > 1:  # every process has read the file before it changes
+                multihost_utils.sync_global_devices(f"jaxselforg.fit read {path}")
+            if primary:
+                writer = MetricsWriter(path)
                 writer.path.write_text("")
                 for record in records:
                     writer.write(record)

@@ -19,6 +19,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import jax
@@ -38,7 +39,7 @@ __all__ = [
     "vae_loss",
 ]
 
-_LOG_2PI = jnp.log(2.0 * jnp.pi)
+_LOG_2PI = math.log(2.0 * math.pi)  # a Python float: importing starts no JAX backend
 
 
 class VAELoss(NamedTuple):
