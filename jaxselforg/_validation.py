@@ -61,6 +61,17 @@ def check_finite(x: jax.Array, name: str) -> None:
         )
 
 
+def nan_unless(valid: ArrayLike, value: jax.Array) -> jax.Array:
+    """``value`` where ``valid``, NaN elsewhere: how a traced check reports failure.
+
+    The traced half of the module's policy: a check that cannot raise inside a trace
+    replaces the results that depend on the bad value by NaN (``valid`` broadcasts
+    against ``value``; integer results are returned as they are, a float result next
+    to them carries the failure).
+    """
+    return jnp.where(valid, value, jnp.nan)
+
+
 def check_nonnegative(x: jax.Array, name: str) -> None:
     """Raises if a concrete ``x`` has a negative entry (no-op under tracing)."""
     if is_concrete(x) and eager(lambda: bool(jnp.any(x < 0))):
