@@ -7,6 +7,7 @@ value cannot be inspected without a host round-trip.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -70,6 +71,24 @@ def nan_unless(valid: ArrayLike, value: jax.Array) -> jax.Array:
     to them carries the failure).
     """
     return jnp.where(valid, value, jnp.nan)
+
+
+def power_of_two_scale(*arrays: jax.Array) -> jax.Array:
+    """s = 2^e, the power of two just above max |a| over ``arrays`` (1 if all are 0).
+
+    Dividing by s brings data into [-1, 1] exactly (a power of two changes exponents,
+    not digits), so code whose squares or powers would over- or underflow float32 runs
+    on ``a / s`` and rescales its answer; at ordinary magnitudes the answer is bit for
+    bit the unscaled one. A NaN or Inf in any array makes s NaN (this module's traced
+    policy: the results carry the failure). No gradient flows through s.
+    """
+    largest = jax.lax.stop_gradient(functools.reduce(
+        jnp.maximum, [jnp.max(jnp.abs(a)) for a in arrays]))
+    dtype = largest.dtype
+    _, exponent = jnp.frexp(largest)
+    top = jnp.finfo(dtype).maxexp - 1  # 2^maxexp itself overflows
+    scale = jnp.ldexp(jnp.ones((), dtype), jnp.minimum(exponent, top))
+    return nan_unless(jnp.isfinite(largest), jnp.where(largest > 0, scale, 1.0))
 
 
 def check_nonnegative(x: jax.Array, name: str) -> None:

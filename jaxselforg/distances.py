@@ -429,20 +429,23 @@ def _rescale(x, y, metric, p):
     in ``x`` or ``y``, or a traced Minkowski ``p`` that is not > 0, makes s NaN, so
     every distance of the problem comes out NaN (the eager call raises instead).
     """
-    largest = lax.stop_gradient(jnp.maximum(jnp.max(jnp.abs(x)), jnp.max(jnp.abs(y))))
-    _, exponent = jnp.frexp(largest)
-    top = jnp.finfo(x.dtype).maxexp - 1  # 2^maxexp itself overflows
-    scale = jnp.ldexp(jnp.ones((), x.dtype), jnp.minimum(exponent, top))
-    scale = jnp.where(largest > 0, scale, 1.0) if metric != "dot" else jnp.ones((), x.dtype)
-    valid = jnp.isfinite(largest)
+    scale = _validation.power_of_two_scale(x, y)
+    if metric == "dot":
+        scale = scale / scale  # 1, or NaN for non-finite data
+    valid = True
     if metric == "minkowski" and not isinstance(p, float):
-        valid &= p > 0  # a traced exponent: checked here, not in canonical_metric
+        valid = p > 0  # a traced exponent: checked here, not in canonical_metric
     scale = _validation.nan_unless(valid, scale)
     return x / scale, y / scale, scale
 
 
-def _unscale(d, scale, metric):
-    """Distances of scaled data (``_rescale``) back in the data's units."""
+def unscale(d, scale, metric):
+    """Distances of data scaled by ``scale`` (``_rescale``) back in the data's units.
+
+    rho(x, y) = scale^degree rho(x / scale, y / scale), degree 1 for the metrics, 2 for
+    squared Euclidean, 0 for cosine (and dot, which is computed unscaled). Not in
+    ``__all__``: for the library's fits that run on scaled data (k-means, SOM).
+    """
     for _ in range(_DEGREE[metric]):
         d = d * scale
     return d if _DEGREE[metric] else _validation.nan_unless(jnp.isfinite(scale), d)
@@ -486,7 +489,7 @@ def distance(
     """
     x, y, metric, p, w = _prepare(x, y, metric, p, w, 1, "[d]")
     x, y, scale = _rescale(x, y, metric, p)
-    return _unscale(_PAIR[metric](x, y, p, w), scale, metric)
+    return unscale(_PAIR[metric](x, y, p, w), scale, metric)
 
 
 @functools.partial(jax.jit, static_argnames=("metric", "static_p"))
@@ -494,7 +497,7 @@ def _pairwise(x, y, w, traced_p, metric, static_p):
     p = traced_p if static_p is None else static_p
     x, y, scale = _rescale(x, y, metric, p)
     if metric not in _ELEMENTWISE:
-        return _unscale(_ALL_PAIRS[metric](x, y, p, w), scale, metric)
+        return unscale(_ALL_PAIRS[metric](x, y, p, w), scale, metric)
     # Elementwise metrics read every candidate once per query: in tiles, a block of
     # candidates stays in cache for a block of queries instead of streaming from memory.
     (n, _), m = x.shape, y.shape[0]
@@ -503,7 +506,7 @@ def _pairwise(x, y, w, traced_p, metric, static_p):
     blocks = lax.map(lambda x_tile: lax.map(
         lambda y_tile: _ALL_PAIRS[metric](x_tile, y_tile, p, w), y_tiles), _tiles(x, row_block))
     blocks = blocks.transpose(0, 2, 1, 3).reshape(blocks.shape[0] * row_block, -1)
-    return _unscale(blocks[:n, :m], scale, metric)
+    return unscale(blocks[:n, :m], scale, metric)
 
 
 def pairwise(
@@ -580,7 +583,7 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
             dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x_rows, y[index], p, w)
         else:
             dist = ranking.distance(best[0], queries, index)
-        return (index, _unscale(dist, scale, metric)) + ((best[3],) if runner_up else ())
+        return (index, unscale(dist, scale, metric)) + ((best[3],) if runner_up else ())
 
     if block_size is None:
         return search_rows(x)
