@@ -82,13 +82,15 @@ def power_of_two_scale(*arrays: jax.Array) -> jax.Array:
     bit the unscaled one. A NaN or Inf in any array makes s NaN (this module's traced
     policy: the results carry the failure). No gradient flows through s.
     """
-    largest = jax.lax.stop_gradient(functools.reduce(
-        jnp.maximum, [jnp.max(jnp.abs(a)) for a in arrays]))
+    arrays = [jax.lax.stop_gradient(a) for a in arrays]
+    largest = functools.reduce(jnp.maximum, [jnp.max(jnp.abs(a)) for a in arrays])
+    # Asked separately: XLA's vectorised max on CPU can drop a NaN.
+    finite = functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(a)) for a in arrays])
     dtype = largest.dtype
     _, exponent = jnp.frexp(largest)
     top = jnp.finfo(dtype).maxexp - 1  # 2^maxexp itself overflows
     scale = jnp.ldexp(jnp.ones((), dtype), jnp.minimum(exponent, top))
-    return nan_unless(jnp.isfinite(largest), jnp.where(largest > 0, scale, 1.0))
+    return nan_unless(finite, jnp.where(largest > 0, scale, 1.0))
 
 
 def check_nonnegative(x: jax.Array, name: str) -> None:
