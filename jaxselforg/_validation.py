@@ -99,13 +99,58 @@ def check_nonnegative(x: jax.Array, name: str) -> None:
         raise ValueError(f"{name} must be non-negative; got minimum {eager(lambda: x.min())}.")
 
 
+def hyperparameter(value: ArrayLike, name: str, *, minimum: float = 0.0,
+                   strict: bool = False) -> ArrayLike:
+    """``value`` itself, after a concrete one is checked finite and >= ``minimum``
+    (> with ``strict``), every entry; a traced one is the caller's, as it is.
+
+    Raises:
+      ValueError: a concrete value (or entry) that is NaN, Inf or out of range.
+    """
+    array = as_float_array(value, name)
+    check_finite(array, name)
+    if is_concrete(array) and eager(
+            lambda: bool(jnp.any(array <= minimum if strict else array < minimum))):
+        bound = f"> {minimum}" if strict else f">= {minimum}"
+        raise ValueError(f"{name} must be {bound}; got {eager(lambda: array.min().item())}.")
+    return value
+
+
 def nonnegative_weight(value: ArrayLike, name: str) -> ArrayLike:
     """``value`` itself, after a concrete one is checked finite and >= 0 (a traced one
     enters the loss as it is: the caller's)."""
-    array = as_float_array(value, name)
-    check_finite(array, name)
-    check_nonnegative(array, name)
-    return value
+    return hyperparameter(value, name, minimum=0.0)
+
+
+def binary(x: jax.Array, name: str, purpose: str) -> jax.Array:
+    """``x`` after a concrete one is checked to hold only 0 and 1.
+
+    Raises:
+      ValueError: another value (grey levels, NaN), naming ``purpose`` and the fix.
+    """
+    if is_concrete(x) and not eager(lambda: bool(jnp.all((x == 0) | (x == 1)))):
+        raise ValueError(f"{name} must be binary (every value 0 or 1) for {purpose}; binarize "
+                         "the pixels first (jaxselforg.data.binarize or dynamic_binarize).")
+    return x
+
+
+def unit_interval(x: ArrayLike, name: str, purpose: str) -> jax.Array:
+    """``x`` as a float array after a concrete one is checked to lie in [0, 1].
+
+    Raises:
+      ValueError: values outside [0, 1] or NaN, naming ``purpose`` and the fix for
+        uint8 pixels (``jaxselforg.data.to_unit_range``).
+    """
+    host = x if isinstance(x, np.ndarray) else None
+    arr = as_float_array(x, name)
+    if is_concrete(arr) and arr.size:
+        low, high = value_range(host if host is not None else arr)
+        if not (0.0 <= low and high <= 1.0):  # also False for NaN
+            hint = (" (uint8 pixels 0..255: scale them with jaxselforg.data.to_unit_range)"
+                    if high > 1.0 else "")
+            raise ValueError(f"{purpose} expects {name} in [0, 1]; got values in "
+                             f"[{low}, {high}]{hint}.")
+    return arr
 
 
 def concrete_max(x: jax.Array) -> int | float | None:

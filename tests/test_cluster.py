@@ -331,3 +331,12 @@ def test_kmeans_with_nan_data_raises_eagerly_and_is_nan_under_jit_and_vmap(fashi
     batched = jax.vmap(fit)(np.stack([x, bad]))
     assert np.isfinite(batched.inertia[0]) and np.isnan(batched.inertia[1])
     assert np.all(np.isnan(batched.centers[1])) and np.all(np.isfinite(batched.centers[0]))
+
+
+@pytest.mark.parametrize("tol", [-1e-3, np.nan])
+def test_kmeans_and_minibatch_kmeans_refuse_a_negative_or_nan_tol(fashion, tol):
+    x, _ = fashion
+    with pytest.raises(ValueError, match=r"tol (must be >= 0|contains 1 NaN)"):
+        cluster.kmeans(x[:50], 3, key=jax.random.key(0), tol=tol)
+    with pytest.raises(ValueError, match=r"tol (must be >= 0|contains 1 NaN)"):
+        cluster.minibatch_kmeans(x[:50], 3, key=jax.random.key(0), batch_size=16, tol=tol)

@@ -309,8 +309,7 @@ def kmeans(
     max_iter = _validation.positive_int(max_iter, "max_iter")
     _validation.choice(update, UPDATES, "update")
     metric = distances.canonical_metric(metric, p)
-    if _validation.is_concrete(tol) and not float(np.asarray(tol)) >= 0:
-        raise ValueError(f"tol must be >= 0 (data units); got {tol}.")
+    tol = _validation.hyperparameter(tol, "tol", minimum=0.0)
     weights = criteria._sample_weights(sample_weight, n, x.dtype)
     if w is not None:
         w = _validation.vector(w, "w", size=d)
