@@ -1,8 +1,23 @@
-"""Input checks shared by the public entry points.
+"""Input checks shared by the public entry points, and the one policy for traced values.
 
-Shape checks run at trace time (shapes are static); value checks (NaN, negative
-weights) run only on concrete arrays, i.e. at eager entry points, because a traced
-value cannot be inspected without a host round-trip.
+Shape checks run at trace time (shapes are static) and always raise ``ValueError``.
+Value checks (NaN/Inf, negative weights, ranges of hyperparameters) raise
+``ValueError`` on concrete arrays, i.e. at eager entry points. A traced value (under
+``jit``, ``vmap``, ``grad``) cannot be inspected without a host round-trip, so the
+policy under tracing is **NaN in, NaN out**: wherever such a check cannot raise, every
+float result that depends on the bad value is NaN, never a finite, plausible number.
+
+* ``nan_unless(valid, value)`` is how a traced check reports: a traced Minkowski
+  ``p <= 0`` makes every distance NaN.
+* ``power_of_two_scale`` (the exact rescaling that keeps squares and powers inside
+  float32) is NaN for non-finite data, so a NaN anywhere in a problem makes all of
+  its distances, k-means centres and inertia, and SOM weights NaN; under ``vmap``
+  only the bad problem of the batch.
+* Integer results (nearest indices, labels) cannot be NaN; the float results returned
+  with them (distances, inertia) carry the failure. A mixture's log-likelihood is NaN.
+
+No ``checkify``: it would make every caller handle an error value, and a sweep would
+lose its good runs to one bad one.
 """
 
 from __future__ import annotations

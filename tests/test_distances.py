@@ -501,3 +501,54 @@ def test_a_traced_minkowski_p_that_is_not_positive_gives_nan(gaussian):
     swept = jax.vmap(lambda q: distances.pairwise(x, y, "minkowski", p=q))(jnp.array([3.0, -1.0]))
     np.testing.assert_allclose(swept[0], _cdist(x, y, "minkowski", p=3.0), rtol=1e-5)
     assert np.all(np.isnan(swept[1]))
+
+
+# Fixed shape buckets bound the compilations; magnitudes span float32's range for
+# float32/bfloat16 and float16's for float16.
+_HALF_EXPONENTS = {np.float32: (-30, 30), jnp.bfloat16: (-30, 30), np.float16: (-2, 3)}
+
+
+@st.composite
+def _problems(draw):
+    dtype = draw(st.sampled_from(list(_HALF_EXPONENTS)))
+    n, m, d = draw(st.sampled_from([(1, 1, 1), (3, 4, 5), (7, 2, 3)]))
+    low, high = _HALF_EXPONENTS[dtype]
+    magnitude = 10.0 ** draw(st.integers(low, high))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    x, y = (rng.normal(size=(rows, d)) * magnitude for rows in (n, m))
+    bad = draw(st.sampled_from([None, np.nan, np.inf]))
+    if bad is not None:
+        x[rng.integers(n), rng.integers(d)] = bad
+    return jnp.asarray(x, dtype), jnp.asarray(y, dtype), bad
+
+
+@hypothesis.settings(max_examples=30, deadline=None)
+@hypothesis.given(problem=_problems(),
+                  case=st.sampled_from(HOMOGENEOUS))
+def test_public_entry_points_raise_or_match_scipy(problem, case):
+    x, y, bad = problem
+    metric, scipy_metric, kwargs = case
+    if bad is not None:
+        for call in (lambda: distances.pairwise(x, y, metric, **kwargs),
+                     lambda: distances.nearest(x, y, metric, **kwargs),
+                     lambda: distances.k_nearest(x, y, 1, metric, **kwargs)):
+            with pytest.raises(ValueError, match="NaN or Inf"):
+                call()
+        return
+    a, b = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    reference = cdist(a, b, scipy_metric, **kwargs)
+    if metric == "cosine":
+        reference = np.nan_to_num(reference, nan=1.0)  # a zero vector: 1 here, NaN in scipy
+    # The matrix-product path's cancellation is relative to the data, not the distance.
+    size = 1.0 if metric == "cosine" else np.abs(np.concatenate([a, b])).max() * a.shape[1]
+    tolerance = {"rtol": 1e-4, "atol": 1e-5 * size}
+    ours = np.asarray(distances.pairwise(x, y, metric, **kwargs), np.float64)
+    assert np.all(np.isfinite(ours))
+    np.testing.assert_allclose(ours, reference, **tolerance)
+    index, dist = distances.nearest(x, y, metric, **kwargs)
+    np.testing.assert_allclose(dist, reference.min(1), **tolerance)
+    np.testing.assert_allclose(reference[np.arange(len(a)), index], reference.min(1), **tolerance)
+    k = min(2, b.shape[0])
+    _, k_dist = distances.k_nearest(x, y, k, metric, **kwargs)
+    np.testing.assert_allclose(k_dist, np.sort(reference, axis=1)[:, :k], **tolerance)
