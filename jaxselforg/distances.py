@@ -28,6 +28,17 @@ Metrics (``METRICS``; aliases ``"cityblock"`` and ``"supremum"`` are accepted):
 
 Gradients are finite everywhere, including at zero distance and at zero vectors
 (square roots and powers use a guarded ``where``).
+
+Magnitudes and dtypes: every metric but dot is computed on the data divided by a power
+of two near their largest magnitude and rescaled (exact; see ``_rescale``), so values
+from 1e-30 to 1e30 give scipy's distances in float32 wherever the distance itself is a
+float32 (a squared distance beyond 3.4e38 is inf, below 1e-45 is 0). float16 and
+bfloat16 inputs are computed in float32. The dot form 1 - <x, y> is not homogeneous
+and is computed as it is.
+
+Bad values: eager calls raise ``ValueError`` on NaN/Inf data or p <= 0; under
+``jit``/``vmap`` the same inputs make every distance of the problem NaN (the policy of
+``jaxselforg._validation``); indices returned next to NaN distances are meaningless.
 """
 
 from __future__ import annotations
