@@ -1,12 +1,28 @@
-"""Input checks shared by the public entry points.
+"""Input checks shared by the public entry points, and the one policy for traced values.
 
-Shape checks run at trace time (shapes are static); value checks (NaN, negative
-weights) run only on concrete arrays, i.e. at eager entry points, because a traced
-value cannot be inspected without a host round-trip.
+Shape checks run at trace time (shapes are static) and always raise ``ValueError``.
+Value checks (NaN/Inf, negative weights, ranges of hyperparameters) raise
+``ValueError`` on concrete arrays, i.e. at eager entry points. A traced value (under
+``jit``, ``vmap``, ``grad``) cannot be inspected without a host round-trip, so the
+policy under tracing is **NaN in, NaN out**: wherever such a check cannot raise, every
+float result that depends on the bad value is NaN, never a finite, plausible number.
+
+* ``nan_unless(valid, value)`` is how a traced check reports: a traced Minkowski
+  ``p <= 0`` makes every distance NaN.
+* ``power_of_two_scale`` (the exact rescaling that keeps squares and powers inside
+  float32) is NaN for non-finite data, so a NaN anywhere in a problem makes all of
+  its distances, k-means centres and inertia, and SOM weights NaN; under ``vmap``
+  only the bad problem of the batch.
+* Integer results (nearest indices, labels) cannot be NaN; the float results returned
+  with them (distances, inertia) carry the failure. A mixture's log-likelihood is NaN.
+
+No ``checkify``: it would make every caller handle an error value, and a sweep would
+lose its good runs to one bad one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -61,19 +77,95 @@ def check_finite(x: jax.Array, name: str) -> None:
         )
 
 
+def nan_unless(valid: ArrayLike, value: jax.Array) -> jax.Array:
+    """``value`` where ``valid``, NaN elsewhere: how a traced check reports failure.
+
+    The traced half of the module's policy: a check that cannot raise inside a trace
+    replaces the results that depend on the bad value by NaN (``valid`` broadcasts
+    against ``value``; integer results are returned as they are, a float result next
+    to them carries the failure).
+    """
+    return jnp.where(valid, value, jnp.nan)
+
+
+def power_of_two_scale(*arrays: jax.Array) -> jax.Array:
+    """s = 2^e, the power of two just above max |a| over ``arrays`` (1 if all are 0).
+
+    Dividing by s brings data into [-1, 1] exactly (a power of two changes exponents,
+    not digits), so code whose squares or powers would over- or underflow float32 runs
+    on ``a / s`` and rescales its answer; at ordinary magnitudes the answer is bit for
+    bit the unscaled one. A NaN or Inf in any array makes s NaN (this module's traced
+    policy: the results carry the failure). No gradient flows through s.
+    """
+    arrays = [jax.lax.stop_gradient(a) for a in arrays]
+    largest = functools.reduce(jnp.maximum, [jnp.max(jnp.abs(a)) for a in arrays])
+    # Asked separately: XLA's vectorised max on CPU can drop a NaN.
+    finite = functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(a)) for a in arrays])
+    dtype = largest.dtype
+    _, exponent = jnp.frexp(largest)
+    top = jnp.finfo(dtype).maxexp - 1  # 2^maxexp itself overflows
+    scale = jnp.ldexp(jnp.ones((), dtype), jnp.minimum(exponent, top))
+    return nan_unless(finite, jnp.where(largest > 0, scale, 1.0))
+
+
 def check_nonnegative(x: jax.Array, name: str) -> None:
     """Raises if a concrete ``x`` has a negative entry (no-op under tracing)."""
     if is_concrete(x) and eager(lambda: bool(jnp.any(x < 0))):
         raise ValueError(f"{name} must be non-negative; got minimum {eager(lambda: x.min())}.")
 
 
+def hyperparameter(value: ArrayLike, name: str, *, minimum: float = 0.0,
+                   strict: bool = False) -> ArrayLike:
+    """``value`` itself, after a concrete one is checked finite and >= ``minimum``
+    (> with ``strict``), every entry; a traced one is the caller's, as it is.
+
+    Raises:
+      ValueError: a concrete value (or entry) that is NaN, Inf or out of range.
+    """
+    array = as_float_array(value, name)
+    check_finite(array, name)
+    if is_concrete(array) and eager(
+            lambda: bool(jnp.any(array <= minimum if strict else array < minimum))):
+        bound = f"> {minimum}" if strict else f">= {minimum}"
+        raise ValueError(f"{name} must be {bound}; got {eager(lambda: array.min().item())}.")
+    return value
+
+
 def nonnegative_weight(value: ArrayLike, name: str) -> ArrayLike:
     """``value`` itself, after a concrete one is checked finite and >= 0 (a traced one
     enters the loss as it is: the caller's)."""
-    array = as_float_array(value, name)
-    check_finite(array, name)
-    check_nonnegative(array, name)
-    return value
+    return hyperparameter(value, name, minimum=0.0)
+
+
+def binary(x: jax.Array, name: str, purpose: str) -> jax.Array:
+    """``x`` after a concrete one is checked to hold only 0 and 1.
+
+    Raises:
+      ValueError: another value (grey levels, NaN), naming ``purpose`` and the fix.
+    """
+    if is_concrete(x) and not eager(lambda: bool(jnp.all((x == 0) | (x == 1)))):
+        raise ValueError(f"{name} must be binary (every value 0 or 1) for {purpose}; binarize "
+                         "the pixels first (jaxselforg.data.binarize or dynamic_binarize).")
+    return x
+
+
+def unit_interval(x: ArrayLike, name: str, purpose: str) -> jax.Array:
+    """``x`` as a float array after a concrete one is checked to lie in [0, 1].
+
+    Raises:
+      ValueError: values outside [0, 1] or NaN, naming ``purpose`` and the fix for
+        uint8 pixels (``jaxselforg.data.to_unit_range``).
+    """
+    host = x if isinstance(x, np.ndarray) else None
+    arr = as_float_array(x, name)
+    if is_concrete(arr) and arr.size:
+        low, high = value_range(host if host is not None else arr)
+        if not (0.0 <= low and high <= 1.0):  # also False for NaN
+            hint = (" (uint8 pixels 0..255: scale them with jaxselforg.data.to_unit_range)"
+                    if high > 1.0 else "")
+            raise ValueError(f"{purpose} expects {name} in [0, 1]; got values in "
+                             f"[{low}, {high}]{hint}.")
+    return arr
 
 
 def concrete_max(x: jax.Array) -> int | float | None:

@@ -28,6 +28,17 @@ Metrics (``METRICS``; aliases ``"cityblock"`` and ``"supremum"`` are accepted):
 
 Gradients are finite everywhere, including at zero distance and at zero vectors
 (square roots and powers use a guarded ``where``).
+
+Magnitudes and dtypes: every metric but dot is computed on the data divided by a power
+of two near their largest magnitude and rescaled (exact; see ``_rescale``), so values
+from 1e-30 to 1e30 give scipy's distances in float32 wherever the distance itself is a
+float32 (a squared distance beyond 3.4e38 is inf, below 1e-45 is 0). float16 and
+bfloat16 inputs are computed in float32. The dot form 1 - <x, y> is not homogeneous
+and is computed as it is.
+
+Bad values: eager calls raise ``ValueError`` on NaN/Inf data or p <= 0; under
+``jit``/``vmap`` the same inputs make every distance of the problem NaN (the policy of
+``jaxselforg._validation``); indices returned next to NaN distances are meaningless.
 """
 
 from __future__ import annotations
@@ -60,9 +71,14 @@ _ELEMENTWISE = ("manhattan", "chebyshev", "minkowski")
 # Guarded elementary functions: value as usual, finite gradient at zero.
 
 
+def _nan_or_zero(s: jax.Array) -> jax.Array:
+    """0, or NaN where ``s`` is NaN: the guarded branch must not turn NaN into 0."""
+    return jnp.where(jnp.isnan(s), s, 0.0)
+
+
 def _safe_sqrt(s: jax.Array) -> jax.Array:
     positive = s > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, s, 1.0)), 0.0)
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, s, 1.0)), _nan_or_zero(s))
 
 
 def _safe_power(a: jax.Array, exponent: ArrayLike) -> jax.Array:
@@ -74,7 +90,8 @@ def _safe_power(a: jax.Array, exponent: ArrayLike) -> jax.Array:
     if isinstance(exponent, (int, float)) and float(exponent).is_integer() and exponent >= 1:
         return lax.integer_pow(a, int(exponent))
     positive = a > 0
-    return jnp.where(positive, jnp.exp(exponent * jnp.log(jnp.where(positive, a, 1.0))), 0.0)
+    return jnp.where(positive, jnp.exp(exponent * jnp.log(jnp.where(positive, a, 1.0))),
+                     _nan_or_zero(a))
 
 
 def _unit(v: jax.Array) -> jax.Array:
@@ -391,7 +408,8 @@ def _prepare(x, y, metric, p, w, rank, shape_doc):
     _validation.check_finite(y, "y")
     metric = canonical_metric(metric, p)
     w = _weights(w, x.shape[-1])
-    dtype = jnp.result_type(x, y)
+    # float16 and bfloat16 are computed in float32: their squares overflow at a few hundred.
+    dtype = jnp.promote_types(jnp.result_type(x, y), jnp.float32)
     if metric != "minkowski":
         p = 0.0  # unused; a constant keeps one compiled program per metric
     elif _validation.is_concrete(p):
@@ -401,18 +419,54 @@ def _prepare(x, y, metric, p, w, rank, shape_doc):
     return x.astype(dtype), y.astype(dtype), metric, p, w
 
 
-def _rescale(x, y, metric):
-    """Data scaled into [-1, 1] for Minkowski: ``(x / s, y / s, s)``.
+# rho(s x, s y) = s^degree rho(x, y): how each metric's value follows a rescaling of
+# the data (cosine: 0, scale-free). The dot form 1 - <x, y> is not homogeneous: it is
+# computed on the data as they are (0 here, and no scaling in ``_rescale``).
+_DEGREE = {"euclidean": 1, "sqeuclidean": 2, "manhattan": 1, "chebyshev": 1, "minkowski": 1,
+           "dot": 0, "cosine": 0}
 
-    |d|^p under- or overflows float32 long before |d| does (p = 3: below 1e-13 or
-    above 1e13); the distance is homogeneous, rho(x, y) = s rho(x / s, y / s), so the
-    powers are taken on scaled data. Other metrics return ``s = 1`` untouched.
+
+def _rescale(x, y, metric, p):
+    """Data scaled into [-1, 1] by a power of two: ``(x / s, y / s, s)``.
+
+    Squares and powers under- or overflow float32 long before the data do (|x|^2 at
+    |x| > 1.8e19 or < 1e-19; |d|^p for p = 3 beyond 1e13 or below 1e-13), so every
+    homogeneous metric is computed on data scaled by s = 2^e, the power of two just
+    above max(|x|, |y|), and rescaled, rho = s^degree rho(x / s, y / s). A power of two
+    is exact: for data of ordinary magnitude the result is bit for bit the unscaled
+    one, matrix-product fast path included. The dot form keeps s = 1.
+
+    The same scale carries the tracing policy of ``_validation``: a NaN or Inf anywhere
+    in ``x`` or ``y``, or a traced Minkowski ``p`` that is not > 0, makes s NaN, so
+    every distance of the problem comes out NaN (the eager call raises instead).
     """
-    if metric != "minkowski":
-        return x, y, 1.0
-    scale = lax.stop_gradient(jnp.maximum(jnp.max(jnp.abs(x)), jnp.max(jnp.abs(y))))
-    scale = jnp.where(scale > 0, scale, 1.0)
+    scale = _validation.power_of_two_scale(x, y)
+    if metric == "dot":
+        scale = scale / scale  # 1, or NaN for non-finite data
+    valid = True
+    if metric == "minkowski" and not isinstance(p, float):
+        valid = p > 0  # a traced exponent: checked here, not in canonical_metric
+    scale = _validation.nan_unless(valid, scale)
     return x / scale, y / scale, scale
+
+
+def unscale(d, scale, metric):
+    """Distances of data scaled by ``scale`` (``_rescale``) back in the data's units.
+
+    rho(x, y) = scale^degree rho(x / scale, y / scale), degree 1 for the metrics, 2 for
+    squared Euclidean, 0 for cosine (and dot, which is computed unscaled). Not in
+    ``__all__``: for the library's fits that run on scaled data (k-means, SOM).
+    """
+    for _ in range(_DEGREE[metric]):
+        d = d * scale
+    return d if _DEGREE[metric] else _validation.nan_unless(jnp.isfinite(scale), d)
+
+
+def _to_scaled(b, scale, metric):
+    """Amounts in distance units (a bias) in the units of scaled data."""
+    for _ in range(_DEGREE[metric]):
+        b = b / scale
+    return b
 
 
 def _static_or_traced(p):
@@ -445,16 +499,16 @@ def distance(
       The scalar distance rho(x, y).
     """
     x, y, metric, p, w = _prepare(x, y, metric, p, w, 1, "[d]")
-    x, y, scale = _rescale(x, y, metric)
-    return scale * _PAIR[metric](x, y, p, w)
+    x, y, scale = _rescale(x, y, metric, p)
+    return unscale(_PAIR[metric](x, y, p, w), scale, metric)
 
 
 @functools.partial(jax.jit, static_argnames=("metric", "static_p"))
 def _pairwise(x, y, w, traced_p, metric, static_p):
     p = traced_p if static_p is None else static_p
-    x, y, scale = _rescale(x, y, metric)
+    x, y, scale = _rescale(x, y, metric, p)
     if metric not in _ELEMENTWISE:
-        return scale * _ALL_PAIRS[metric](x, y, p, w)
+        return unscale(_ALL_PAIRS[metric](x, y, p, w), scale, metric)
     # Elementwise metrics read every candidate once per query: in tiles, a block of
     # candidates stays in cache for a block of queries instead of streaming from memory.
     (n, _), m = x.shape, y.shape[0]
@@ -463,7 +517,7 @@ def _pairwise(x, y, w, traced_p, metric, static_p):
     blocks = lax.map(lambda x_tile: lax.map(
         lambda y_tile: _ALL_PAIRS[metric](x_tile, y_tile, p, w), y_tiles), _tiles(x, row_block))
     blocks = blocks.transpose(0, 2, 1, 3).reshape(blocks.shape[0] * row_block, -1)
-    return scale * blocks[:n, :m]
+    return unscale(blocks[:n, :m], scale, metric)
 
 
 def pairwise(
@@ -503,9 +557,11 @@ def pairwise(
 def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up, matmul,
              exact_distance, centre):
     p = traced_p if static_p is None else static_p
-    x, y, scale = _rescale(x, y, metric)
+    # Only y is scaled here; query blocks are scaled as they are read (``search_rows``),
+    # so a vmapped sweep over prototype sets never holds a [sets, n, d] copy of x.
+    _, y, scale = _rescale(x, y, metric, p)
     if bias is not None:
-        bias = bias / scale
+        bias = _to_scaled(bias, scale, metric)
     ranking = _ranking(metric, y, p, w, bias, matmul, centre)
     m = y.shape[0]
     col_block = m if block_size is None else min(block_size[1], m)
@@ -516,6 +572,7 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
         starts = jnp.arange(n_tiles, dtype=jnp.int32) * col_block
 
     def search_rows(x_rows):
+        x_rows = x_rows / scale
         queries = ranking.rows(x_rows)
         if n_tiles == 1:
             scores = ranking.score(queries, ranking.y) + ranking.offset[None, :]
@@ -537,7 +594,7 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
             dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x_rows, y[index], p, w)
         else:
             dist = ranking.distance(best[0], queries, index)
-        return (index, scale * dist) + ((best[3],) if runner_up else ())
+        return (index, unscale(dist, scale, metric)) + ((best[3],) if runner_up else ())
 
     if block_size is None:
         return search_rows(x)

@@ -299,3 +299,44 @@ def test_wta_rate_is_a_schedule_of_the_update_index_logged_at_each_epochs_last_u
         np.testing.assert_allclose(result.history["learning_rate"][-1], 0.01, rtol=1e-5)
     with pytest.raises(ValueError, match="accepted: 'exponential'"):
         cluster.competitive_learning(x, 3, key=KEY, schedule="cosine")
+
+
+@pytest.mark.parametrize("magnitude", [2.0**-66, 2.0**66, 1e-20, 1e20])
+def test_kmeans_on_fashion_rows_scaled_to_extreme_magnitudes(fashion, magnitude):
+    x, _ = fashion
+    x = x[:300]
+    plain = cluster.kmeans(x, 5, key=jax.random.key(0))
+    # tol is in data units: scaled with the data, the fit is the same fit.
+    scaled = cluster.kmeans(x * np.float32(magnitude), 5, key=jax.random.key(0),
+                            tol=1e-4 * magnitude)
+    np.testing.assert_array_equal(scaled.labels, plain.labels)
+    np.testing.assert_allclose(scaled.centers / magnitude, plain.centers, rtol=1e-5, atol=1e-5)
+    expected = float(plain.inertia) * magnitude**2  # beyond float32 at 1e20: inf, never NaN
+    if expected < 3e38:
+        np.testing.assert_allclose(scaled.inertia, expected, rtol=1e-4)
+    else:
+        assert np.isposinf(scaled.inertia)
+
+
+def test_kmeans_with_nan_data_raises_eagerly_and_is_nan_under_jit_and_vmap(fashion):
+    x, _ = fashion
+    x = x[:200]
+    bad = x.copy()
+    bad[7, 3] = np.nan
+    fit = lambda a: cluster.kmeans(a, 4, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="NaN"):
+        fit(bad)
+    compiled = jax.jit(fit)(bad)
+    assert np.isnan(compiled.inertia) and np.all(np.isnan(compiled.centers))
+    batched = jax.vmap(fit)(np.stack([x, bad]))
+    assert np.isfinite(batched.inertia[0]) and np.isnan(batched.inertia[1])
+    assert np.all(np.isnan(batched.centers[1])) and np.all(np.isfinite(batched.centers[0]))
+
+
+@pytest.mark.parametrize("tol", [-1e-3, np.nan])
+def test_kmeans_and_minibatch_kmeans_refuse_a_negative_or_nan_tol(fashion, tol):
+    x, _ = fashion
+    with pytest.raises(ValueError, match=r"tol (must be >= 0|contains 1 NaN)"):
+        cluster.kmeans(x[:50], 3, key=jax.random.key(0), tol=tol)
+    with pytest.raises(ValueError, match=r"tol (must be >= 0|contains 1 NaN)"):
+        cluster.minibatch_kmeans(x[:50], 3, key=jax.random.key(0), batch_size=16, tol=tol)

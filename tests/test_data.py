@@ -734,3 +734,31 @@ def test_epoch_batching_rejects_bad_batch_size(batch_size):
         data.epoch_indices(KEY, 10, batch_size)
     with pytest.raises(ValueError):
         data.epoch_batches(KEY, np.zeros((10, 2)), batch_size)
+
+
+def test_binarize_refuses_nan_pixels_a_nan_threshold_and_uint8_pixels():
+    images = np.full((2, 4, 4), 0.25, np.float32)
+    images[0, 1, 1] = 0.75
+    np.testing.assert_array_equal(data.binarize(images), images > 0.5)
+    with_nan = images.copy()
+    with_nan[1, 2, 2] = np.nan
+    with pytest.raises(ValueError, match=r"binarize expects x in \[0, 1\]; got values in \[nan"):
+        data.binarize(with_nan)
+    with pytest.raises(ValueError, match="threshold contains 1 NaN"):
+        data.binarize(images, threshold=np.nan)
+    with pytest.raises(ValueError, match=r"got values in \[0.0, 255.0\].*uint8.*to_unit_range"):
+        data.binarize(np.array([[0, 255]], np.uint8))
+    with pytest.raises(ValueError, match=r"dynamic_binarize expects x in \[0, 1\]"):
+        data.dynamic_binarize(jax.random.key(0), np.array([[0, 255]], np.uint8))
+
+
+def test_pca_of_constant_data_is_a_clear_error_not_nan_ratios():
+    with pytest.raises(ValueError, match="all 20 rows of x are equal"):
+        data.pca(np.ones((20, 5), np.float32), 2)
+
+
+@pytest.mark.parametrize("std", [-1.0, np.nan, np.inf])
+def test_blobs_refuses_a_negative_or_non_finite_std(std):
+    with pytest.raises(ValueError, match="std"):
+        data.blobs(jax.random.key(0), 30, 3, std=std)
+    assert np.all(np.isfinite(data.blobs(jax.random.key(0), 30, 3, std=0.0)[0]))

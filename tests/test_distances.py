@@ -407,3 +407,148 @@ def test_k_nearest_equals_a_stable_sort_of_cdist(metric):
                                atol=1e-4)
     with pytest.raises(ValueError, match="k = 41 exceeds the 40 reference rows"):
         distances.k_nearest(x, y, 41)
+
+
+# --------------------------------------------------------------------------------------
+# Magnitudes, low-precision inputs, and the traced policy (NaN in, NaN out).
+
+# Metrics whose value at data of magnitude s stays in float32's range for s in
+# 1e-30 .. 1e30 (the squared distance does not: s^2 leaves it beyond 1e19).
+HOMOGENEOUS = [("euclidean", "euclidean", {}), ("manhattan", "cityblock", {}),
+               ("chebyshev", "chebyshev", {}), ("minkowski", "minkowski", {"p": 3.0}),
+               ("cosine", "cosine", {})]
+
+
+@pytest.mark.parametrize("metric,scipy_metric,kwargs", HOMOGENEOUS)
+def test_every_metric_matches_scipy_from_1e_minus_30_to_1e30(gaussian, metric, scipy_metric,
+                                                             kwargs):
+    x, y, _ = gaussian
+    for magnitude in (1e-30, 1e-20, 1e20, 1e30):
+        a, b = (x[:6] * magnitude).astype(np.float32), (y[:5] * magnitude).astype(np.float32)
+        reference = _cdist(a, b, scipy_metric, **kwargs)
+        np.testing.assert_allclose(distances.pairwise(a, b, metric, **kwargs), reference,
+                                   rtol=1e-5, err_msg=str(magnitude))
+        index, dist = distances.nearest(a, b, metric, **kwargs)
+        np.testing.assert_array_equal(index, reference.argmin(1))
+        np.testing.assert_allclose(dist, reference.min(1), rtol=1e-5)
+        k_index, k_dist = distances.k_nearest(a, b, 2, metric, **kwargs)
+        np.testing.assert_array_equal(k_index, np.argsort(reference, axis=1)[:, :2])
+        np.testing.assert_allclose(k_dist, np.sort(reference, axis=1)[:, :2], rtol=1e-5)
+
+
+def test_squared_euclidean_and_dot_are_right_wherever_their_value_is_a_float32(gaussian):
+    x, y, _ = gaussian
+    for magnitude in (1e-15, 1e15):
+        a, b = (x[:6] * magnitude).astype(np.float32), (y[:5] * magnitude).astype(np.float32)
+        reference = _cdist(a, b, "sqeuclidean")
+        np.testing.assert_allclose(distances.pairwise(a, b, "sqeuclidean"), reference, rtol=1e-5)
+        index, dist = distances.nearest(a, b, "sqeuclidean")
+        np.testing.assert_array_equal(index, reference.argmin(1))
+        np.testing.assert_allclose(dist, reference.min(1), rtol=1e-5)
+    # 1 - <x, y> at 1e15: <x, y> ~ 1e30 is still a float32; at 1e-15 the value is 1.
+    for magnitude in (1e-15, 1e15):
+        a, b = (x[:6] * magnitude).astype(np.float32), (y[:5] * magnitude).astype(np.float32)
+        np.testing.assert_allclose(distances.pairwise(a, b, "dot"),
+                                   1.0 - np.float64(a) @ np.float64(b).T, rtol=1e-5)
+
+
+def test_scaling_by_a_power_of_two_changes_no_bit_at_ordinary_magnitudes(gaussian):
+    x, y, _ = gaussian
+    for metric in ("euclidean", "sqeuclidean", "cosine", "minkowski"):
+        exact = distances.pairwise(x, y, metric, p=3.0)
+        degree = {"euclidean": 1, "sqeuclidean": 2, "cosine": 0, "minkowski": 1}[metric]
+        scaled = distances.pairwise(x * 2.0**40, y * 2.0**40, metric, p=3.0)
+        np.testing.assert_array_equal(scaled, exact * 2.0 ** (40 * degree), err_msg=metric)
+
+
+@pytest.mark.parametrize("dtype,magnitude", [(jnp.float16, 300.0), (jnp.bfloat16, 1e30)])
+def test_half_precision_inputs_are_computed_in_float32(gaussian, dtype, magnitude):
+    x, y, _ = gaussian
+    a, b = jnp.asarray(x[:6] * magnitude, dtype), jnp.asarray(y[:5] * magnitude, dtype)
+    reference = _cdist(np.asarray(a, np.float32), np.asarray(b, np.float32), "euclidean")
+    ours = distances.pairwise(a, b)
+    assert ours.dtype == jnp.float32
+    np.testing.assert_allclose(ours, reference, rtol=1e-5)
+    index, dist = distances.nearest(a, b)
+    np.testing.assert_array_equal(index, reference.argmin(1))
+    np.testing.assert_allclose(dist, reference.min(1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "manhattan", "minkowski",
+                                    "dot", "cosine"])
+def test_a_nan_row_raises_eagerly_and_gives_nan_under_jit_and_vmap(gaussian, metric):
+    x, y, _ = gaussian
+    bad = np.array(x[:6]).copy()
+    bad[2, 0] = np.nan
+    for function in (distances.pairwise, lambda a, b, m: distances.nearest(a, b, m)[1],
+                     lambda a, b, m: distances.k_nearest(a, b, 2, m)[1]):
+        with pytest.raises(ValueError, match="NaN"):
+            function(bad, y, metric)
+        compiled = jax.jit(function, static_argnums=2)(bad, y, metric)
+        assert np.all(np.isnan(compiled)), metric  # never a finite, plausible distance
+        batched = jax.vmap(function, in_axes=(0, None, None))(np.stack([x[:6], bad]), y, metric)
+        assert np.all(np.isfinite(batched[0])) and np.all(np.isnan(batched[1])), metric
+
+
+def test_a_traced_minkowski_p_that_is_not_positive_gives_nan(gaussian):
+    x, y, _ = gaussian
+    with pytest.raises(ValueError, match="p must be > 0"):
+        distances.pairwise(x, y, "minkowski", p=-1.0)
+    for p in (-1.0, 0.0, np.nan):
+        assert np.all(np.isnan(jax.jit(lambda q: distances.pairwise(x, y, "minkowski", p=q))(p)))
+        assert np.all(np.isnan(jax.jit(
+            lambda q: distances.nearest(x, y, "minkowski", p=q)[1])(p)))
+    swept = jax.vmap(lambda q: distances.pairwise(x, y, "minkowski", p=q))(jnp.array([3.0, -1.0]))
+    np.testing.assert_allclose(swept[0], _cdist(x, y, "minkowski", p=3.0), rtol=1e-5)
+    assert np.all(np.isnan(swept[1]))
+
+
+# Fixed shape buckets bound the compilations; magnitudes span float32's range for
+# float32/bfloat16 and float16's for float16.
+_HALF_EXPONENTS = {np.float32: (-30, 30), jnp.bfloat16: (-30, 30), np.float16: (-2, 3)}
+
+
+@st.composite
+def _problems(draw):
+    dtype = draw(st.sampled_from(list(_HALF_EXPONENTS)))
+    n, m, d = draw(st.sampled_from([(1, 1, 1), (3, 4, 5), (7, 2, 3)]))
+    low, high = _HALF_EXPONENTS[dtype]
+    magnitude = 10.0 ** draw(st.integers(low, high))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    x, y = (rng.normal(size=(rows, d)) * magnitude for rows in (n, m))
+    bad = draw(st.sampled_from([None, np.nan, np.inf]))
+    if bad is not None:
+        x[rng.integers(n), rng.integers(d)] = bad
+    return jnp.asarray(x, dtype), jnp.asarray(y, dtype), bad
+
+
+@hypothesis.settings(max_examples=30, deadline=None)
+@hypothesis.given(problem=_problems(),
+                  case=st.sampled_from(HOMOGENEOUS))
+def test_public_entry_points_raise_or_match_scipy(problem, case):
+    x, y, bad = problem
+    metric, scipy_metric, kwargs = case
+    if bad is not None:
+        for call in (lambda: distances.pairwise(x, y, metric, **kwargs),
+                     lambda: distances.nearest(x, y, metric, **kwargs),
+                     lambda: distances.k_nearest(x, y, 1, metric, **kwargs)):
+            with pytest.raises(ValueError, match="NaN or Inf"):
+                call()
+        return
+    a, b = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    reference = cdist(a, b, scipy_metric, **kwargs)
+    if metric == "cosine":
+        reference = np.nan_to_num(reference, nan=1.0)  # a zero vector: 1 here, NaN in scipy
+    # The matrix-product path's cancellation is relative to the data, not the distance.
+    size = 1.0 if metric == "cosine" else np.abs(np.concatenate([a, b])).max() * a.shape[1]
+    tolerance = {"rtol": 1e-4, "atol": 1e-5 * size}
+    ours = np.asarray(distances.pairwise(x, y, metric, **kwargs), np.float64)
+    assert np.all(np.isfinite(ours))
+    np.testing.assert_allclose(ours, reference, **tolerance)
+    index, dist = distances.nearest(x, y, metric, **kwargs)
+    np.testing.assert_allclose(dist, reference.min(1), **tolerance)
+    np.testing.assert_allclose(reference[np.arange(len(a)), index], reference.min(1), **tolerance)
+    k = min(2, b.shape[0])
+    _, k_dist = distances.k_nearest(x, y, k, metric, **kwargs)
+    np.testing.assert_allclose(k_dist, np.sort(reference, axis=1)[:, :k], **tolerance)

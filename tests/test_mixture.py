@@ -609,3 +609,18 @@ def _with(x, value):
 def test_bad_input_is_rejected_with_the_reason(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_gaussian_mixture_with_nan_data_raises_eagerly_and_is_nan_under_jit_and_vmap(
+        covariance_type):
+    x = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    fit = lambda a: mixture.gaussian_mixture(a, 2, key=jax.random.key(0),
+                                             covariance_type=covariance_type)
+    with pytest.raises(ValueError, match="NaN"):
+        fit(bad)
+    assert np.isnan(jax.jit(fit)(bad).log_likelihood)
+    batched = jax.vmap(fit)(np.stack([x, bad]))
+    assert np.isfinite(batched.log_likelihood[0]) and np.isnan(batched.log_likelihood[1])

@@ -421,3 +421,27 @@ def test_bad_input_raises_value_error_with_the_reason(case):
     call, reason = BAD_INPUTS[case]
     with pytest.raises(ValueError, match=reason):
         call()
+
+
+def test_training_on_rows_scaled_to_extreme_magnitudes_is_the_same_map(fashion):
+    x = fashion[0][:200]
+    plain = som.train(x, (3, 3), key=jax.random.key(0), epochs=2)
+    for magnitude in (1e-20, 1e20):
+        scaled = som.train(x * np.float32(magnitude), (3, 3), key=jax.random.key(0), epochs=2)
+        np.testing.assert_allclose(scaled.weights / magnitude, plain.weights, rtol=1e-5,
+                                   atol=1e-6)
+        np.testing.assert_allclose(scaled.quantization_error / magnitude,
+                                   plain.quantization_error, rtol=1e-5)
+
+
+def test_training_with_nan_data_raises_eagerly_and_is_nan_under_jit_and_vmap(fashion):
+    x = fashion[0][:100]
+    bad = x.copy()
+    bad[5, 2] = np.nan
+    train = lambda a: som.train(a, (3, 3), key=jax.random.key(0), epochs=2)
+    with pytest.raises(ValueError, match="NaN"):
+        train(bad)
+    compiled = jax.jit(train)(bad)
+    assert np.all(np.isnan(compiled.weights)) and np.isnan(compiled.quantization_error)
+    batched = jax.vmap(train)(np.stack([x, bad]))
+    assert np.all(np.isfinite(batched.weights[0])) and np.all(np.isnan(batched.weights[1]))

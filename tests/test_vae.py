@@ -371,3 +371,20 @@ def test_bad_images_raise(trained, fashion):
         nnx.eval_shape(lambda: vae.MLPVAE(activation="sigmoidish", rngs=nnx.Rngs(0)))
     with pytest.raises(ValueError, match="latent_grid needs a 2-d latent space"):
         vae.latent_grid(model)
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"learning_rate": -1e-3}, r"learning_rate must be > 0.0; got -0.001"),
+    ({"learning_rate": 0.0}, r"learning_rate must be > 0.0"),
+    ({"learning_rate": float("nan")}, r"learning_rate contains 1 NaN"),
+    ({"beta": -1.0}, r"beta must be >= 0.0; got -1.0"),
+])
+def test_train_vae_refuses_a_non_positive_learning_rate_and_a_negative_beta(fashion, settings,
+                                                                           message):
+    with pytest.raises(ValueError, match=message):
+        vae.train_vae(fashion[0], key=KEY, **{**SETTINGS, **settings})
+
+
+def test_importance_log_likelihood_refuses_grey_images(trained, fashion):
+    with pytest.raises(ValueError, match=r"images must be binary .* importance_log_likelihood"):
+        vae.importance_log_likelihood(trained.model, fashion[1][:4], key=KEY, n_samples=2)

@@ -183,6 +183,16 @@ def step(state: KMeansState, assign, update, weights: jax.Array) -> KMeansState:
 @functools.partial(jax.jit, static_argnames=("k", "init", "n_init", "max_iter", "metric",
                                              "update", "p"))
 def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, metric, update, p):
+    # The squared distances of data beyond ~1e19 (or below ~1e-19) leave float32: fit on
+    # data scaled into [-1, 1] by a power of two (exact) and scale the answer back. NaN
+    # or Inf data under tracing make the scale, and so every float result, NaN.
+    scale = _validation.power_of_two_scale(
+        *([x] if init_centers is None else [x, init_centers]))
+    if metric == "dot":  # not homogeneous: fit as it is (the scale only carries NaN)
+        scale = scale / scale
+    x, tol = x / scale, tol / scale
+    if init_centers is not None:
+        init_centers = init_centers / scale
     # Euclidean distances are translation invariant: centre once, for precision.
     offset = (jnp.sum(weights[:, None] * x, axis=0) / jnp.sum(weights)
               if metric in ("euclidean", "sqeuclidean") else jnp.zeros(x.shape[1], x.dtype))
@@ -222,15 +232,20 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
     states, labels, inertia = _restarts.run_restarts(fit_one, key, n_init)
     best = jnp.argmin(inertia)
     state = jax.tree.map(lambda leaf: leaf[best], states)
+    def squared_units(a):  # squared metric distances back in data units
+        return distances.unscale(distances.unscale(a, scale, metric), scale, metric)
+
     return KMeansResult(
-        centers=state.centers + offset,
+        centers=(state.centers + offset) * scale,
         labels=labels[best].astype(jnp.int32),
-        inertia=inertia[best],
+        inertia=squared_units(inertia[best]),
         n_iter=state.iteration,
         converged=state.shift <= tol,
-        inertia_history=state.inertia_history,
-        shift_history=state.shift_history,
-        restart_inertia=inertia,
+        inertia_history=jnp.where(state.inertia_history < 0, state.inertia_history,
+                                  squared_units(state.inertia_history)),  # -1: not reached
+        shift_history=jnp.where(state.shift_history < 0, state.shift_history,
+                                state.shift_history * scale),
+        restart_inertia=squared_units(inertia),
     )
 
 
@@ -294,8 +309,7 @@ def kmeans(
     max_iter = _validation.positive_int(max_iter, "max_iter")
     _validation.choice(update, UPDATES, "update")
     metric = distances.canonical_metric(metric, p)
-    if _validation.is_concrete(tol) and not float(np.asarray(tol)) >= 0:
-        raise ValueError(f"tol must be >= 0 (data units); got {tol}.")
+    tol = _validation.hyperparameter(tol, "tol", minimum=0.0)
     weights = criteria._sample_weights(sample_weight, n, x.dtype)
     if w is not None:
         w = _validation.vector(w, "w", size=d)

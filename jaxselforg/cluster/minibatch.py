@@ -126,6 +126,7 @@ def minibatch_kmeans(
     k = _validation.positive_int(k, "k")
     batch_size = _validation.positive_int(batch_size, "batch_size")
     epochs = _validation.positive_int(epochs, "epochs")
+    tol = _validation.hyperparameter(tol, "tol", minimum=0.0)
     if k > n or batch_size > n:
         raise ValueError(f"need k <= n and batch_size <= n = {n}; got k={k}, "
                          f"batch_size={batch_size}.")

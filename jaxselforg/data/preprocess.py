@@ -70,8 +70,18 @@ def standardize(
 
 
 def binarize(x: ArrayLike, threshold: ArrayLike = 0.5) -> jax.Array:
-    """Static binarization: 1.0 where ``x > threshold``, else 0.0 (same dtype as x)."""
-    x = _validation.as_float_array(x, "x")
+    """Static binarization: 1.0 where ``x > threshold``, else 0.0 (same dtype as x).
+
+    Args:
+      x: intensities in [0, 1] (any shape).
+      threshold: a finite number (may be traced).
+
+    Raises:
+      ValueError: (concrete) values outside [0, 1] or NaN, e.g. uint8 pixels 0..255,
+        or a NaN/Inf threshold.
+    """
+    x = _validation.unit_interval(x, "x", "binarize")
+    threshold = _validation.hyperparameter(threshold, "threshold", minimum=-jnp.inf)
     return (x > threshold).astype(x.dtype)
 
 
@@ -80,10 +90,7 @@ def dynamic_binarize(key: jax.Array, x: ArrayLike) -> jax.Array:
 
     Resample every epoch (a new ``key``) for the likelihood numbers of the literature.
     """
-    x = _validation.as_float_array(x, "x")
-    if _validation.is_concrete(x) and _validation.eager(lambda: bool(jnp.any((x < 0) | (x > 1)))):
-        raise ValueError("dynamic_binarize expects probabilities in [0, 1]; scale the data first "
-                         "(e.g. with to_unit_range).")
+    x = _validation.unit_interval(x, "x", "dynamic_binarize")
     return jax.random.bernoulli(key, x).astype(x.dtype)
 
 
@@ -126,7 +133,11 @@ def pca(x: ArrayLike, n_components: int) -> PCA:
     largest = jnp.take_along_axis(components, jnp.argmax(jnp.abs(components), 1)[:, None], 1)
     components = components * jnp.sign(largest)
     variance = s**2 / (n - 1)
-    return PCA(mean, components, variance[:k], variance[:k] / jnp.sum(variance))
+    total = jnp.sum(variance)
+    if _validation.is_concrete(total) and not _validation.eager(lambda: bool(total > 0)):
+        raise ValueError(f"pca needs data that vary: all {n} rows of x are equal, so there is "
+                         "no variance to explain (the explained-variance ratio would be 0/0).")
+    return PCA(mean, components, variance[:k], variance[:k] / total)
 
 
 def pca_project(x: ArrayLike, fitted: PCA) -> jax.Array:

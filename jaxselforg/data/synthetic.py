@@ -34,8 +34,13 @@ def blobs(
     Returns:
       ``(x, labels)``: ``[n, dim]`` points and int32 ``[n]`` blob indices, balanced
       (point i belongs to blob ``i % k``).
+
+    Raises:
+      ValueError: ``n`` or ``centers`` not a positive integer, bad centres, or a
+        (concrete) ``std`` that is negative, NaN or Inf.
     """
     n = _validation.positive_int(n, "n")
+    std = _validation.hyperparameter(std, "std", minimum=0.0)
     center_key, noise_key = jax.random.split(key)
     if isinstance(centers, (int, np.integer)):
         k = _validation.positive_int(centers, "centers")

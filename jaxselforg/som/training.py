@@ -235,6 +235,15 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
            learning_rate, learning_rate_final, *, rows, cols, mode, epochs, neighborhood,
            sigma_schedule, learning_rate_schedule, init, metric, p, shuffle, record_weights):
     n, d = x.shape
+    # Squares of data beyond ~1e19 (or below ~1e-19) leave float32: train on data scaled
+    # into [-1, 1] by a power of two (exact) and scale the map back; NaN or Inf data
+    # under tracing make the scale, and so the map, NaN. The dot form is not homogeneous.
+    scale = _validation.power_of_two_scale(*([x] if init_weights is None else [x, init_weights]))
+    if metric == "dot":
+        scale = scale / scale
+    x = x / scale
+    if init_weights is not None:
+        init_weights = init_weights / scale
     init_key, order_key = jax.random.split(key)
     if init_weights is None:
         prototypes = _init.initial_prototypes(init_key, x, sample_weight, rows, cols, init)
@@ -298,11 +307,12 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
             epoch, learner.init(prototypes),
             (jnp.arange(epochs), jax.random.split(order_key, epochs)))
         prototypes = state.weights
+    qe = distances.unscale(qe, scale, metric)
     history = {"quantization_error": qe, "topographic_error": te, "learning_rate": rates,
                "sigma": sigmas}
     if record_weights:
-        history["weights"] = kept.reshape(epochs, rows, cols, d)
-    return SOMResult(prototypes.reshape(rows, cols, d), qe[-1], te[-1], history)
+        history["weights"] = kept.reshape(epochs, rows, cols, d) * scale
+    return SOMResult(prototypes.reshape(rows, cols, d) * scale, qe[-1], te[-1], history)
 
 
 def _check_positive(value, name: str, *, optional: bool = False) -> None:

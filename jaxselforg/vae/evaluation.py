@@ -157,9 +157,12 @@ def importance_log_likelihood(
       ``[n]`` estimates of ln P(x) in nats (lower bounds in expectation).
 
     Raises:
-      ValueError: bad images (shape, range) or non-positive counts.
+      ValueError: bad images (shape, range), grey (non-binary) images, or
+        non-positive counts.
     """
     images = _validation.images(images, model.image_shape)
+    # The decoder is a product of Bernoullis: ln P(x) of grey levels is no likelihood.
+    images = _validation.binary(images, "images", "importance_log_likelihood")
     n_samples = _validation.positive_int(n_samples, "n_samples")
     chunk_size = _validation.positive_int(chunk_size, "chunk_size")
     batch_size = _validation.positive_int(batch_size, "batch_size")

@@ -116,7 +116,8 @@ def train_vae(
 
     Raises:
       ValueError: bad images (shape, range), ``latent_dim < 1``, unknown
-        architecture, a learning rate per run that does not match the keys.
+        architecture, a learning rate per run that does not match the keys, a
+        (concrete) learning rate <= 0 or beta < 0 (or NaN).
       NonFiniteLossError: the loss diverged (the last good checkpoint is kept).
       CheckpointMismatchError: ``checkpoint_dir`` belongs to another configuration.
     """
@@ -135,6 +136,9 @@ def train_vae(
         images = _validation.images(images, abstract.image_shape)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size")
+    # A negative step size would maximise the loss; a negative beta rewards the KL.
+    learning_rate = _validation.hyperparameter(learning_rate, "learning_rate", strict=True)
+    beta = _validation.hyperparameter(beta, "beta", minimum=0.0)
     decay_steps = train.decay_steps(learning_rate_decay, epochs,
                                     images.shape[int(per_run)] // batch_size)
     key = _validation.prng_key(key, allow_batch=True)
