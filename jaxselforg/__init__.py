@@ -59,7 +59,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'jaxselforg' has no attribute {name!r}")
 
 
-
 __all__ = [
     "__version__",
     "augment",

@@ -62,8 +62,10 @@ def _numpy_random_state(random_state) -> np.random.RandomState:
     try:
         return check_random_state(random_state)
     except ValueError:
-        raise ValueError("random_state must be None, an int, a np.random.RandomState or a "
-                         f"np.random.Generator; got {random_state!r}.") from None
+        raise ValueError(
+            "random_state must be None, an int, a np.random.RandomState or a "
+            f"np.random.Generator; got {random_state!r}."
+        ) from None
 
 
 def jax_key(random_state) -> jax.Array:
@@ -102,9 +104,14 @@ def _float32_tags(tags, *, transformer: bool = False):
 
 def _checked(estimator, x, *, reset: bool, min_samples: int = 1) -> np.ndarray:
     """scikit-learn's validation (its errors), then float32 for the compiled programs."""
-    return validate_data(estimator, x, reset=reset, accept_sparse=False,
-                         dtype=[np.float32, np.float64],
-                         ensure_min_samples=min_samples).astype(np.float32, copy=False)
+    return validate_data(
+        estimator,
+        x,
+        reset=reset,
+        accept_sparse=False,
+        dtype=[np.float32, np.float64],
+        ensure_min_samples=min_samples,
+    ).astype(np.float32, copy=False)
 
 
 def _enough_samples(n: int, k: int, what: str) -> None:
@@ -136,8 +143,17 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
       distances to the nearest centre. n_iter_: updates made.
     """
 
-    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
-                 tol=1e-4, metric="euclidean", random_state=None):
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        metric="euclidean",
+        random_state=None,
+    ):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -159,9 +175,16 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         x = _checked(self, X, reset=True)
         _enough_samples(x.shape[0], self.n_clusters, "n_clusters")
         init = self.init if isinstance(self.init, str) else np.asarray(self.init, np.float32)
-        result = cluster.kmeans(x, self.n_clusters, key=jax_key(self.random_state), init=init,
-                                n_init=self._n_init(), tol=self.tol, max_iter=self.max_iter,
-                                metric=self.metric)
+        result = cluster.kmeans(
+            x,
+            self.n_clusters,
+            key=jax_key(self.random_state),
+            init=init,
+            n_init=self._n_init(),
+            tol=self.tol,
+            max_iter=self.max_iter,
+            metric=self.metric,
+        )
         self.cluster_centers_ = np.asarray(result.centers)
         self.labels_ = np.asarray(result.labels)
         self.inertia_ = float(result.inertia)
@@ -265,9 +288,21 @@ class GaussianMixture(_Mixture):
       by ``covariance_type`` as scikit-learn's), converged_, n_iter_, lower_bound_.
     """
 
-    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
-                 max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
-                 means_init=None, precisions_init=None, random_state=None):
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+    ):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -288,11 +323,19 @@ class GaussianMixture(_Mixture):
         x = self._data(X, reset=True)
         _enough_samples(x.shape[0], self.n_components, "n_components")
         result = mixture.gaussian_mixture(
-            x, self.n_components, key=jax_key(self.random_state),
-            covariance_type=self.covariance_type, tol=self.tol, max_iter=self.max_iter,
-            reg_covar=self.reg_covar, init=self.init_params, n_init=self.n_init,
-            weights_init=self.weights_init, means_init=self.means_init,
-            precisions_init=self.precisions_init)
+            x,
+            self.n_components,
+            key=jax_key(self.random_state),
+            covariance_type=self.covariance_type,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            reg_covar=self.reg_covar,
+            init=self.init_params,
+            n_init=self.n_init,
+            weights_init=self.weights_init,
+            means_init=self.means_init,
+            precisions_init=self.precisions_init,
+        )
         self._store(result)
         self.covariances_ = np.asarray(result.covariances)
         self.precisions_cholesky_ = np.asarray(result.precisions_cholesky)
@@ -300,9 +343,12 @@ class GaussianMixture(_Mixture):
 
     def _params(self):
         return mixture.GaussianMixtureParams(
-            weights=self.weights_, means=self.means_, covariances=self.covariances_,
+            weights=self.weights_,
+            means=self.means_,
+            covariances=self.covariances_,
             precisions_cholesky=self.precisions_cholesky_,
-            covariance_type=self.covariance_type)
+            covariance_type=self.covariance_type,
+        )
 
 
 class BernoulliMixture(_Mixture):
@@ -323,8 +369,18 @@ class BernoulliMixture(_Mixture):
       lower_bound_.
     """
 
-    def __init__(self, n_components=1, *, binarize=0.5, tol=1e-3, max_iter=100, alpha=1e-2,
-                 n_init=1, init_params="random", random_state=None):
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        binarize=0.5,
+        tol=1e-3,
+        max_iter=100,
+        alpha=1e-2,
+        n_init=1,
+        init_params="random",
+        random_state=None,
+    ):
         self.n_components = n_components
         self.binarize = binarize
         self.tol = tol
@@ -346,8 +402,15 @@ class BernoulliMixture(_Mixture):
         x = self._data(X, reset=True)
         _enough_samples(x.shape[0], self.n_components, "n_components")
         result = mixture.bernoulli_mixture(
-            x, self.n_components, key=jax_key(self.random_state), tol=self.tol,
-            max_iter=self.max_iter, alpha=self.alpha, init=self.init_params, n_init=self.n_init)
+            x,
+            self.n_components,
+            key=jax_key(self.random_state),
+            tol=self.tol,
+            max_iter=self.max_iter,
+            alpha=self.alpha,
+            init=self.init_params,
+            n_init=self.n_init,
+        )
         self._store(result)
         return self
 
@@ -374,11 +437,26 @@ class SelfOrganizingMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
       data on the fitted map.
     """
 
-    def __init__(self, grid=(10, 10), *, mode="batch", epochs=20, topology="rectangular",
-                 toroidal=False, neighborhood="gaussian", sigma=None, sigma_final=None,
-                 learning_rate=None, learning_rate_final=None, sigma_schedule="exponential",
-                 learning_rate_schedule="exponential", init="pca", metric="euclidean",
-                 shuffle=True, random_state=None):
+    def __init__(
+        self,
+        grid=(10, 10),
+        *,
+        mode="batch",
+        epochs=20,
+        topology="rectangular",
+        toroidal=False,
+        neighborhood="gaussian",
+        sigma=None,
+        sigma_final=None,
+        learning_rate=None,
+        learning_rate_final=None,
+        sigma_schedule="exponential",
+        learning_rate_schedule="exponential",
+        init="pca",
+        metric="euclidean",
+        shuffle=True,
+        random_state=None,
+    ):
         self.grid = grid
         self.mode = mode
         self.epochs = epochs
@@ -411,12 +489,25 @@ class SelfOrganizingMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         x = _checked(self, X, reset=True, min_samples=2)
         init = self.init if isinstance(self.init, str) else np.asarray(self.init, np.float32)
         result = som.train(
-            x, self.grid, key=jax_key(self.random_state), mode=self.mode, epochs=self.epochs,
-            topology=self.topology, toroidal=self.toroidal, neighborhood=self.neighborhood,
-            sigma=self.sigma, sigma_final=self.sigma_final, learning_rate=self.learning_rate,
-            learning_rate_final=self.learning_rate_final, sigma_schedule=self.sigma_schedule,
-            learning_rate_schedule=self.learning_rate_schedule, init=init, metric=self.metric,
-            shuffle=self.shuffle, order=order)
+            x,
+            self.grid,
+            key=jax_key(self.random_state),
+            mode=self.mode,
+            epochs=self.epochs,
+            topology=self.topology,
+            toroidal=self.toroidal,
+            neighborhood=self.neighborhood,
+            sigma=self.sigma,
+            sigma_final=self.sigma_final,
+            learning_rate=self.learning_rate,
+            learning_rate_final=self.learning_rate_final,
+            sigma_schedule=self.sigma_schedule,
+            learning_rate_schedule=self.learning_rate_schedule,
+            init=init,
+            metric=self.metric,
+            shuffle=self.shuffle,
+            order=order,
+        )
         self.weights_ = np.asarray(result.weights)
         self._n_features_out = self.weights_.shape[0] * self.weights_.shape[1]
         return self
@@ -442,8 +533,11 @@ class SelfOrganizingMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     def topographic_error(self, X):
         """Share of rows whose two best units are not grid neighbours."""
         x = self._fitted(X)
-        return float(som.topographic_error(self.weights_, x, topology=self.topology,
-                                           toroidal=self.toroidal, metric=self.metric))
+        return float(
+            som.topographic_error(
+                self.weights_, x, topology=self.topology, toroidal=self.toroidal, metric=self.metric
+            )
+        )
 
     def score(self, X, y=None):
         """Minus the quantization error (higher is better, for ``GridSearchCV``)."""
@@ -480,9 +574,20 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
       intercept_visible_ ``[d]``, as scikit-learn's.
     """
 
-    def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10, n_iter=10, k=1,
-                 persistent=True, momentum=0.0, weight_decay=0.0, binarize=0.5,
-                 random_state=None):
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.1,
+        batch_size=10,
+        n_iter=10,
+        k=1,
+        persistent=True,
+        momentum=0.0,
+        weight_decay=0.0,
+        binarize=0.5,
+        random_state=None,
+    ):
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -503,18 +608,26 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _fit_arguments(self, n):
         """``rbm.fit``'s keyword arguments for this estimator on ``n`` rows."""
-        return dict(k=self.k, persistent=self.persistent, epochs=self.n_iter,
-                    batch_size=min(self.batch_size, n), learning_rate=self.learning_rate,
-                    final_learning_rate=self.learning_rate, schedule="constant",
-                    momentum=self.momentum, final_momentum=self.momentum,
-                    weight_decay=self.weight_decay)
+        return {
+            "k": self.k,
+            "persistent": self.persistent,
+            "epochs": self.n_iter,
+            "batch_size": min(self.batch_size, n),
+            "learning_rate": self.learning_rate,
+            "final_learning_rate": self.learning_rate,
+            "schedule": "constant",
+            "momentum": self.momentum,
+            "final_momentum": self.momentum,
+            "weight_decay": self.weight_decay,
+        }
 
     def fit(self, X, y=None):
         """Trains the RBM on ``X`` ``[n, d]``; returns self."""
         x = self._data(X, reset=True)
         self.random_state_ = _numpy_random_state(self.random_state)
-        fitted = rbm.fit(x, self.n_components, key=jax_key(self.random_state),
-                         **self._fit_arguments(x.shape[0]))
+        fitted = rbm.fit(
+            x, self.n_components, key=jax_key(self.random_state), **self._fit_arguments(x.shape[0])
+        )
         self.components_ = np.asarray(fitted.params.w).T
         self.intercept_hidden_ = np.asarray(fitted.params.b)
         self.intercept_visible_ = np.asarray(fitted.params.a)
@@ -523,8 +636,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _params(self):
         check_is_fitted(self)
-        return rbm.RBMParams(w=self.components_.T, a=self.intercept_visible_,
-                             b=self.intercept_hidden_)
+        return rbm.RBMParams(
+            w=self.components_.T, a=self.intercept_visible_, b=self.intercept_hidden_
+        )
 
     def transform(self, X):
         """Hidden probabilities P(h_j = 1 | v) ``[n, n_components]``."""
@@ -564,8 +678,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if method == "exact":
             log_z = rbm.log_partition_exact(params)
         elif method == "ais":
-            log_z, _ = rbm.log_partition_ais(params, key=jax_key(self.random_state), data=v,
-                                             n_chains=n_chains, n_betas=n_betas)
+            log_z, _ = rbm.log_partition_ais(
+                params, key=jax_key(self.random_state), data=v, n_chains=n_chains, n_betas=n_betas
+            )
         else:
             raise ValueError(f"method must be 'exact' or 'ais'; got {method!r}.")
         return np.asarray(rbm.log_likelihood(params, v, log_z=log_z))

@@ -44,8 +44,10 @@ def _expected_failed_checks(estimator):
         # row (the stochastic pseudo-likelihood), so a row's score depends on its
         # position in the batch.
         reason = "score_samples draws one random bit per row, as scikit-learn's BernoulliRBM"
-        return {"check_methods_subset_invariance": reason,
-                "check_methods_sample_order_invariance": reason}
+        return {
+            "check_methods_subset_invariance": reason,
+            "check_methods_sample_order_invariance": reason,
+        }
     return {}
 
 
@@ -104,8 +106,11 @@ def test_gaussian_mixture_equals_the_functional_api_and_sklearn_from_the_same_st
     assert estimator.lower_bound_ == float(ours.lower_bound)
     np.testing.assert_allclose(estimator.score(blobs), float(ours.log_likelihood), rtol=1e-5)
 
-    init = dict(weights_init=np.full(3, 1 / 3), means_init=blobs[:3].astype(np.float64),
-                precisions_init=np.stack([np.eye(4)] * 3))
+    init = {
+        "weights_init": np.full(3, 1 / 3),
+        "means_init": blobs[:3].astype(np.float64),
+        "precisions_init": np.stack([np.eye(4)] * 3),
+    }
     ours = jsk.GaussianMixture(3, **init).fit(blobs)
     reference = sklearn.mixture.GaussianMixture(3, **init).fit(blobs.astype(np.float64))
     assert ours.means_.shape == reference.means_.shape == (3, 4)
@@ -113,8 +118,7 @@ def test_gaussian_mixture_equals_the_functional_api_and_sklearn_from_the_same_st
     np.testing.assert_allclose(ours.weights_, reference.weights_, atol=1e-4)
     np.testing.assert_allclose(ours.means_, reference.means_, atol=1e-3)
     np.testing.assert_allclose(ours.covariances_, reference.covariances_, atol=1e-3)
-    np.testing.assert_allclose(ours.score_samples(blobs), reference.score_samples(blobs),
-                               rtol=1e-4)
+    np.testing.assert_allclose(ours.score_samples(blobs), reference.score_samples(blobs), rtol=1e-4)
     np.testing.assert_allclose(ours.bic(blobs), reference.bic(blobs), rtol=1e-4)
     np.testing.assert_allclose(ours.aic(blobs), reference.aic(blobs), rtol=1e-4)
     np.testing.assert_array_equal(ours.predict(blobs), reference.predict(blobs))
@@ -128,8 +132,9 @@ def test_bernoulli_mixture_equals_the_functional_api(pixels):
     ours = mixture.bernoulli_mixture(data.binarize(pixels), 4, key=KEY)
     np.testing.assert_array_equal(estimator.means_, ours.means)
     np.testing.assert_array_equal(estimator.weights_, ours.weights)
-    np.testing.assert_array_equal(estimator.predict(pixels),
-                                  mixture.predict(ours, data.binarize(pixels)))
+    np.testing.assert_array_equal(
+        estimator.predict(pixels), mixture.predict(ours, data.binarize(pixels))
+    )
     np.testing.assert_allclose(estimator.predict_proba(pixels).sum(1), 1.0, rtol=1e-5)
 
 
@@ -139,12 +144,17 @@ def test_som_equals_the_functional_api(pixels):
     assert estimator.weights_.shape == (4, 5, 784)
     np.testing.assert_array_equal(estimator.weights_, ours.weights)
     np.testing.assert_array_equal(estimator.predict(pixels), som.winners(ours.weights, pixels))
-    np.testing.assert_array_equal(estimator.transform(pixels).argmin(1),
-                                  estimator.predict(pixels))
-    np.testing.assert_allclose(estimator.quantization_error(pixels),
-                               float(som.quantization_error(pixels, ours.weights)), rtol=1e-6)
-    np.testing.assert_allclose(estimator.topographic_error(pixels),
-                               float(som.topographic_error(ours.weights, pixels)), rtol=1e-6)
+    np.testing.assert_array_equal(estimator.transform(pixels).argmin(1), estimator.predict(pixels))
+    np.testing.assert_allclose(
+        estimator.quantization_error(pixels),
+        float(som.quantization_error(pixels, ours.weights)),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        estimator.topographic_error(pixels),
+        float(som.topographic_error(ours.weights, pixels)),
+        rtol=1e-6,
+    )
 
 
 def test_rbm_equals_the_functional_api_and_sklearn_pseudo_likelihood(pixels):
@@ -152,16 +162,20 @@ def test_rbm_equals_the_functional_api_and_sklearn_pseudo_likelihood(pixels):
     v = data.binarize(pixels)
     ours = rbm.fit(v, 16, key=KEY, **estimator._fit_arguments(len(pixels)))
     np.testing.assert_array_equal(estimator.components_, np.asarray(ours.params.w).T)
-    np.testing.assert_allclose(estimator.transform(pixels),
-                               rbm.hidden_given_visible(ours.params, v), rtol=1e-6)
+    np.testing.assert_allclose(
+        estimator.transform(pixels), rbm.hidden_given_visible(ours.params, v), rtol=1e-6
+    )
     # scikit-learn's score_samples on the same parameters and random_state.
     reference = sklearn.neural_network.BernoulliRBM(16, random_state=SEED)
     reference.components_ = estimator.components_.astype(np.float64)
     reference.intercept_hidden_ = estimator.intercept_hidden_.astype(np.float64)
     reference.intercept_visible_ = estimator.intercept_visible_.astype(np.float64)
     reference.n_features_in_ = 784
-    np.testing.assert_allclose(estimator.score_samples(pixels),
-                               reference.score_samples(np.asarray(v, np.float64)), rtol=1e-4)
+    np.testing.assert_allclose(
+        estimator.score_samples(pixels),
+        reference.score_samples(np.asarray(v, np.float64)),
+        rtol=1e-4,
+    )
     step = estimator.gibbs(pixels[:5])
     assert step.shape == (5, 784) and set(np.unique(step)) <= {0.0, 1.0}
 
@@ -186,8 +200,9 @@ def test_pipeline_and_grid_search_run(blobs, pixels):
     pipeline.fit(blobs)
     assert np.isfinite(pipeline.score(blobs)) and pipeline.predict(blobs).shape == (120,)
 
-    search = GridSearchCV(jsk.SelfOrganizingMap((4, 4), epochs=3, random_state=0),
-                          {"sigma": [0.5, 1.0, 2.0]}, cv=2).fit(pixels)
+    search = GridSearchCV(
+        jsk.SelfOrganizingMap((4, 4), epochs=3, random_state=0), {"sigma": [0.5, 1.0, 2.0]}, cv=2
+    ).fit(pixels)
     size = som_training._train._cache_size()
     scores = search.cv_results_["mean_test_score"]
     assert search.best_params_["sigma"] in (0.5, 1.0, 2.0) and np.all(scores < 0)
@@ -196,8 +211,10 @@ def test_pipeline_and_grid_search_run(blobs, pixels):
     assert som_training._train._cache_size() == size
 
 
-@pytest.mark.parametrize("estimator", [jsk.KMeans(3, random_state=0),
-                                       jsk.SelfOrganizingMap((3, 3), epochs=2, random_state=0)])
+@pytest.mark.parametrize(
+    "estimator",
+    [jsk.KMeans(3, random_state=0), jsk.SelfOrganizingMap((3, 3), epochs=2, random_state=0)],
+)
 def test_pickle_round_trips_with_numpy_attributes(blobs, estimator):
     fitted = estimator.fit(blobs)
     restored = pickle.loads(pickle.dumps(fitted))
@@ -206,8 +223,10 @@ def test_pickle_round_trips_with_numpy_attributes(blobs, estimator):
 
 
 def test_random_state_maps_to_a_key_deterministically():
-    assert jax.random.key_data(jsk.jax_key(3)).tolist() == jax.random.key_data(
-        jax.random.key(3)).tolist()
+    assert (
+        jax.random.key_data(jsk.jax_key(3)).tolist()
+        == jax.random.key_data(jax.random.key(3)).tolist()
+    )
     a = jsk.jax_key(np.random.default_rng(5))
     b = jsk.jax_key(np.random.default_rng(5))
     assert jax.random.key_data(a).tolist() == jax.random.key_data(b).tolist()
@@ -228,6 +247,8 @@ def test_sparse_and_bad_input_are_refused(blobs):
 
 
 def test_importing_jaxselforg_does_not_import_sklearn():
-    code = ("import sys, jaxselforg; assert 'sklearn' not in sys.modules; "
-            "jaxselforg.sklearn.KMeans; assert 'sklearn' in sys.modules")
+    code = (
+        "import sys, jaxselforg; assert 'sklearn' not in sys.modules; "
+        "jaxselforg.sklearn.KMeans; assert 'sklearn' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
