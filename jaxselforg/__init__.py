@@ -20,6 +20,8 @@ Topic modules (``from jaxselforg import distances``):
 * :mod:`jaxselforg.evaluation`: the linear probe, k-NN, retrieval, Fréchet distance, sample scores
 * :mod:`jaxselforg.contrastive`: SimCLR (NT-Xent) and metric learning (contrastive, triplet with semi-hard/batch-hard mining)
 * :mod:`jaxselforg.gan`: GANs (fully connected, DCGAN, conditional, InfoGAN; minimax, non-saturating, WGAN-GP)
+* :mod:`jaxselforg.sklearn`: scikit-learn estimators (KMeans, mixtures, SOM, RBM); imported
+  on first use, as scikit-learn is optional
 * :mod:`jaxselforg.viz`: image mosaics, curves, SOM maps, latent scatter plots, figure saving
 """
 
@@ -47,6 +49,16 @@ from jaxselforg import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # scikit-learn is an optional dependency: jaxselforg.sklearn is imported on first use.
+    if name == "sklearn":
+        import importlib
+
+        return importlib.import_module("jaxselforg.sklearn")
+    raise AttributeError(f"module 'jaxselforg' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "augment",
@@ -64,6 +76,7 @@ __all__ = [
     "parallel",
     "rbm",
     "schedules",
+    "sklearn",
     "som",
     "train",
     "vae",
