@@ -40,10 +40,11 @@ from sklearn.base import (
     DensityMixin,
     TransformerMixin,
 )
+from sklearn.preprocessing import binarize
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from jaxselforg import cluster, criteria, data, mixture, rbm, som
+from jaxselforg import cluster, criteria, mixture, rbm, som
 
 __all__ = [
     "BernoulliMixture",
@@ -394,8 +395,10 @@ class BernoulliMixture(_Mixture):
         return _float32_tags(super().__sklearn_tags__())
 
     def _data(self, X, *, reset: bool):
+        # scikit-learn's threshold (BernoulliNB's rule, any real X): data.binarize takes
+        # only images in [0, 1].
         x = super()._data(X, reset=reset)
-        return x if self.binarize is None else np.asarray(data.binarize(x, self.binarize))
+        return x if self.binarize is None else binarize(x, threshold=self.binarize)
 
     def fit(self, X, y=None):
         """Fits the mixture to ``X`` ``[n, d]``; returns self."""
@@ -604,7 +607,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _data(self, X, *, reset: bool):
         x = _checked(self, X, reset=reset)
-        return x if self.binarize is None else np.asarray(data.binarize(x, self.binarize))
+        return x if self.binarize is None else binarize(x, threshold=self.binarize)
 
     def _fit_arguments(self, n):
         """``rbm.fit``'s keyword arguments for this estimator on ``n`` rows."""
