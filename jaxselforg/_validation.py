@@ -126,8 +126,7 @@ def hyperparameter(value: ArrayLike, name: str, *, minimum: float = 0.0,
     check_finite(array, name)
     if is_concrete(array) and eager(
             lambda: bool(jnp.any(array <= minimum if strict else array < minimum))):
-        bound = (f"> {minimum}" if strict else "non-negative (>= 0)" if minimum == 0
-                 else f">= {minimum}")
+        bound = f"> {minimum}" if strict else f">= {minimum}"
         raise ValueError(f"{name} must be {bound}; got {eager(lambda: array.min().item())}.")
     return value
 

@@ -377,7 +377,7 @@ def test_bad_images_raise(trained, fashion):
     ({"learning_rate": -1e-3}, r"learning_rate must be > 0.0; got -0.001"),
     ({"learning_rate": 0.0}, r"learning_rate must be > 0.0"),
     ({"learning_rate": float("nan")}, r"learning_rate contains 1 NaN"),
-    ({"beta": -1.0}, r"beta must be non-negative \(>= 0\); got -1.0"),
+    ({"beta": -1.0}, r"beta must be >= 0.0; got -1.0"),
 ])
 def test_train_vae_refuses_a_non_positive_learning_rate_and_a_negative_beta(fashion, settings,
                                                                            message):
