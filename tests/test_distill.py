@@ -300,7 +300,7 @@ def test_one_pass_features_and_logits_are_the_networks_own(teacher, architecture
     ({"temperature": 0.0}, ValueError, "temperature must be > 0"),
     ({"hard_weight": 0.0, "soft_weight": 0.0}, ValueError, "both 0"),
     ({"soft_weight": np.array([0.5, -0.5])}, ValueError, "soft_weight must be non-negative"),
-    ({"hint_weight": -1.0}, ValueError, "hint_weight must be non-negative"),
+    ({"hint_weight": -1.0}, ValueError, "hint_weight must be >= 0"),
     ({"architecture": "resnet"}, ValueError, "Unknown architecture 'resnet'"),
 ])
 def test_bad_settings_of_a_distillation_are_refused(mnist, teacher, settings, error, message):

@@ -216,7 +216,7 @@ def test_conditional_wgan_gp_and_infogan_train_and_sample(mnist):
 @pytest.mark.parametrize("settings, message", [
     ({"latent_dim": 0}, "latent_dim must be a positive integer"),
     ({"n_critic": 0}, "n_critic must be a positive integer"),
-    ({"gp_weight": -1.0}, "gp_weight must be non-negative"),
+    ({"gp_weight": -1.0}, "gp_weight must be >= 0"),
     ({"info_weight": float("nan")}, "info_weight contains 1 NaN or Inf"),
     ({"conditional": True}, "needs labels"),
     ({"loss": "wasserstein_gp", "batch_norm": True}, "must not use BatchNorm"),
