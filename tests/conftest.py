@@ -55,3 +55,18 @@ def _recording_compilations():
 def compilations():
     """``with compilations() as names:`` lists the functions compiled inside the block."""
     return _recording_compilations
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drops every compiled program after each test module.
+
+    XLA's CPU backend maps each compiled executable's code into its own few memory
+    regions, and a process may hold at most ``vm.max_map_count`` of them (65,530 by
+    default). One xdist worker compiles some 20,000 programs over this suite and crossed
+    that limit: the next compilation segfaulted inside XLA (measured: ~3 regions per
+    executable; a worker held 24,000 regions a third of the way through). The modules
+    share no compiled state that matters, so each starts from an empty cache.
+    """
+    yield
+    jax.clear_caches()
