@@ -106,7 +106,8 @@ def test_batch_norm_train_uses_and_updates_statistics_eval_does_neither():
         np.testing.assert_array_equal(a, e)
     net(x, train=True)
     norm = net.norms[0]
-    h = x @ np.asarray(net.layers[0].kernel[...]) + np.asarray(net.layers[0].bias[...])
+    assert net.layers[0].bias is None  # before a BatchNorm, whose shift replaces it
+    h = x @ np.asarray(net.layers[0].kernel[...])
     # Running averages move 10% of the way to the batch's (momentum 0.9).
     np.testing.assert_allclose(norm.mean[...], 0.1 * h.mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(norm.var[...], 0.9 + 0.1 * h.var(0), rtol=1e-5)

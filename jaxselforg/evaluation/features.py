@@ -13,6 +13,7 @@ training core, and a folder holding another network's checkpoint is refused
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 from typing import NamedTuple
@@ -54,6 +55,16 @@ class ReferenceClassifier(NamedTuple):
         return classify.features(self.model, images)
 
 
+def _layout_tag() -> str:
+    """8 hex digits naming the reference CNN's parameter layout (every path and shape),
+    so that a cache written by a library version with another network is not reused."""
+    model = nnx.eval_shape(lambda: classify.make_classifier("cnn", rngs=nnx.Rngs(0),
+                                                            **REFERENCE_CNN))
+    layout = sorted((jax.tree_util.keystr(path), tuple(leaf.shape)) for path, leaf in
+                    jax.tree_util.tree_leaves_with_path(nnx.state(model)))
+    return hashlib.sha1(repr(layout).encode()).hexdigest()[:8]
+
+
 def feature_extractor(dataset: str = "fashion_mnist", *, epochs: int = 10,
                       n_train: int | None = None, seed: int = 0,
                       cache_dir: str | os.PathLike | None = None,
@@ -87,7 +98,8 @@ def feature_extractor(dataset: str = "fashion_mnist", *, epochs: int = 10,
         n_train = _validation.positive_int(n_train, "n_train")
         x, y = x[:n_train], y[:n_train]
     root = pathlib.Path(cache_dir) if cache_dir is not None else data.cache_dir() / "models"
-    directory = root / f"{dataset}-cnn-{len(y)}-images-{epochs}-epochs-seed-{seed}"
+    directory = root / (f"{dataset}-cnn-{_layout_tag()}-{len(y)}-images-{epochs}-epochs-"
+                        f"seed-{seed}")
     result = classify.train_classifier(
         data.to_unit_range(x), np.asarray(y), key=jax.random.key(seed), epochs=epochs,
         augmentation=augment.RandomShift(2), checkpoint_dir=directory, progress=progress,

@@ -75,8 +75,11 @@ class ConvEncoder(nnx.Module):
         get_activation(activation)
         self.activation = activation
         widths = (self.in_channels, *channels)
-        self.convs = nnx.List([Conv(a, b, stride=2, rngs=rngs)
-                               for a, b in itertools.pairwise(widths)])
+        # A layer before a BatchNorm has no bias: the norm's shift replaces it (the bias
+        # gets an exactly-zero gradient, whose rounding noise Adam would amplify).
+        self.convs = nnx.List([Conv(a, b, stride=2, use_bias=not (batch_norm and i > 0),
+                                    rngs=rngs)
+                               for i, (a, b) in enumerate(itertools.pairwise(widths))])
         self.norms = nnx.List([_mode.batch_norm(c, batch_norm and i > 0, rngs)
                                for i, c in enumerate(channels)])
         self.pool = _validation.choice(pool, POOLS, "pool")
@@ -150,10 +153,11 @@ class ConvDecoder(nnx.Module):
         self.small = (self.image_shape[0] // factor, self.image_shape[1] // factor,
                       channels[0])
         self.expand = nnx.Linear(self.in_features, self.small[0] * self.small[1] * channels[0],
-                                 rngs=rngs)
+                                 use_bias=not batch_norm, rngs=rngs)  # no bias before a norm
         self.expand_norm = _mode.batch_norm(channels[0], batch_norm, rngs)
         ins = (channels[0], *channels[:-1])
-        self.deconvs = nnx.List([ConvTranspose2x(a, b, kernel_size=kernel_size, rngs=rngs)
+        self.deconvs = nnx.List([ConvTranspose2x(a, b, kernel_size=kernel_size,
+                                                 use_bias=not batch_norm, rngs=rngs)
                                  for a, b in zip(ins, channels)])
         self.norms = nnx.List([_mode.batch_norm(c, batch_norm, rngs) for c in channels])
         self.output = Conv(channels[-1], self.out_channels, stride=1,

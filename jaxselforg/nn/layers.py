@@ -39,15 +39,19 @@ def activation(name: str):
 
 class _SquareKernel(nnx.Module):
     """The parameters of a k x k (transposed) convolution: a ``[k, k, in, out]`` kernel
-    and a bias ``[out]``, initialized as ``nnx.Conv``'s (LeCun normal, zeros)."""
+    and a bias ``[out]`` (none with ``use_bias=False``: before a BatchNorm, whose shift
+    replaces it), initialized as ``nnx.Conv``'s (LeCun normal, zeros)."""
 
     def __init__(self, in_features: int, out_features: int, *, kernel_size: int = 3,
-                 rngs: nnx.Rngs):
+                 use_bias: bool = True, rngs: nnx.Rngs):
         self.kernel_size = _validation.positive_int(kernel_size, "kernel_size")
         k = self.kernel_size
         self.kernel = nnx.Param(nnx.initializers.lecun_normal()(
             rngs.params(), (k, k, in_features, out_features)))
-        self.bias = nnx.Param(jnp.zeros((out_features,)))
+        self.bias = nnx.Param(jnp.zeros((out_features,))) if use_bias else None
+
+    def _add_bias(self, y: jax.Array) -> jax.Array:
+        return y if self.bias is None else y + self.bias[...]
 
 
 class Conv(_SquareKernel):
@@ -75,15 +79,17 @@ class Conv(_SquareKernel):
       out_features: output channels.
       stride: 1 or 2.
       kernel_size: the side k of the square kernel (3 by default).
+      use_bias: add a bias (False before a BatchNorm, whose shift replaces it).
       rngs: initialization randomness (LeCun normal kernel, zero bias, as ``nnx.Conv``).
     """
 
     def __init__(self, in_features: int, out_features: int, stride: int = 1, *,
-                 kernel_size: int = 3, rngs: nnx.Rngs):
+                 kernel_size: int = 3, use_bias: bool = True, rngs: nnx.Rngs):
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2; got {stride!r}.")
         self.stride = stride
-        super().__init__(in_features, out_features, kernel_size=kernel_size, rngs=rngs)
+        super().__init__(in_features, out_features, kernel_size=kernel_size,
+                         use_bias=use_bias, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         n, h, w, c = x.shape
@@ -109,7 +115,7 @@ class Conv(_SquareKernel):
                 [padded[:, u:u + s * (out_h - 1) + 1:s, v:v + s * (out_w - 1) + 1:s]
                  for u, v in offsets], axis=-1)  # [n, oh, ow, (u, v, in)]
             y = patches @ kernel.reshape(k * k * c, k_out)
-        return y + self.bias[...]
+        return self._add_bias(y)
 
 
 def _transpose_taps(kernel_size: int):
@@ -157,6 +163,7 @@ class ConvTranspose2x(_SquareKernel):
       in_features: input channels.
       out_features: output channels.
       kernel_size: the side k of the square kernel (3 by default).
+      use_bias: add a bias (False before a BatchNorm, whose shift replaces it).
       rngs: initialization randomness (LeCun normal kernel, zero bias, as ``nnx.Conv``).
     """
 
@@ -175,4 +182,4 @@ class ConvTranspose2x(_SquareKernel):
         patches = jnp.concatenate([shifted[:, u:u + h, v:v + w] for u in range(n_off)
                                    for v in range(n_off)], axis=-1)  # [n, h, w, (u, v, in)]
         y = (patches @ matrix).reshape(n, h, w, 2, 2, k_out).transpose(0, 1, 3, 2, 4, 5)
-        return y.reshape(n, 2 * h, 2 * w, k_out) + self.bias[...]
+        return self._add_bias(y.reshape(n, 2 * h, 2 * w, k_out))

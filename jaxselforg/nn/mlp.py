@@ -53,8 +53,11 @@ class MLP(nnx.Module):
         get_activation(activation)  # validates the name
         self.activation = activation
         self.activate_final = bool(activate_final)
-        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in itertools.pairwise(sizes)])
         n_activated = len(widths) if activate_final else len(widths) - 1
+        # A layer before a BatchNorm has no bias: the norm's shift replaces it.
+        self.layers = nnx.List([nnx.Linear(a, b, use_bias=not (batch_norm and i < n_activated),
+                                           rngs=rngs)
+                                for i, (a, b) in enumerate(itertools.pairwise(sizes))])
         self.norms = nnx.List([_mode.batch_norm(w, batch_norm, rngs)
                                for w in widths[:n_activated]])
         rate = _mode.dropout_rate(dropout)
