@@ -117,6 +117,23 @@ def test_batch_norm_train_uses_and_updates_statistics_eval_does_neither():
     assert not np.allclose(net(x), eval_out)  # eval now uses the updated averages
 
 
+def test_a_layer_before_a_batch_norm_has_no_bias():
+    # The norm's shift replaces the bias, whose gradient is exactly zero: Adam would turn
+    # its rounding noise into full-size steps (a vmapped sweep then differs from its runs).
+    encoder = nnx.eval_shape(lambda: nn.ConvEncoder((8, 8), (2, 3, 4), 5, batch_norm=True,
+                                                    rngs=nnx.Rngs(0)))
+    assert [conv.bias is None for conv in encoder.convs] == [False, True, True]
+    assert encoder.dense.bias is not None  # no norm after the dense layer
+    decoder = nnx.eval_shape(lambda: nn.ConvDecoder(3, (8, 8), (4, 2), batch_norm=True,
+                                                    rngs=nnx.Rngs(0)))
+    assert decoder.expand.bias is None and all(d.bias is None for d in decoder.deconvs)
+    assert decoder.output.bias is not None
+    mlp = nnx.eval_shape(lambda: nn.MLP(3, (4, 4, 2), batch_norm=True, rngs=nnx.Rngs(0)))
+    assert [layer.bias is None for layer in mlp.layers] == [True, True, False]
+    plain = nnx.eval_shape(lambda: nn.ConvDecoder(3, (8, 8), (4, 2), rngs=nnx.Rngs(0)))
+    assert plain.expand.bias is not None and all(d.bias is not None for d in plain.deconvs)
+
+
 def test_conv_encoder_decoder_shapes_and_checks():
     enc = nn.ConvEncoder((8, 12), (4, 6), 5, in_channels=3, activation="leaky_relu",
                          batch_norm=True, dropout=0.25, rngs=nnx.Rngs(0))
