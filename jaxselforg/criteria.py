@@ -102,10 +102,14 @@ def separation(
     return jnp.sum(jnp.triu(d, k=1))
 
 
-def inertia(x: ArrayLike, centers: ArrayLike, labels: ArrayLike | None = None) -> jax.Array:
-    """Sum of squared Euclidean distances to the assigned (default: nearest) centre."""
+def inertia(x: ArrayLike, centers: ArrayLike, labels: ArrayLike | None = None, *,
+            sample_weight: ArrayLike | None = None) -> jax.Array:
+    """``sum_i s_i ||x_i - c_(i)||^2``: the (weighted) squared Euclidean distances to the
+    assigned (default: nearest) centre; ``sample_weight`` ``s`` defaults to ones."""
     dist, _, _ = _assigned_distances(x, centers, labels, "sqeuclidean", 2.0, None)
-    return jnp.sum(dist)
+    if sample_weight is None:
+        return jnp.sum(dist)
+    return jnp.sum(_sample_weights(sample_weight, dist.shape[0], dist.dtype) * dist)
 
 
 def quantization_error(
@@ -169,7 +173,7 @@ def _sample_weights(sample_weight: ArrayLike | None, n: int, dtype) -> jax.Array
     weights = _validation.vector(sample_weight, "sample_weight", size=n)
     _validation.check_nonnegative(weights, "sample_weight")
     if _validation.is_concrete(weights) and not _validation.eager(lambda: float(weights.sum())) > 0:
-        raise ValueError("sample_weight must have a positive sum.")
+        raise ValueError("sample_weight must have a positive sum; got all weights zero.")
     return weights.astype(dtype)
 
 

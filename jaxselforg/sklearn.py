@@ -120,6 +120,15 @@ def _enough_samples(n: int, k: int, what: str) -> None:
         raise ValueError(f"n_samples={n} should be >= {what}={k}.")
 
 
+def _sample_weight(sample_weight, n: int):
+    """scikit-learn's forms of ``sample_weight``: None, a scalar (every row alike) or a
+    sequence of ``n`` weights, as a float32 array; the library checks the values."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float32)
+    return np.full(n, weights, np.float32) if weights.ndim == 0 else weights
+
+
 # ---------------------------------------------------------------------------
 # k-means
 
@@ -171,10 +180,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             return self.n_init
         return 1 if not isinstance(self.init, str) or self.init == "k-means++" else 10
 
-    def fit(self, X, y=None):
-        """Clusters ``X`` ``[n, d]``; returns self."""
+    def fit(self, X, y=None, sample_weight=None):
+        """Clusters ``X`` ``[n, d]`` (rows weighted by ``sample_weight`` ``[n]``, or a
+        scalar; None: ones); returns self."""
         x = _checked(self, X, reset=True)
         _enough_samples(x.shape[0], self.n_clusters, "n_clusters")
+        sample_weight = _sample_weight(sample_weight, x.shape[0])
         init = self.init if isinstance(self.init, str) else np.asarray(self.init, np.float32)
         result = cluster.kmeans(
             x,
@@ -185,6 +196,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             tol=self.tol,
             max_iter=self.max_iter,
             metric=self.metric,
+            sample_weight=sample_weight,
         )
         self.cluster_centers_ = np.asarray(result.centers)
         self.labels_ = np.asarray(result.labels)
@@ -205,11 +217,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         x = _checked(self, X, reset=False)
         return np.asarray(cluster.transform(x, self.cluster_centers_, self.metric))
 
-    def score(self, X, y=None):
-        """Minus the inertia of ``X`` on the fitted centres (higher is better)."""
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the (weighted) inertia of ``X`` on the fitted centres (higher is better)."""
         check_is_fitted(self)
         x = _checked(self, X, reset=False)
-        return -float(criteria.inertia(x, self.cluster_centers_))
+        return -float(criteria.inertia(x, self.cluster_centers_,
+                                       sample_weight=_sample_weight(sample_weight, x.shape[0])))
 
 
 # ---------------------------------------------------------------------------

@@ -48,6 +48,12 @@ def _expected_failed_checks(estimator):
             "check_methods_subset_invariance": reason,
             "check_methods_sample_order_invariance": reason,
         }
+    if isinstance(estimator, jsk.KMeans):
+        # As scikit-learn's own KMeans (its PER_ESTIMATOR_XFAIL_CHECKS): the k-means++
+        # draws differ between weighted and repeated rows. From a given start they are
+        # the same fit: test_kmeans_sample_weight_is_repeated_rows_and_sklearns.
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "sample_weight is not equivalent to removing/repeating samples."}
     return {}
 
 
@@ -89,6 +95,26 @@ def test_kmeans_equals_the_functional_api_and_sklearn_from_the_same_start(blobs)
     np.testing.assert_array_equal(ours.labels_, reference.labels_)
     np.testing.assert_allclose(ours.cluster_centers_, reference.cluster_centers_, atol=1e-4)
     np.testing.assert_allclose(ours.inertia_, reference.inertia_, rtol=1e-4)
+
+
+def test_kmeans_sample_weight_is_repeated_rows_and_sklearns(blobs):
+    counts = np.random.default_rng(3).integers(0, 4, size=len(blobs))
+    start = blobs[counts > 0][:3]
+    weighted = jsk.KMeans(3, init=start, tol=0.0).fit(blobs, sample_weight=counts)
+    repeated = jsk.KMeans(3, init=start, tol=0.0).fit(np.repeat(blobs, counts, axis=0))
+    np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(weighted.inertia_, repeated.inertia_, rtol=1e-4)
+    reference = sklearn.cluster.KMeans(3, init=start, n_init=1, tol=0.0).fit(
+        blobs, sample_weight=counts)
+    np.testing.assert_allclose(weighted.cluster_centers_, reference.cluster_centers_, atol=1e-4)
+    np.testing.assert_allclose(weighted.inertia_, reference.inertia_, rtol=1e-4)
+    np.testing.assert_allclose(weighted.score(blobs, sample_weight=counts), -weighted.inertia_,
+                               rtol=1e-5)
+    np.testing.assert_allclose(weighted.score(blobs, sample_weight=2.0),
+                               2 * weighted.score(blobs), rtol=1e-5)
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        jsk.KMeans(3).fit(blobs, sample_weight=-np.ones(len(blobs)))
 
 
 def test_kmeans_does_not_recompile_on_a_second_fit(blobs):
