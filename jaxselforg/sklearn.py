@@ -288,6 +288,17 @@ class _Mixture(DensityMixin, BaseEstimator):
         return np.asarray(x), np.asarray(labels)
 
 
+def _precisions(cholesky: np.ndarray, covariance_type: str) -> np.ndarray:
+    """The precision matrices from their Cholesky factors L (``P = L L^T``), shaped as
+    scikit-learn's ``precisions_``: ``[k, d, d]`` full, ``[d, d]`` tied, and the
+    squares of the (diagonal, scalar) factors for ``"diag"`` and ``"spherical"``."""
+    if covariance_type == "full":
+        return cholesky @ np.swapaxes(cholesky, -1, -2)
+    if covariance_type == "tied":
+        return cholesky @ cholesky.T
+    return cholesky**2
+
+
 class GaussianMixture(_Mixture):
     """A Gaussian mixture fitted by EM, over :func:`jaxselforg.mixture.gaussian_mixture`.
 
@@ -298,8 +309,9 @@ class GaussianMixture(_Mixture):
     ``means_init``, ``precisions_init`` and ``random_state`` (:func:`jax_key`).
 
     Attributes:
-      weights_ ``[k]``, means_ ``[k, d]``, covariances_ and precisions_cholesky_ (shaped
-      by ``covariance_type`` as scikit-learn's), converged_, n_iter_, lower_bound_.
+      weights_ ``[k]``, means_ ``[k, d]``, covariances_, precisions_ and
+      precisions_cholesky_ (shaped by ``covariance_type`` as scikit-learn's), converged_,
+      n_iter_, lower_bound_.
     """
 
     def __init__(
@@ -353,6 +365,7 @@ class GaussianMixture(_Mixture):
         self._store(result)
         self.covariances_ = np.asarray(result.covariances)
         self.precisions_cholesky_ = np.asarray(result.precisions_cholesky)
+        self.precisions_ = _precisions(self.precisions_cholesky_, self.covariance_type)
         return self
 
     def _params(self):

@@ -144,6 +144,7 @@ def test_gaussian_mixture_equals_the_functional_api_and_sklearn_from_the_same_st
     np.testing.assert_allclose(ours.weights_, reference.weights_, atol=1e-4)
     np.testing.assert_allclose(ours.means_, reference.means_, atol=1e-3)
     np.testing.assert_allclose(ours.covariances_, reference.covariances_, atol=1e-3)
+    np.testing.assert_allclose(ours.precisions_, reference.precisions_, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(ours.score_samples(blobs), reference.score_samples(blobs), rtol=1e-4)
     np.testing.assert_allclose(ours.bic(blobs), reference.bic(blobs), rtol=1e-4)
     np.testing.assert_allclose(ours.aic(blobs), reference.aic(blobs), rtol=1e-4)
@@ -151,6 +152,20 @@ def test_gaussian_mixture_equals_the_functional_api_and_sklearn_from_the_same_st
     assert ours.converged_ == reference.converged_ and ours.n_iter_ == reference.n_iter_
     x, labels = ours.sample(50)
     assert x.shape == (50, 4) and labels.shape == (50,) and set(labels) <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_gaussian_mixture_precisions_invert_the_covariances(blobs, covariance_type):
+    fitted = jsk.GaussianMixture(2, covariance_type=covariance_type, random_state=SEED).fit(blobs)
+    reference = sklearn.mixture.GaussianMixture(2, covariance_type=covariance_type)
+    reference.fit(blobs.astype(np.float64))
+    assert fitted.precisions_.shape == reference.precisions_.shape
+    if covariance_type in ("full", "tied"):
+        identity = np.broadcast_to(np.eye(4), fitted.covariances_.shape)
+        np.testing.assert_allclose(fitted.precisions_ @ fitted.covariances_, identity,
+                                   atol=1e-3)
+    else:
+        np.testing.assert_allclose(fitted.precisions_ * fitted.covariances_, 1.0, rtol=1e-4)
 
 
 def test_bernoulli_mixture_equals_the_functional_api(pixels):
