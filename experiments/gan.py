@@ -123,9 +123,12 @@ def train_model(config: Config, name: str, dataset: str, x, y, extractor, eval_r
                                epochs=epochs, evaluate=fcd, checkpoint_dir=directory,
                                metrics_path=metrics_path, progress=train.progress_enabled(),
                                desc=f"{name} {dataset}", **settings)
-        if epochs in config.snapshot_epochs:
-            progression[epochs] = np.asarray(_samples(result.generator_of(0), settings, 10,
-                                                      grid_key)[0])
+        # A resumed run may already be past this snapshot (the checkpoint is restored,
+        # not rewound): label the grid with the epoch the state has reached.
+        reached = int(np.max(np.asarray(result.state.step))) // (len(x) // config.batch_size)
+        if reached in config.snapshot_epochs:
+            progression[reached] = np.asarray(_samples(result.generator_of(0), settings, 10,
+                                                       grid_key)[0])
     return result, progression, train.read_metrics(metrics_path)
 
 
