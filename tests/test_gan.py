@@ -179,6 +179,9 @@ def test_seed_sweep_is_the_single_runs_in_one_program(mnist):
                           evaluate=lambda g: seen.append(g) or {"mean_pixel": float(
                               jnp.mean(gan.sample(g, 8, key=jax.random.key(0))))}, **_SMALL)
     assert sweep.n_runs == 2 and len(seen) == 2
+    # The fully connected GAN's default: BatchNorm in the generator only.
+    generator, discriminator = sweep.generator_of(0), sweep.discriminator_of(0)
+    assert generator.net.norms[0] is not None and discriminator.trunk.norms[0] is None
     assert sweep.history["mean_pixel"].shape == (1, 2)
     single = gan.train_gan(images, key=keys[1], epochs=1, **_SMALL)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6),
@@ -220,6 +223,7 @@ def test_conditional_wgan_gp_and_infogan_train_and_sample(mnist):
     ({"info_weight": float("nan")}, "info_weight contains 1 NaN or Inf"),
     ({"conditional": True}, "needs labels"),
     ({"loss": "wasserstein_gp", "batch_norm": True}, "must not use BatchNorm"),
+    ({"batch_norm": ("generator", "critic")}, "Unknown batch_norm role 'critic'"),
     ({"loss": "least_squares"}, "Unknown loss 'least_squares'"),
 ])
 def test_bad_settings_are_refused(mnist, settings, message):

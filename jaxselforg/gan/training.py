@@ -32,19 +32,44 @@ OPTIMIZER = optax.inject_hyperparams(optax.adam)(learning_rate=2e-4, b1=0.5, b2=
 """Both roles' optimizer: Adam whose step size and betas are traced state (Radford et
 al. 2016: 2e-4, (0.5, 0.999); WGAN-GP: 2e-4, (0.5, 0.9))."""
 
-# loss: (learning_rate, b1, b2, n_critic, BatchNorm in both networks). The defaults are
-# Radford et al.'s DCGAN recipe, not the Keras example's (no BatchNorm, Adam 3e-4, b1 =
-# 0.9): measured on MNIST (G (32, 32), D (32, 64); the example's widths alike), with
-# the Keras settings the samples lose their dependence on z within ~100 steps (std over
-# samples 0.015 -> 0.01; the fully connected GAN's 0.066 -> 0.008) and the DCGAN's
-# sigmoid saturates to all-black images by step 128 -- a plain optax + jax.numpy GAN
-# written beside the library collapses the same way, so it is the game, not the core.
-# With BatchNorm and b1 = 0.5 the std over samples grows to 0.2 (real digits: 0.3).
+# loss: (learning_rate, b1, b2, n_critic). Radford et al.'s DCGAN recipe, not the Keras
+# example's (no BatchNorm, Adam 3e-4, b1 = 0.9): measured on MNIST (G (32, 32), D (32,
+# 64); the example's widths alike), with the Keras settings the samples lose their
+# dependence on z within ~100 steps (std over samples 0.015 -> 0.01; the fully
+# connected GAN's 0.066 -> 0.008) and the DCGAN's sigmoid saturates to all-black images
+# by step 128 -- a plain optax + jax.numpy GAN written beside the library collapses the
+# same way, so it is the game, not the training core. With BatchNorm and b1 = 0.5 the
+# std over samples grows to 0.2 (real digits: 0.3).
 _DEFAULTS = {
-    "minimax": (2e-4, 0.5, 0.999, 1, True),
-    "non_saturating": (2e-4, 0.5, 0.999, 1, True),
-    "wasserstein_gp": (2e-4, 0.5, 0.9, 5, False),
+    "minimax": (2e-4, 0.5, 0.999, 1),
+    "non_saturating": (2e-4, 0.5, 0.999, 1),
+    "wasserstein_gp": (2e-4, 0.5, 0.9, 5),
 }
+_ROLES = ("generator", "discriminator")
+
+
+def _default_batch_norm(architecture: str, loss: str) -> tuple[str, ...]:
+    """The roles with BatchNorm by default: both for a DCGAN (Radford et al.); the
+    generator only for a WGAN-GP (its critic must not have it, Gulrajani et al.) and
+    for the fully connected GAN (measured on MNIST: with BatchNorm in both MLPs it
+    collapsed to one image, FCD 1,050; with it in G only it draws digit shapes within
+    1,200 steps)."""
+    if loss == "wasserstein_gp" or architecture == "mlp":
+        return ("generator",)
+    return _ROLES
+
+
+def _normalized_roles(batch_norm, architecture: str, loss: str) -> tuple[str, ...]:
+    """``batch_norm`` as the roles that get BatchNorm: None (the default), True (both),
+    False (neither), or a sequence of role names."""
+    if batch_norm is None:
+        return _default_batch_norm(architecture, loss)
+    if isinstance(batch_norm, bool):
+        return _ROLES if batch_norm else ()
+    roles = (batch_norm,) if isinstance(batch_norm, str) else tuple(batch_norm)
+    for role in roles:
+        _validation.choice(role, _ROLES, "batch_norm role")
+    return tuple(r for r in _ROLES if r in roles)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +135,7 @@ def train_gan(
     latent_dim: int = 128,
     generator_widths: Sequence[int] | None = None,
     discriminator_widths: Sequence[int] | None = None,
-    batch_norm: bool | None = None,
+    batch_norm: bool | Sequence[str] | None = None,
     dropout: float = 0.0,
     epochs: int = 10,
     batch_size: int = 64,
@@ -146,8 +171,9 @@ def train_gan(
       info: InfoGAN codes (``gan.InfoCodes()``: 10 categories, 2 continuous), or None.
       latent_dim: dimension of z.
       generator_widths, discriminator_widths: hidden widths / channels (None: defaults).
-      batch_norm: BatchNorm in both networks (refused for WGAN-GP's critic); None: on,
-        off for WGAN-GP.
+      batch_norm: the roles with BatchNorm: True (both), False (neither), a sequence
+        such as ``("generator",)``, or None: both for a DCGAN, the generator only for
+        the fully connected GAN and for WGAN-GP (whose critic must not have it).
       dropout: dropout rate of an MLP discriminator.
       epochs: total epochs (a resumed run continues up to it).
       batch_size: real images per step.
@@ -186,9 +212,9 @@ def train_gan(
     n_classes = _validation.positive_int(n_classes, "n_classes") if conditional else 0
     if info is not None and not isinstance(info, InfoCodes):
         raise ValueError(f"info must be gan.InfoCodes(...) or None; got {info!r}.")
-    rate, beta1, beta2, critic_steps, norm = _DEFAULTS[loss]
-    batch_norm = norm if batch_norm is None else bool(batch_norm)
-    if loss == "wasserstein_gp" and batch_norm:
+    rate, beta1, beta2, critic_steps = _DEFAULTS[loss]
+    normalized = _normalized_roles(batch_norm, architecture, loss)
+    if loss == "wasserstein_gp" and "discriminator" in normalized:
         raise ValueError("WGAN-GP's critic must not use BatchNorm: the gradient penalty is "
                          "per example and BatchNorm couples a batch (Gulrajani et al. 2017).")
     n_critic = _validation.positive_int(critic_steps if n_critic is None else n_critic,
@@ -202,12 +228,12 @@ def train_gan(
         "generator": _Factory("generator", architecture, tuple(sorted({
             "latent_dim": latent_dim, "code_dim": code_dim, "image_shape": image_shape,
             "widths": None if generator_widths is None else tuple(generator_widths),
-            "batch_norm": bool(batch_norm)}.items()))),
+            "batch_norm": "generator" in normalized}.items()))),
         "discriminator": _Factory("discriminator", architecture, tuple(sorted({
             "n_classes": n_classes, "q_dim": info.size if info is not None else 0,
             "image_shape": image_shape,
             "widths": None if discriminator_widths is None else tuple(discriminator_widths),
-            "batch_norm": bool(batch_norm), "dropout": dropout}.items()))),
+            "batch_norm": "discriminator" in normalized, "dropout": dropout}.items()))),
     }
     for factory in factories.values():
         nnx.eval_shape(lambda f=factory: f(nnx.Rngs(0)))  # validates settings, computes nothing
