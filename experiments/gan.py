@@ -310,8 +310,9 @@ def run(config: Config, run: harness.Run) -> dict:
     run.text(
         f"Each model is a sweep of {config.n_seeds} seeds trained **vmapped in one compiled "
         f"program** (`gan.train_gan(..., key=jax.random.split(key, {config.n_seeds}))`), "
-        f"non-saturating loss, BatchNorm in both networks and Adam 2e-4 (0.5, 0.999) "
-        f"(Radford et al. 2016; WGAN-GP: no BatchNorm, Adam 2e-4 (0.5, 0.9)), batch "
+        f"non-saturating loss, Adam 2e-4 (0.5, 0.999) (Radford et al. 2016; WGAN-GP: "
+        f"(0.5, 0.9)), BatchNorm in both DCGAN networks and in the generator only of the "
+        f"fully connected GAN and of WGAN-GP (`train_gan`'s defaults), batch "
         f"{config.batch_size}, z ~ "
         f"N(0, I) of {config.latent_dim}. Fully connected nets: G "
         f"{'-'.join(map(str, config.mlp_generator))}, D "

@@ -224,6 +224,7 @@ def test_conditional_wgan_gp_and_infogan_train_and_sample(mnist):
     ({"conditional": True}, "needs labels"),
     ({"loss": "wasserstein_gp", "batch_norm": True}, "must not use BatchNorm"),
     ({"batch_norm": ("generator", "critic")}, "Unknown batch_norm role 'critic'"),
+    ({"batch_norm": 1}, "batch_norm must be True, False, None or a sequence"),
     ({"loss": "least_squares"}, "Unknown loss 'least_squares'"),
 ])
 def test_bad_settings_are_refused(mnist, settings, message):

@@ -66,7 +66,13 @@ def _normalized_roles(batch_norm, architecture: str, loss: str) -> tuple[str, ..
         return _default_batch_norm(architecture, loss)
     if isinstance(batch_norm, bool):
         return _ROLES if batch_norm else ()
-    roles = (batch_norm,) if isinstance(batch_norm, str) else tuple(batch_norm)
+    if isinstance(batch_norm, str):
+        roles = (batch_norm,)
+    elif isinstance(batch_norm, (list, tuple, set, frozenset)):
+        roles = tuple(batch_norm)
+    else:
+        raise ValueError("batch_norm must be True, False, None or a sequence of roles such "
+                         f"as ('generator',); got {batch_norm!r}.")
     for role in roles:
         _validation.choice(role, _ROLES, "batch_norm role")
     return tuple(r for r in _ROLES if r in roles)
