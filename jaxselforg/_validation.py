@@ -244,12 +244,16 @@ def choice(value: str, accepted: Sequence[str], name: str) -> str:
     return value
 
 
-def positive_int(value, name: str) -> int:
-    """Validates a static positive integer (a shape or a count)."""
+def positive_int(value, name: str, *, at_most: int | None = None,
+                 bound: str = "the number of points") -> int:
+    """Validates a static positive integer (a shape or a count), at most ``at_most``
+    (``bound`` names that limit in the message) when given."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     if value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value}.")
+    if at_most is not None and value > at_most:
+        raise ValueError(f"{name} must be <= {bound} {at_most}; got {name}={value}.")
     return int(value)
 
 

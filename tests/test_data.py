@@ -698,7 +698,7 @@ def test_scan_batches_rejects_bad_data_and_batch_size():
     step = lambda carry, batch, index: (carry, None)  # noqa: E731
     with pytest.raises(ValueError, match="first"):
         data.scan_batches(step, 0, (np.zeros((10, 2)), np.zeros(9)), key=KEY, batch_size=2)
-    with pytest.raises(ValueError, match="exceeds the number of examples 10"):
+    with pytest.raises(ValueError, match="must be <= the number of examples 10"):
         data.scan_batches(step, 0, np.zeros((10, 2)), key=KEY, batch_size=11)
     with pytest.raises(ValueError, match="batch_size"):
         data.scan_batches(step, 0, np.zeros((10, 2)), key=KEY, batch_size=0)

@@ -227,7 +227,7 @@ def test_checkpoint_of_another_config_is_an_error(problem, tmp_path):
 
 
 def test_fit_rejects_bad_settings(problem):
-    with pytest.raises(ValueError, match="batch_size 65 exceeds the number of examples 64"):
+    with pytest.raises(ValueError, match="batch_size must be <= the number of examples 64; got batch_size=65"):
         train.fit(problem["step"], problem["state"], problem["data"], batch_size=65, epochs=1)
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         _fit(problem, epochs=0)

@@ -216,13 +216,9 @@ def competitive_learning(
     """
     x = _validation.matrix(x, "x")
     n, d = x.shape
-    k = _validation.positive_int(k, "k")
-    if k > n:
-        raise ValueError(f"k must be <= the number of points {n}; got k={k}.")
+    k = _validation.positive_int(k, "k", at_most=n)
     epochs = _validation.positive_int(epochs, "epochs")
-    batch_size = _validation.positive_int(batch_size, "batch_size")
-    if batch_size > n:
-        raise ValueError(f"batch_size {batch_size} exceeds the number of points {n}.")
+    batch_size = _validation.positive_int(batch_size, "batch_size", at_most=n)
     for name, value in (("learning_rate", learning_rate), ("final_learning_rate",
                                                            final_learning_rate)):
         if _validation.is_concrete(value) and not float(jnp.asarray(value)) > 0:

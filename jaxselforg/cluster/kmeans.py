@@ -302,9 +302,7 @@ def kmeans(
     """
     x = _validation.matrix(x, "x")
     n, d = x.shape
-    k = _validation.positive_int(k, "k")
-    if k > n:
-        raise ValueError(f"k must be <= the number of points {n}; got k={k}.")
+    k = _validation.positive_int(k, "k", at_most=n)
     n_init = _validation.positive_int(n_init, "n_init")
     max_iter = _validation.positive_int(max_iter, "max_iter")
     _validation.choice(update, UPDATES, "update")

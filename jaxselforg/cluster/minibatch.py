@@ -123,13 +123,10 @@ def minibatch_kmeans(
     else:
         x = _validation.matrix(x, "x")
     n, d = x.shape
-    k = _validation.positive_int(k, "k")
-    batch_size = _validation.positive_int(batch_size, "batch_size")
+    k = _validation.positive_int(k, "k", at_most=n)
+    batch_size = _validation.positive_int(batch_size, "batch_size", at_most=n)
     epochs = _validation.positive_int(epochs, "epochs")
     tol = _validation.hyperparameter(tol, "tol", minimum=0.0)
-    if k > n or batch_size > n:
-        raise ValueError(f"need k <= n and batch_size <= n = {n}; got k={k}, "
-                         f"batch_size={batch_size}.")
     init_key, key = jax.random.split(key)
 
     if isinstance(init, str):

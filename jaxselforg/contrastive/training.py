@@ -345,12 +345,10 @@ def train_simclr(
     """
     images = _checked_images(images)
     epochs = _validation.positive_int(epochs, "epochs")
-    batch_size = _validation.positive_int(batch_size, "batch_size")
+    batch_size = _validation.positive_int(batch_size, "batch_size", at_most=images.shape[0],
+                                          bound="the number of images")
     if batch_size < 2:
         raise ValueError("SimCLR needs batch_size >= 2: a batch of one image has no negatives.")
-    if batch_size > images.shape[0]:
-        raise ValueError(f"batch_size {batch_size} exceeds the number of images "
-                         f"{images.shape[0]}.")
     temperature = _values(temperature, "temperature", positive=True)
     augmentation = simclr_augmentation() if augmentation is None else augmentation
     if not callable(augmentation):

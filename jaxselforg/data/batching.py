@@ -38,9 +38,8 @@ def epoch_indices(key: jax.Array, n: int, batch_size: int) -> jax.Array:
     The last ``n % batch_size`` indices of the permutation are dropped; they differ
     every epoch, so no example is left out systematically.
     """
-    batch_size = _validation.positive_int(batch_size, "batch_size")
-    if batch_size > n:
-        raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n}.")
+    batch_size = _validation.positive_int(batch_size, "batch_size", at_most=n,
+                                          bound="the number of examples")
     n_batches = n // batch_size
     permutation = jax.random.permutation(key, n).astype(jnp.int32)
     return permutation[: n_batches * batch_size].reshape(n_batches, batch_size)

@@ -395,9 +395,7 @@ def _check_fit_arguments(x, k, tol, max_iter, n_init, sample_weight):
     """
     x = _validation.matrix(x, "x")
     n = x.shape[0]
-    k = _validation.positive_int(k, "k")
-    if k > n:
-        raise ValueError(f"k must be <= the number of points {n}; got k={k}.")
+    k = _validation.positive_int(k, "k", at_most=n)
     max_iter = _validation.positive_int(max_iter, "max_iter")
     n_init = _validation.positive_int(n_init, "n_init")
     if _validation.is_concrete(tol) and not float(np.asarray(tol)) >= 0:

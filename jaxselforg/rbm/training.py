@@ -461,9 +461,8 @@ def fit(
     n_hidden = _validation.positive_int(n_hidden, "n_hidden")
     k = _validation.positive_int(k, "k")
     epochs = _validation.positive_int(epochs, "epochs")
-    batch_size = _validation.positive_int(batch_size, "batch_size")
-    if batch_size > n:
-        raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n}.")
+    batch_size = _validation.positive_int(batch_size, "batch_size", at_most=n,
+                                          bound="the number of examples")
     n_chains = batch_size if n_chains is None else _validation.positive_int(n_chains, "n_chains")
     if isinstance(momentum_epochs, bool) or not isinstance(momentum_epochs, int) \
             or momentum_epochs < 0:

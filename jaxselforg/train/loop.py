@@ -388,8 +388,8 @@ def fit(
         raise ValueError(f"data must be arrays sharing a non-empty {where} dimension; "
                          f"got {where} dimensions {sorted(sizes)}.")
     n_examples = sizes.pop()
-    if batch_size > n_examples:
-        raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n_examples}.")
+    _validation.positive_int(batch_size, "batch_size", at_most=n_examples,
+                             bound="the number of examples")
     steps_per_epoch = n_examples // batch_size
     driver = _validation.choice(epoch_driver, EPOCH_DRIVERS, "epoch_driver")
     epoch_fn = (_compiled_epoch if driver == "scan" else _looped_epoch)(
