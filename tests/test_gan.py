@@ -49,6 +49,13 @@ def test_networks_map_shapes_and_ranges():
     images = g(z, code)
     assert images.shape == (5, 28, 28) and bool(jnp.all((images > 0) & (images < 1)))
     assert d(images, code).shape == (5,)
+    # Radford et al.'s discriminator reads every pixel of the last maps: 7 x 7 x 4 features.
+    flat = gan.Discriminator("dcgan", widths=(4, 4), pool="flatten", rngs=nnx.Rngs(1))
+    assert flat.trunk.out_features == 7 * 7 * 4 and flat(images).shape == (5,)
+    with pytest.raises(ValueError, match="pool applies to the DCGAN discriminator"):
+        gan.Discriminator("mlp", pool="max", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="Unknown pool 'min'"):
+        gan.Discriminator("dcgan", pool="min", rngs=nnx.Rngs(0))
     info = gan.Discriminator("mlp", q_dim=12, widths=(8,), rngs=nnx.Rngs(2))
     logit, q = info.heads(images)
     np.testing.assert_array_equal(logit, info(images))
@@ -226,6 +233,7 @@ def test_conditional_wgan_gp_and_infogan_train_and_sample(mnist):
     ({"batch_norm": ("generator", "critic")}, "Unknown batch_norm role 'critic'"),
     ({"batch_norm": 1}, "batch_norm must be True, False, None or a sequence"),
     ({"loss": "least_squares"}, "Unknown loss 'least_squares'"),
+    ({"discriminator_pool": "flatten"}, "pool applies to the DCGAN discriminator"),
 ])
 def test_bad_settings_are_refused(mnist, settings, message):
     with pytest.raises(ValueError, match=message):

@@ -122,12 +122,16 @@ class Discriminator(nnx.Module):
       batch_norm: BatchNorm in the trunk (never in a WGAN-GP critic: the penalty is
         per example, BatchNorm couples the examples of a batch).
       dropout: dropout rate of the MLP trunk (0: none).
+      pool: how the DCGAN trunk's last feature maps reach the heads: ``"max"`` (the
+        Keras example's global max pool; None means it), ``"mean"`` or ``"flatten"``
+        (every pixel, as Radford et al.'s discriminator). None for an MLP.
       rngs: initialization randomness.
     """
 
     def __init__(self, architecture: str = "dcgan", *, n_classes: int = 0, q_dim: int = 0,
                  image_shape: Sequence[int] = (28, 28), widths: Sequence[int] | None = None,
-                 batch_norm: bool = False, dropout: float = 0.0, rngs: nnx.Rngs):
+                 batch_norm: bool = False, dropout: float = 0.0, pool: str | None = None,
+                 rngs: nnx.Rngs):
         self.architecture = _validation.choice(architecture, ARCHITECTURES, "architecture")
         self.n_classes = _nonnegative_int(n_classes, "n_classes")
         self.q_dim = _nonnegative_int(q_dim, "q_dim")
@@ -135,6 +139,9 @@ class Discriminator(nnx.Module):
         widths = _widths(widths, architecture, _DEFAULT_DISCRIMINATOR)
         h, w = self.image_shape
         if architecture == "mlp":
+            if pool is not None:
+                raise ValueError("pool applies to the DCGAN discriminator; an MLP's has none "
+                                 f"(use pool=None); got {pool!r}.")
             self.trunk = nn.MLP(h * w + self.n_classes, widths, activation="leaky_relu",
                                 activate_final=True, batch_norm=batch_norm, dropout=dropout,
                                 rngs=rngs)
@@ -143,7 +150,7 @@ class Discriminator(nnx.Module):
                 raise ValueError("The DCGAN discriminator has no dropout; use dropout=0.")
             self.trunk = nn.ConvEncoder(self.image_shape, widths, features=None,
                                         in_channels=1 + self.n_classes, activation="leaky_relu",
-                                        batch_norm=batch_norm, pool="max", rngs=rngs)
+                                        batch_norm=batch_norm, pool=pool or "max", rngs=rngs)
         self.logit = nnx.Linear(self.trunk.out_features, 1, rngs=rngs)
         self.q = nnx.Linear(self.trunk.out_features, self.q_dim, rngs=rngs) if self.q_dim \
             else None

@@ -142,6 +142,7 @@ def train_gan(
     generator_widths: Sequence[int] | None = None,
     discriminator_widths: Sequence[int] | None = None,
     batch_norm: bool | Sequence[str] | None = None,
+    discriminator_pool: str | None = None,
     dropout: float = 0.0,
     epochs: int = 10,
     batch_size: int = 64,
@@ -180,6 +181,8 @@ def train_gan(
       batch_norm: the roles with BatchNorm: True (both), False (neither), a sequence
         such as ``("generator",)``, or None: both for a DCGAN, the generator only for
         the fully connected GAN and for WGAN-GP (whose critic must not have it).
+      discriminator_pool: a DCGAN discriminator's pool before its heads: ``"max"`` (the
+        Keras example; None means it), ``"mean"`` or ``"flatten"`` (Radford et al.).
       dropout: dropout rate of an MLP discriminator.
       epochs: total epochs (a resumed run continues up to it).
       batch_size: real images per step.
@@ -239,7 +242,8 @@ def train_gan(
             "n_classes": n_classes, "q_dim": info.size if info is not None else 0,
             "image_shape": image_shape,
             "widths": None if discriminator_widths is None else tuple(discriminator_widths),
-            "batch_norm": "discriminator" in normalized, "dropout": dropout}.items()))),
+            "batch_norm": "discriminator" in normalized, "dropout": dropout,
+            "pool": discriminator_pool}.items()))),
     }
     for factory in factories.values():
         nnx.eval_shape(lambda f=factory: f(nnx.Rngs(0)))  # validates settings, computes nothing
