@@ -245,13 +245,15 @@ def choice(value: str, accepted: Sequence[str], name: str) -> str:
 
 
 def positive_int(value, name: str, *, at_most: int | None = None,
-                 bound: str = "the number of points") -> int:
-    """Validates a static positive integer (a shape or a count), at most ``at_most``
-    (``bound`` names that limit in the message) when given."""
+                 bound: str = "the number of points", minimum: int = 1) -> int:
+    """Validates a static integer (a shape or a count) of at least ``minimum`` (1: a
+    positive integer; 0: a non-negative one), at most ``at_most`` (``bound`` names that
+    limit in the message) when given."""
+    kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value}.")
+        raise ValueError(f"{name} must be {kind}; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be {kind}; got {value}.")
     if at_most is not None and value > at_most:
         raise ValueError(f"{name} must be <= {bound} {at_most}; got {name}={value}.")
     return int(value)

@@ -159,6 +159,29 @@ def test_conv_encoder_decoder_shapes_and_checks():
         nn.ConvDecoder(3, (8, 8), (), rngs=nnx.Rngs(0))
 
 
+def test_conv_encoder_vgg_stages_are_the_composed_flax_convolutions():
+    # stride1_convs = 1: each stage is conv(stride 1) -> conv(stride 2), every block
+    # conv -> activation here (no BatchNorm), then the dense layer: Flax's layers composed.
+    enc = nn.ConvEncoder((8, 8), (3, 4), 5, stride1_convs=1, rngs=nnx.Rngs(1))
+    assert [conv.stride for conv in enc.convs] == [1, 2, 1, 2]
+    assert [conv.kernel.shape[2:] for conv in enc.convs] == [(1, 3), (3, 3), (3, 4), (4, 4)]
+    x = np.random.default_rng(4).random((2, 8, 8)).astype(np.float32)
+    h = x[..., None]
+    for conv in enc.convs:
+        flax_conv = nnx.Conv(*conv.kernel.shape[2:], (3, 3), strides=conv.stride,
+                             padding="SAME", rngs=nnx.Rngs(0))
+        flax_conv.kernel[...] = conv.kernel[...]
+        flax_conv.bias[...] = conv.bias[...]
+        h = jax.nn.relu(flax_conv(h))
+    expected = jax.nn.relu(enc.dense(h.reshape(2, -1)))
+    np.testing.assert_allclose(enc(x), expected, rtol=1e-5, atol=1e-6)
+    bn = nnx.eval_shape(lambda: nn.ConvEncoder((8, 8), (3, 4), 5, stride1_convs=2,
+                                               batch_norm=True, rngs=nnx.Rngs(0)))
+    assert len(bn.convs) == 6 and bn.norms[0] is None and all(bn.norms[1:])
+    with pytest.raises(ValueError, match=r"stride1_convs must be an integer >= 0; got -1"):
+        nn.ConvEncoder((8, 8), (3,), stride1_convs=-1, rngs=nnx.Rngs(0))
+
+
 def test_gaussian_head():
     head = nn.GaussianHead(4, 2, rngs=nnx.Rngs(0))
     h = np.ones((3, 4), np.float32)

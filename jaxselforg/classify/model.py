@@ -31,18 +31,20 @@ class CNN(nnx.Module):
     Args:
       image_shape: ``(h, w)``, multiples of ``2 ** len(channels)``.
       n_classes: output classes.
-      channels: the stride-2 convolutions' channels.
+      channels: the channels of each stage (``nn.ConvEncoder``).
       features: width of the penultimate (feature) layer.
       dropout: rate before the output layer.
+      stride1_convs: stride-1 convolutions before each stage's stride-2 one (0: two
+        strided convolutions only; 1: a VGG-style stage, for the Fashion-MNIST target).
       rngs: initialization randomness.
     """
 
     def __init__(self, image_shape: Sequence[int] = (28, 28), n_classes: int = 10,
                  channels: Sequence[int] = (32, 64), features: int = 256, dropout: float = 0.3,
-                 *, rngs: nnx.Rngs):
+                 stride1_convs: int = 0, *, rngs: nnx.Rngs):
         self.image_shape = tuple(image_shape)
         self.encoder = nn.ConvEncoder(self.image_shape, channels, features, batch_norm=True,
-                                      rngs=rngs)
+                                      stride1_convs=stride1_convs, rngs=rngs)
         self.head = nn.MLP(features, (_validation.positive_int(n_classes, "n_classes"),),
                            rngs=rngs)
         self.drop = _mode.dropout(dropout)

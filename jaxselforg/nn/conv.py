@@ -45,16 +45,19 @@ def _channels(channels: Sequence[int]) -> tuple[int, ...]:
 class ConvEncoder(nnx.Module):
     """Images ``[n, h, w]`` or ``[n, h, w, c]`` -> features ``[n, features]``.
 
-    ``len(channels)`` blocks of ``Conv(3x3, stride 2) -> BatchNorm (optional) ->
-    activation``, then flatten (or a global max or mean pool over the pixels),
+    ``len(channels)`` stages, each ``stride1_convs`` blocks of ``Conv(3x3, stride 1)``
+    and one of ``Conv(3x3, stride 2)``, every block ``Conv -> BatchNorm (optional) ->
+    activation`` (a VGG-style stage when ``stride1_convs > 0``), then flatten (or a global max or mean pool over the pixels),
     Dropout (optional), and ``Linear(features) -> activation`` (``features=None``: the
     flattened convolution output, ``h/2^L * w/2^L * channels[-1]`` features, or
     ``channels[-1]`` after a pool).
 
     Args:
       image_shape: ``(h, w)``, multiples of ``2 ** len(channels)``.
-      channels: output channels of the convolutions.
+      channels: output channels of each stage's convolutions.
       features: width of the final dense layer, or None for none.
+      stride1_convs: stride-1 convolutions before each stage's stride-2 one (0: the
+        plain strided encoder of the VAE and the DCGAN discriminator).
       in_channels: input channels (1 for ``[n, h, w]`` images).
       activation: one of ``nn.ACTIVATIONS`` (``"leaky_relu"`` for a DCGAN critic).
       batch_norm: BatchNorm after each convolution but the first (DCGAN's rule: the
@@ -68,20 +71,24 @@ class ConvEncoder(nnx.Module):
     def __init__(self, image_shape: Sequence[int] = (28, 28), channels: Sequence[int] = (32, 64),
                  features: int | None = 256, *, in_channels: int = 1, activation: str = "relu",
                  batch_norm: bool = False, dropout: float = 0.0, pool: str = "flatten",
-                 rngs: nnx.Rngs):
+                 stride1_convs: int = 0, rngs: nnx.Rngs):
         channels = _channels(channels)
+        stride1_convs = _validation.positive_int(stride1_convs, "stride1_convs", minimum=0)
         self.image_shape = _image_shape(image_shape, len(channels), "ConvEncoder")
         self.in_channels = _validation.positive_int(in_channels, "in_channels")
         get_activation(activation)
         self.activation = activation
-        widths = (self.in_channels, *channels)
+        outputs = [c for c in channels for _ in range(stride1_convs + 1)]
+        strides = ([1] * stride1_convs + [2]) * len(channels)
+        widths = (self.in_channels, *outputs)
         # A layer before a BatchNorm has no bias: the norm's shift replaces it (the bias
         # gets an exactly-zero gradient, whose rounding noise Adam would amplify).
-        self.convs = nnx.List([Conv(a, b, stride=2, use_bias=not (batch_norm and i > 0),
+        self.convs = nnx.List([Conv(a, b, stride=s, use_bias=not (batch_norm and i > 0),
                                     rngs=rngs)
-                               for i, (a, b) in enumerate(itertools.pairwise(widths))])
+                               for i, ((a, b), s) in enumerate(
+                                   zip(itertools.pairwise(widths), strides))])
         self.norms = nnx.List([_mode.batch_norm(c, batch_norm and i > 0, rngs)
-                               for i, c in enumerate(channels)])
+                               for i, c in enumerate(outputs)])
         self.pool = _validation.choice(pool, POOLS, "pool")
         factor = 2 ** len(channels)
         flat = self.image_shape[0] // factor * (self.image_shape[1] // factor) * channels[-1]
