@@ -187,27 +187,6 @@ def centres_figure(fits, scores, test_labels, class_names):
     return fig
 
 
-def confusion_figure(test_labels, labels, class_names, title):
-    """Confusion matrix: true class against the class its cluster was matched to."""
-    mapping = criteria.match_clusters(test_labels, labels)
-    predicted = mapping[labels]
-    counts = np.zeros((10, 10), int)
-    np.add.at(counts, (test_labels[predicted >= 0], predicted[predicted >= 0]), 1)
-    fig, ax = plt.subplots(figsize=(7.5, 6.5))
-    image = ax.imshow(counts, cmap="Blues")
-    for (i, j), value in np.ndenumerate(counts):
-        ax.text(j, i, value, ha="center", va="center", fontsize=7,
-                color="white" if value > counts.max() / 2 else "black")
-    ax.set_xticks(range(10), class_names, rotation=45, ha="right")
-    ax.set_yticks(range(10), class_names)
-    ax.set_xlabel("cluster (named by its matched class)")
-    ax.set_ylabel("true class")
-    ax.set_title(title)
-    fig.colorbar(image, ax=ax, label="test images")
-    fig.tight_layout()
-    return fig
-
-
 def history_figure(fits):
     """k-means inertia, the EM log-likelihood's distance to its final value, WTA E_q."""
     panels = [
@@ -302,8 +281,10 @@ def run(config: Config, run: harness.Run) -> dict:
     run.figure(centres_figure(fits, scores, test_labels, class_names), "centres",
                "Cluster centres of every method, each labelled with the class it is matched to")
     best = max(fits, key=lambda f: scores[f.name]["accuracy"])
-    run.figure(confusion_figure(test_labels, scores[best.name]["labels"], class_names,
-                                f"{best.name}: test confusion matrix"),
+    mapping = criteria.match_clusters(test_labels, scores[best.name]["labels"])
+    run.figure(viz.confusion_figure(test_labels, mapping[scores[best.name]["labels"]],
+                                    class_names, f"{best.name}: test confusion matrix",
+                                    xlabel="cluster (named by its matched class)"),
                "confusion", f"Confusion matrix of the most accurate method ({best.name})")
     run.figure(history_figure(fits), "criterion_vs_iteration",
                "k-means inertia, EM log-likelihood and WTA quantization error per iteration")

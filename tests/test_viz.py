@@ -68,3 +68,16 @@ def test_figures_draw_their_content_and_save(tmp_path):
     texts = [t.get_text() for t in fig.axes[2].texts]
     assert sorted(texts) == ["aaaa", "b", "b"]  # no name on the unit that won nothing
     plt.close(fig)
+
+
+def test_confusion_figure_counts_true_against_predicted_and_skips_unmatched():
+    true = np.array([0, 0, 1, 2, 2, 2])
+    predicted = np.array([0, 1, 1, 2, -1, 0])  # -1: a cluster matched to no class
+    fig = viz.confusion_figure(true, predicted, ["a", "b", "c"], "t", xlabel="cluster")
+    ax = fig.axes[0]
+    counts = ax.images[0].get_array()
+    np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 1, 0], [1, 0, 1]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert ax.get_xlabel() == "cluster" and ax.get_ylabel() == "true class"
+    assert sorted(t.get_text() for t in ax.texts) == ["0"] * 4 + ["1"] * 5
+    plt.close(fig)
