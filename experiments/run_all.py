@@ -25,8 +25,8 @@ import jax
 from experiments import harness
 
 # In lecture order; each is a module of this package with Config, QUICK, TITLE and run().
-EXPERIMENTS = ("distances", "cluster", "som", "rbm", "vae", "discriminative", "gan", "contrastive",
-               "transfer")
+EXPERIMENTS = ("distances", "cluster", "som", "rbm", "vae", "discriminative", "classify", "gan",
+               "contrastive", "transfer")
 
 
 def _environment() -> str:
