@@ -251,6 +251,23 @@ def test_feature_extractor_trains_once_reloads_and_refuses_another_network(tmp_p
     with pytest.raises(ValueError, match="requested_labels"):
         evaluation.score_samples(first, x[:300], x[300:600], requested_labels=np.full(300, 10))
 
+    # A damaged cache is named with its folder and what to do; the damaged step is moved
+    # aside, so the next call rebuilds the same network (fixed seed, deterministic).
+    step_dir = max(p for p in first.directory.iterdir() if p.name.isdigit())
+    data_file = max((p for p in (step_dir / "state").rglob("d/*") if p.is_file()),
+                    key=lambda p: p.stat().st_size)
+    damaged = bytearray(data_file.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    data_file.write_bytes(bytes(damaged))
+    with pytest.warns(train.CorruptCheckpointWarning), pytest.raises(
+            train.CorruptCheckpointError, match=r"(?s)No checkpoint in .*" + first.directory.name
+            + r".* could be read.*delete this one"):
+        evaluation.feature_extractor("fashion_mnist", epochs=1, n_train=512, cache_dir=tmp_path,
+                                     progress=False)
+    rebuilt = evaluation.feature_extractor("fashion_mnist", epochs=1, n_train=512,
+                                           cache_dir=tmp_path, progress=False)
+    assert rebuilt.test_accuracy == first.test_accuracy
+
     x_train, y_train = data.load("fashion_mnist", "train")
     with pytest.raises(train.CheckpointMismatchError):
         classify.train_classifier(data.to_unit_range(x_train[:512]), np.asarray(y_train[:512]),

@@ -6,8 +6,9 @@ Fashion-MNIST (or MNIST) CNN: the Fréchet classifier distance (FCD), the classi
 score and precision/recall all use its penultimate features or its class
 probabilities. It is trained once with a fixed seed and kept as an Orbax checkpoint in
 ``data.cache_dir() / "models"``; later calls reload it, so every experiment scores
-with the same network. A damaged checkpoint is reported (naming its path) by the
-training core, and a folder holding another network's checkpoint is refused
+with the same network. A damaged checkpoint is reported by the training core
+(``train.CorruptCheckpointError``, naming its folder) and moved aside, so the next call
+rebuilds the same network; a folder holding another network's checkpoint is refused
 (``train.CheckpointMismatchError``): delete the folder to rebuild it.
 """
 
