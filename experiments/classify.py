@@ -126,11 +126,11 @@ def load(config: Config, dataset: str):
 
 
 def augmentation(config: Config, dataset: str):
-    """The CNN's augmentation: shifts, and horizontal flips where a flipped image is
-    still of its class (garments; digits must not flip)."""
+    """The CNN's augmentation: shifts, and (for half the images) horizontal flips where a
+    flipped image is still of its class (garments; digits must not flip)."""
     shift = augment.RandomShift(config.shift)
-    return augment.Compose([shift, augment.HorizontalFlip()]) if dataset == "fashion_mnist" \
-        else shift
+    return augment.Compose([shift, (augment.HorizontalFlip(), 0.5)]) \
+        if dataset == "fashion_mnist" else shift
 
 
 def classifier_specs(config: Config, dataset: str) -> dict[str, tuple[str, dict]]:

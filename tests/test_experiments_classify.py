@@ -64,7 +64,17 @@ def test_classify_experiment_rejects_bad_settings(tmp_path, change, message):
         classify_experiment.run(config, harness.Run(tmp_path, quick=True))
 
 
-def test_augmentation_flips_garments_only():
+def test_augmentation_flips_half_the_garments_and_no_digit():
+    import jax
+    import numpy as np
+
     config = classify_experiment.Config()
-    assert "HorizontalFlip" in repr(classify_experiment.augmentation(config, "fashion_mnist"))
-    assert "HorizontalFlip" not in repr(classify_experiment.augmentation(config, "mnist"))
+    images = np.zeros((400, 28, 28), np.float32)
+    images[:, 10:18, 4:8] = 1.0  # a bar on the left, far from the edges: shifts keep it left
+    views = np.asarray(classify_experiment.augmentation(config, "fashion_mnist")(
+        jax.random.key(0), images))
+    flipped = views[:, :, 14:].sum(axis=(1, 2)) > views[:, :, :14].sum(axis=(1, 2))
+    assert 0.4 < flipped.mean() < 0.6  # the test images are not flipped: train on both
+    digits = np.asarray(classify_experiment.augmentation(config, "mnist")(
+        jax.random.key(0), images))
+    assert (digits[:, :, 14:].sum(axis=(1, 2)) == 0).all()
