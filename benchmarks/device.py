@@ -2,17 +2,19 @@
 
 For a GPU or TPU session with little time: nearest-prototype search, a k-means fit and
 iteration, a Gaussian EM iteration, a batch-SOM epoch, an RBM epoch, VAE (MLP and
-convolutional), GAN (DCGAN) and SimCLR epochs, each as the family benchmark times it
-(``benchmarks/<family>.py``: the same library calls and settings, the same ``runner``
-warm-up and median; the VAE, GAN and SimCLR fits are those modules' ``ours_fit``), at
-sizes meant to finish in under 5 minutes on one accelerator. Only our side runs (the
-reference libraries are CPU-only). The result is a markdown table headed by the device
-(``jax.devices()[0].device_kind``), printed and written to ``--out``.
+convolutional), GAN (DCGAN), SimCLR and VGG-style CNN classifier epochs, each as the
+family benchmark times it (``benchmarks/<family>.py``: the same library calls and
+settings, the same ``runner`` warm-up and median; the VAE, GAN, SimCLR and classifier
+fits are those modules' ``ours_fit``), at sizes meant to finish in under 5 minutes on
+one accelerator. Only our side runs (the reference libraries are CPU-only). The result
+is a markdown table headed by the device (``jax.devices()[0].device_kind``), printed and
+written to ``--out``.
 
     python -m benchmarks.device [--out device.md] [--json device.json]
     python -m benchmarks.device --quick   # small sizes: a minute or two on a laptop CPU
 
-Importing the VAE, GAN and SimCLR benchmarks needs PyTorch (``pip install -e .[bench]``).
+Importing the VAE, GAN, SimCLR and classifier benchmarks needs PyTorch
+(``pip install -e .[bench]``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 import jax
 import numpy as np
 
+from benchmarks import classify as classify_benchmark
 from benchmarks import contrastive as contrastive_benchmark
 from benchmarks import gan as gan_benchmark
 from benchmarks import runner
@@ -50,19 +53,21 @@ class Sizes:
     conv_rows: int = 20_000
     gan_rows: int = 8_192
     simclr_rows: int = 5_120
+    classifier_rows: int = 20_000
     epochs: int = 2
     repeat: int = 3  # the classical methods' timed calls
-    train_repeat: int = 3  # the VAE, GAN and SimCLR fits'
+    train_repeat: int = 3  # the VAE, GAN, SimCLR and classifier fits'
 
 
 QUICK = Sizes(queries=1_000, candidates=5_000, kmeans_rows=5_000, iterations=10, gmm_rows=2_000,
               som_rows=2_000, som_epochs=2, rbm_rows=2_000, rbm_hidden=100, vae_rows=2_048,
-              conv_rows=512, gan_rows=256, simclr_rows=512, epochs=1, repeat=3, train_repeat=1)
+              conv_rows=512, gan_rows=256, simclr_rows=512, classifier_rows=512, epochs=1,
+              repeat=3, train_repeat=1)
 
 
 def measure(sizes: Sizes) -> list[runner.Timing]:
     """Every headline timing at ``sizes``, in the order of the table."""
-    images, _ = data.load("fashion_mnist", "train")
+    images, labels = data.load("fashion_mnist", "train")
     unit = np.asarray(data.to_unit_range(images))
     pixels = unit.reshape(len(unit), -1)
     key = jax.random.key(0)
@@ -138,6 +143,14 @@ def measure(sizes: Sizes) -> list[runner.Timing]:
         lambda n: contrastive_benchmark.ours_fit(x, n, key=key), sizes.epochs,
         sizes.train_repeat),
         sizes.simclr_rows))
+
+    rows = sizes.classifier_rows
+    x, y = jax.device_put(unit[:rows]), jax.device_put(np.asarray(labels[:rows], np.int32))
+    timings.append(runner.per_image(runner.per_iteration(
+        f"CNN classifier epoch, VGG-style, shift+flip, {rows:,} images, batch "
+        f"{classify_benchmark.BATCH}", "jaxselforg", lambda n: classify_benchmark.ours_fit(
+            x, y, n, key=key, **classify_benchmark.SETTINGS["VGG-style CNN"]).state,
+        sizes.epochs, sizes.train_repeat), rows))
     return timings
 
 
@@ -147,8 +160,8 @@ def report(timings: list[runner.Timing], seconds: float, quick: bool) -> str:
     title = (f"## Headline benchmarks on {device.device_kind} ({device.platform}, "
              f"{jax.device_count()} device(s)){' (--quick sizes)' if quick else ''}")
     units = ("Units per call: queries (nearest), iterations or fits (k-means, EM, SOM, RBM), "
-             "training images (VAE, GAN, SimCLR epochs). Warm-up is the first call's excess "
-             "over the median (tracing and compilation).")
+             "training images (VAE, GAN, SimCLR, classifier epochs). Warm-up is the first "
+             "call's excess over the median (tracing and compilation).")
     return "\n".join([title, "", runner.machine() + f"; whole run {seconds:.0f} s", "",
                       runner.table(timings, reference=None, units="units"), "", units])
 
