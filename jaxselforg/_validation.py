@@ -15,6 +15,15 @@ float result that depends on the bad value is NaN, never a finite, plausible num
   only the bad problem of the batch.
 * Integer results (nearest indices, labels) cannot be NaN; the float results returned
   with them (distances, inertia) carry the failure. A mixture's log-likelihood is NaN.
+* A checked value comes back poisoned: ``hyperparameter`` (learning rates, sigma, tol,
+  temperature, weights), ``sample_weight``, ``unit_interval``, ``images`` and ``binary``
+  return a traced value with NaN wherever the eager call would have raised, so whatever
+  is computed from it is NaN. Where a value only enters through a comparison (a
+  tolerance, a threshold, a Bernoulli draw), its caller passes the result through
+  ``nan_unless(jnp.isfinite(value), result)``; integer indices out of range are reported
+  the same way, through ``nan_unless(in_range(indices, n), result)``.
+* Concrete values stay concrete: a check called inside a caller's ``jit`` on a closed-over
+  array or a Python number raises as the eager call does.
 
 No ``checkify``: it would make every caller handle an error value, and a sweep would
 lose its good runs to one bad one.
@@ -36,17 +45,30 @@ def is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def asarray(x) -> jax.Array:
+    """``jnp.asarray(x)``, concrete when ``x`` is (inside a trace ``jnp.asarray`` of a
+    Python number or a numpy array would be a tracer, and its checks could not run)."""
+    return jnp.asarray(x) if not is_concrete(x) else eager(lambda: jnp.asarray(x))
+
+
+def at_least_float32(x: jax.Array) -> jax.Array:
+    """``x`` in float32 when it is float16 or bfloat16 (whose squares overflow at a few
+    hundred and which XLA's linear algebra does not take); wider floats as they are."""
+    return x.astype(jnp.promote_types(x.dtype, jnp.float32))
+
+
 def as_float_array(x: ArrayLike, name: str) -> jax.Array:
     """Converts ``x`` to a floating JAX array (integers become the default float)."""
     try:
-        arr = jnp.asarray(x)
+        arr = asarray(x)
     except TypeError as err:
         raise ValueError(f"{name} must be an array of numbers; got {type(x).__name__}.") from err
     if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)
             or arr.dtype == jnp.bool_):
         raise ValueError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
     if not jnp.issubdtype(arr.dtype, jnp.floating):
-        arr = arr.astype(jnp.result_type(float))
+        arr = eager(lambda: arr.astype(jnp.result_type(float))) if is_concrete(arr) else \
+            arr.astype(jnp.result_type(float))
     return arr
 
 
@@ -77,15 +99,31 @@ def check_finite(x: jax.Array, name: str) -> None:
         )
 
 
-def nan_unless(valid: ArrayLike, value: jax.Array) -> jax.Array:
+def nan_unless(valid: ArrayLike, value):
     """``value`` where ``valid``, NaN elsewhere: how a traced check reports failure.
 
     The traced half of the module's policy: a check that cannot raise inside a trace
     replaces the results that depend on the bad value by NaN (``valid`` broadcasts
-    against ``value``; integer results are returned as they are, a float result next
-    to them carries the failure).
+    against ``value``). ``value`` may be a pytree (a fit's result): every float leaf is
+    replaced; integer and boolean leaves are returned as they are, a float result next
+    to them carries the failure.
     """
-    return jnp.where(valid, value, jnp.nan)
+    def poison(leaf):
+        if isinstance(leaf, jax.Array | np.ndarray | float) and jnp.issubdtype(
+                jnp.result_type(leaf), jnp.inexact):
+            return jnp.where(valid, leaf, jnp.nan)
+        return leaf
+
+    if isinstance(value, jax.Array | np.ndarray):
+        return poison(value) if jnp.issubdtype(value.dtype, jnp.inexact) else value
+    return jax.tree.map(poison, value)
+
+
+def in_range(indices: jax.Array, n: int) -> jax.Array:
+    """True when every entry of the integer ``indices`` lies in ``[0, n)``: the traced
+    check of labels and indices (a gather clamps, a segment sum drops, and neither says
+    so), for ``nan_unless(in_range(labels, k), result)``."""
+    return jnp.all((indices >= 0) & (indices < n))
 
 
 def power_of_two_scale(*arrays: jax.Array) -> jax.Array:
@@ -115,19 +153,40 @@ def check_nonnegative(x: jax.Array, name: str) -> None:
 
 
 def hyperparameter(value: ArrayLike, name: str, *, minimum: float = 0.0,
-                   strict: bool = False) -> ArrayLike:
-    """``value`` itself, after a concrete one is checked finite and >= ``minimum``
-    (> with ``strict``), every entry; a traced one is the caller's, as it is.
+                   strict: bool = False, maximum: float | None = None,
+                   strict_maximum: bool = False, reason: str = "") -> ArrayLike:
+    """``value`` itself, after a concrete one is checked finite and in range, every
+    entry: >= ``minimum`` (> with ``strict``) and, when given, <= ``maximum`` (< with
+    ``strict_maximum``). A traced one comes back as a float array that is NaN wherever it
+    is out of range or not finite (the module's traced policy: whatever is computed from
+    it is NaN, not a plausible number).
+
+    Args:
+      reason: why the range, said in the message (e.g. "the inverse of the L2
+        strength").
 
     Raises:
       ValueError: a concrete value (or entry) that is NaN, Inf or out of range.
     """
     array = as_float_array(value, name)
+
+    def in_bounds(a):
+        low = a > minimum if strict else a >= minimum
+        if maximum is None:
+            return low & jnp.isfinite(a)
+        high = a < maximum if strict_maximum else a <= maximum
+        return low & high & jnp.isfinite(a)
+
+    if not is_concrete(array):
+        return nan_unless(in_bounds(array), array)
     check_finite(array, name)
-    if is_concrete(array) and eager(
-            lambda: bool(jnp.any(array <= minimum if strict else array < minimum))):
+    if not eager(lambda: bool(jnp.all(in_bounds(array)))):
         bound = f"> {minimum}" if strict else f">= {minimum}"
-        raise ValueError(f"{name} must be {bound}; got {eager(lambda: array.min().item())}.")
+        if maximum is not None:
+            bound += f" and {'<' if strict_maximum else '<='} {maximum}"
+        worst = eager(lambda: array.ravel()[jnp.argmin(in_bounds(array).ravel())].item())
+        why = f" ({reason})" if reason else ""
+        raise ValueError(f"{name} must be {bound}{why}; got {worst:.6g}.")
     return value
 
 
@@ -137,20 +196,49 @@ def nonnegative_weight(value: ArrayLike, name: str) -> ArrayLike:
     return hyperparameter(value, name, minimum=0.0)
 
 
+def sample_weight(weights: ArrayLike | None, n: int, dtype) -> jax.Array:
+    """Validated ``[n]`` non-negative sample weights with a positive sum (None: all ones).
+
+    Traced weights with a negative or non-finite entry, or a zero sum, come back all NaN.
+
+    Raises:
+      ValueError: not a finite ``[n]`` vector, a negative weight, or a zero sum.
+    """
+    if weights is None:
+        return jnp.ones(n, dtype)
+    weights = vector(weights, "sample_weight", size=n)
+    if not is_concrete(weights):
+        valid = jnp.all((weights >= 0) & jnp.isfinite(weights)) & (jnp.sum(weights) > 0)
+        return nan_unless(valid, weights).astype(dtype)
+    check_nonnegative(weights, "sample_weight")
+    if not eager(lambda: float(weights.sum())) > 0:
+        raise ValueError("sample_weight must have a positive sum; got all weights zero.")
+    return weights.astype(dtype)
+
+
 def binary(x: jax.Array, name: str, purpose: str) -> jax.Array:
-    """``x`` after a concrete one is checked to hold only 0 and 1.
+    """``x`` after a concrete one is checked to hold only 0 and 1 (traced: NaN in place
+    of any other value).
 
     Raises:
       ValueError: another value (grey levels, NaN), naming ``purpose`` and the fix.
     """
-    if is_concrete(x) and not eager(lambda: bool(jnp.all((x == 0) | (x == 1)))):
+    if not is_concrete(x):
+        return nan_unless((x == 0) | (x == 1), x)
+    if not eager(lambda: bool(jnp.all((x == 0) | (x == 1)))):
         raise ValueError(f"{name} must be binary (every value 0 or 1) for {purpose}; binarize "
                          "the pixels first (jaxselforg.data.binarize or dynamic_binarize).")
     return x
 
 
+def _unit_or_nan(arr: jax.Array) -> jax.Array:
+    """A traced ``arr`` with NaN in place of every value outside [0, 1]."""
+    return nan_unless((arr >= 0) & (arr <= 1), arr)
+
+
 def unit_interval(x: ArrayLike, name: str, purpose: str) -> jax.Array:
-    """``x`` as a float array after a concrete one is checked to lie in [0, 1].
+    """``x`` as a float array after a concrete one is checked to lie in [0, 1] (traced:
+    NaN in place of every value outside it).
 
     Raises:
       ValueError: values outside [0, 1] or NaN, naming ``purpose`` and the fix for
@@ -158,7 +246,9 @@ def unit_interval(x: ArrayLike, name: str, purpose: str) -> jax.Array:
     """
     host = x if isinstance(x, np.ndarray) else None
     arr = as_float_array(x, name)
-    if is_concrete(arr) and arr.size:
+    if not is_concrete(arr):
+        return _unit_or_nan(arr)
+    if arr.size:
         low, high = value_range(host if host is not None else arr)
         if not (0.0 <= low and high <= 1.0):  # also False for NaN
             hint = (" (uint8 pixels 0..255: scale them with jaxselforg.data.to_unit_range)"
@@ -198,7 +288,7 @@ def vector(x: ArrayLike, name: str, *, size: int | None = None) -> jax.Array:
 
 def labels(x: ArrayLike, name: str, *, size: int | None = None) -> jax.Array:
     """Validates an integer label vector ``[n]`` with non-negative entries."""
-    arr = jnp.asarray(x)
+    arr = asarray(x)
     if not jnp.issubdtype(arr.dtype, jnp.integer):
         if is_concrete(arr) and jnp.issubdtype(arr.dtype, jnp.floating) and eager(
             lambda: bool(jnp.all(arr == jnp.round(arr)))
@@ -271,7 +361,7 @@ def prng_key(key, name: str = "key", *, allow_batch: bool = False) -> jax.Array:
         raise ValueError(f"{name} must be a PRNG key, e.g. jax.random.key({int(key)}); got the "
                          f"int {int(key)}.")
     try:
-        key = jnp.asarray(key)
+        key = asarray(key)
     except TypeError as err:
         raise ValueError(f"{name} must be a PRNG key (jax.random.key(seed)); got "
                          f"{type(key).__name__}.") from err
@@ -329,7 +419,8 @@ def labelled_images(x: ArrayLike, y: ArrayLike, image_shape: tuple[int, int], n_
 
 
 def images(x: ArrayLike, image_shape: tuple[int, int], name: str = "images") -> jax.Array:
-    """Validates ``[n, h, w]`` float images with values in [0, 1] (range only if concrete).
+    """Validates ``[n, h, w]`` float images with values in [0, 1] (traced: NaN in place
+    of every value outside [0, 1]).
 
     Raises:
       ValueError: another shape, no images, or (concrete) values outside [0, 1] or NaN.
@@ -340,13 +431,14 @@ def images(x: ArrayLike, image_shape: tuple[int, int], name: str = "images") -> 
     if arr.ndim != 3 or tuple(arr.shape[1:]) != tuple(image_shape) or arr.shape[0] == 0:
         raise ValueError(f"{name} must have shape [n, {h}, {w}] with n >= 1; got "
                          f"{tuple(arr.shape)}.")
-    if is_concrete(arr):
-        low, high = value_range(host if host is not None else arr)
-        if not (0.0 <= low and high <= 1.0):  # also False for NaN
-            raise ValueError(
-                f"{name} must hold values in [0, 1] (pixel intensities or probabilities; "
-                f"scale uint8 pixels with jaxselforg.data.to_unit_range); got values in "
-                f"[{low}, {high}].")
+    if not is_concrete(arr):
+        return _unit_or_nan(arr)
+    low, high = value_range(host if host is not None else arr)
+    if not (0.0 <= low and high <= 1.0):  # also False for NaN
+        raise ValueError(
+            f"{name} must hold values in [0, 1] (pixel intensities or probabilities; "
+            f"scale uint8 pixels with jaxselforg.data.to_unit_range); got values in "
+            f"[{low}, {high}].")
     return arr
 
 

@@ -52,7 +52,9 @@ def _assigned_distances(x, prototypes, labels, metric, p, w):
         raise ValueError(f"labels reach {top} but there are only "
                          f"{prototypes.shape[0]} prototypes.")
     row = lambda a, b: distances.distance(a, b, metric, p=p, w=w)  # noqa: E731
-    return jax.vmap(row)(x, prototypes[labels]), labels, prototypes
+    dist = jax.vmap(row)(x, prototypes[labels])
+    return _validation.nan_unless(_validation.in_range(labels, prototypes.shape[0]), dist), \
+        labels, prototypes
 
 
 def compactness(
@@ -109,7 +111,7 @@ def inertia(x: ArrayLike, centers: ArrayLike, labels: ArrayLike | None = None, *
     dist, _, _ = _assigned_distances(x, centers, labels, "sqeuclidean", 2.0, None)
     if sample_weight is None:
         return jnp.sum(dist)
-    return jnp.sum(_sample_weights(sample_weight, dist.shape[0], dist.dtype) * dist)
+    return jnp.sum(_validation.sample_weight(sample_weight, dist.shape[0], dist.dtype) * dist)
 
 
 def quantization_error(
@@ -157,24 +159,9 @@ def quantization_error(
                          f"[rows, cols, d]; got shape {tuple(prototypes.shape)}.")
     prototypes = _validation.matrix(prototypes.reshape(-1, prototypes.shape[-1]), "prototypes",
                                     features=x.shape[1])
-    weights = _sample_weights(sample_weight, x.shape[0], x.dtype)
+    weights = _validation.sample_weight(sample_weight, x.shape[0], x.dtype)
     _, dist = distances.nearest(x, prototypes, metric, p=p, w=w)
     return jnp.sum(weights * dist) / jnp.sum(weights)
-
-
-def _sample_weights(sample_weight: ArrayLike | None, n: int, dtype) -> jax.Array:
-    """Validated ``[n]`` non-negative sample weights with a positive sum (None: all ones).
-
-    Raises:
-      ValueError: not a finite ``[n]`` vector, a negative weight, or a zero sum.
-    """
-    if sample_weight is None:
-        return jnp.ones(n, dtype)
-    weights = _validation.vector(sample_weight, "sample_weight", size=n)
-    _validation.check_nonnegative(weights, "sample_weight")
-    if _validation.is_concrete(weights) and not _validation.eager(lambda: float(weights.sum())) > 0:
-        raise ValueError("sample_weight must have a positive sum; got all weights zero.")
-    return weights.astype(dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -198,16 +185,22 @@ def contingency_matrix(
     """
     labels_true = _validation.labels(labels_true, "labels_true")
     labels_pred = _validation.labels(labels_pred, "labels_pred", size=labels_true.shape[0])
-    if n_true is None:
-        n_true = _validation.concrete_max(labels_true) + 1
-    if n_pred is None:
-        n_pred = _validation.concrete_max(labels_pred) + 1
+    counts = {}
     for name, labels, n in (("labels_true", labels_true, n_true),
                             ("labels_pred", labels_pred, n_pred)):
         top = _validation.concrete_max(labels)
+        if n is None:
+            if top is None:
+                raise ValueError(f"{name} are traced: give their number of values "
+                                 f"(n_{name[7:]}) to score under jit or vmap.")
+            n = top + 1
+        n = _validation.positive_int(n, f"n_{name[7:]}")
         if top is not None and top >= n:
             raise ValueError(f"{name} reach {top} but only {n} values were declared.")
-    return _contingency(labels_true, labels_pred, n_true, n_pred)
+        counts[name] = n
+    n_true, n_pred = counts["labels_true"], counts["labels_pred"]
+    valid = _validation.in_range(labels_true, n_true) & _validation.in_range(labels_pred, n_pred)
+    return _validation.nan_unless(valid, _contingency(labels_true, labels_pred, n_true, n_pred))
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))

@@ -707,9 +707,12 @@ def nearest(
         bias = _validation.vector(bias, "bias", size=y.shape[0]).astype(y.dtype)
     blocks = _block_shape(block_size, metric, x.shape[0], y.shape[0])
     traced_p, static_p = _static_or_traced(p)
-    return _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p, block_size=blocks,
-                    runner_up=bool(runner_up), matmul=bool(matmul),
-                    exact_distance=bool(exact_distance), centre=bool(centre))
+    result = _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p,
+                      block_size=blocks, runner_up=bool(runner_up), matmul=bool(matmul),
+                      exact_distance=bool(exact_distance), centre=bool(centre))
+    if bias is None or _validation.is_concrete(bias):
+        return result
+    return _validation.nan_unless(jnp.all(jnp.isfinite(bias)), result)  # a traced NaN bias
 
 
 @functools.partial(jax.jit, static_argnames=("k", "metric", "static_p"))

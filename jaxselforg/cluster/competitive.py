@@ -99,6 +99,8 @@ def winner_take_all(
       A ``CompetitiveLearner``.
     """
     metric = distances.canonical_metric(metric, p)
+    conscience = _validation.hyperparameter(conscience, "conscience")
+    conscience_rate = _validation.hyperparameter(conscience_rate, "conscience_rate", maximum=1.0)
 
     def init(prototypes: jax.Array) -> CompetitiveState:
         k = prototypes.shape[0]
@@ -122,9 +124,9 @@ def winner_take_all(
 
 
 @functools.partial(jax.jit, static_argnames=("k", "epochs", "batch_size", "schedule", "init",
-                                             "metric", "p", "conscience", "conscience_rate"))
-def _train(x, key, init_prototypes, eta0, eta_final, w, *, k, epochs, batch_size, schedule, init,
-           metric, p, conscience, conscience_rate):
+                                             "metric", "p"))
+def _train(x, key, init_prototypes, eta0, eta_final, w, conscience, conscience_rate, *, k, epochs,
+           batch_size, schedule, init, metric, p):
     learner = winner_take_all(metric, p=p, w=w, conscience=conscience,
                               conscience_rate=conscience_rate)
     init_key, key = jax.random.split(key)
@@ -160,8 +162,12 @@ def _train(x, key, init_prototypes, eta0, eta_final, w, *, k, epochs, batch_size
         epoch, learner.init(prototypes), (jnp.arange(epochs), jax.random.split(key, epochs)))
     labels, quantization_error = evaluate(state.prototypes)
     history = {"quantization_error": qe, "dead_units": dead, "learning_rate": etas}
-    return CompetitiveResult(state.prototypes, labels.astype(jnp.int32), quantization_error,
-                             history)
+    result = CompetitiveResult(state.prototypes, labels.astype(jnp.int32), quantization_error,
+                               history)
+    # NaN data reach only the units they touch, and the conscience only biases the
+    # (integer) competition: under tracing either is reported here, on every float result.
+    valid = jnp.all(jnp.isfinite(x)) & jnp.isfinite(conscience) & jnp.isfinite(conscience_rate)
+    return _validation.nan_unless(valid, result)
 
 
 def competitive_learning(
@@ -214,18 +220,17 @@ def competitive_learning(
         rate <= 0; an unknown schedule, metric or init; an init of the wrong shape;
         conscience < 0 or conscience_rate outside [0, 1].
     """
+    key = _validation.prng_key(key)
     x = _validation.matrix(x, "x")
     n, d = x.shape
     k = _validation.positive_int(k, "k", at_most=n)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size", at_most=n)
-    for name, value in (("learning_rate", learning_rate), ("final_learning_rate",
-                                                           final_learning_rate)):
-        if _validation.is_concrete(value) and not float(jnp.asarray(value)) > 0:
-            raise ValueError(f"{name} must be > 0; got {value}.")
-    if conscience < 0 or not 0 <= conscience_rate <= 1:
-        raise ValueError("need conscience >= 0 and 0 <= conscience_rate <= 1; got "
-                         f"{conscience} and {conscience_rate}.")
+    learning_rate = _validation.hyperparameter(learning_rate, "learning_rate", strict=True)
+    final_learning_rate = _validation.hyperparameter(final_learning_rate, "final_learning_rate",
+                                                     strict=True)
+    conscience = _validation.hyperparameter(conscience, "conscience")
+    conscience_rate = _validation.hyperparameter(conscience_rate, "conscience_rate", maximum=1.0)
     metric = distances.canonical_metric(metric, p)
     schedules.check(schedule, "schedule")
     init_prototypes = None
@@ -238,7 +243,7 @@ def competitive_learning(
                              f"got {tuple(init_prototypes.shape)}.")
         init = "array"
     return _train(x, key, init_prototypes, jnp.asarray(learning_rate, x.dtype),
-                  jnp.asarray(final_learning_rate, x.dtype), w, k=k, epochs=epochs,
+                  jnp.asarray(final_learning_rate, x.dtype), w, jnp.asarray(conscience, x.dtype),
+                  jnp.asarray(conscience_rate, x.dtype), k=k, epochs=epochs,
                   batch_size=batch_size, schedule=schedule, init=init, metric=metric,
-                  p=float(p), conscience=float(conscience),
-                  conscience_rate=float(conscience_rate))
+                  p=float(p))

@@ -24,7 +24,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxselforg import _restarts, _segments, _validation, criteria, distances
+from jaxselforg import _restarts, _segments, _validation, distances
 from jaxselforg.cluster import _seeding
 
 __all__ = [
@@ -188,6 +188,7 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
     # or Inf data under tracing make the scale, and so every float result, NaN.
     scale = _validation.power_of_two_scale(
         *([x] if init_centers is None else [x, init_centers]))
+    scale = _validation.nan_unless(jnp.isfinite(tol), scale)  # a traced bad tol is NaN
     if metric == "dot":  # not homogeneous: fit as it is (the scale only carries NaN)
         scale = scale / scale
     x, tol = x / scale, tol / scale
@@ -300,6 +301,7 @@ def kmeans(
       ValueError: bad shapes or values (k out of range, NaN/Inf, init of the wrong
         shape, unknown init/metric/update, tol < 0, ...).
     """
+    key = _validation.prng_key(key)
     x = _validation.matrix(x, "x")
     n, d = x.shape
     k = _validation.positive_int(k, "k", at_most=n)
@@ -308,7 +310,7 @@ def kmeans(
     _validation.choice(update, UPDATES, "update")
     metric = distances.canonical_metric(metric, p)
     tol = _validation.hyperparameter(tol, "tol", minimum=0.0)
-    weights = criteria._sample_weights(sample_weight, n, x.dtype)
+    weights = _validation.sample_weight(sample_weight, n, x.dtype)
     if w is not None:
         w = _validation.vector(w, "w", size=d)
         _validation.check_nonnegative(w, "feature weights w")

@@ -115,6 +115,7 @@ def minibatch_kmeans(
       centres; ``n_iter`` counts batch updates; the histories are per epoch (mean
       batch inertia per point, largest centre movement).
     """
+    key = _validation.prng_key(key)
     on_host = isinstance(x, np.ndarray)
     if on_host:
         if x.ndim != 2 or x.size == 0 or not np.all(np.isfinite(x)):
@@ -127,6 +128,8 @@ def minibatch_kmeans(
     batch_size = _validation.positive_int(batch_size, "batch_size", at_most=n)
     epochs = _validation.positive_int(epochs, "epochs")
     tol = _validation.hyperparameter(tol, "tol", minimum=0.0)
+    if init_size is not None:  # the k-means++ sample must hold k points
+        init_size = _validation.positive_int(init_size, "init_size", minimum=k)
     init_key, key = jax.random.split(key)
 
     if isinstance(init, str):

@@ -41,11 +41,14 @@ def check_weights_init(weights_init: ArrayLike | None, k: int, dtype) -> jax.Arr
     if weights_init.shape != (k,):
         raise ValueError(f"weights_init must have shape (k,) = {(k,)}; "
                          f"got {tuple(weights_init.shape)}.")
-    if _validation.is_concrete(weights_init):
-        w = np.asarray(weights_init, np.float64)
-        if np.any(w < 0) or np.any(w > 1) or abs(w.sum() - 1.0) > 1e-5:
-            raise ValueError(f"weights_init must lie in [0, 1] and sum to 1; got sum "
-                             f"{w.sum():.6g}, range [{w.min():.3g}, {w.max():.3g}].")
+    if not _validation.is_concrete(weights_init):
+        valid = (jnp.all((weights_init >= 0) & (weights_init <= 1))
+                 & (jnp.abs(jnp.sum(weights_init) - 1.0) <= 1e-5))
+        return _validation.nan_unless(valid, weights_init).astype(dtype)
+    w = np.asarray(weights_init, np.float64)
+    if np.any(w < 0) or np.any(w > 1) or abs(w.sum() - 1.0) > 1e-5:
+        raise ValueError(f"weights_init must lie in [0, 1] and sum to 1; got sum "
+                         f"{w.sum():.6g}, range [{w.min():.3g}, {w.max():.3g}].")
     return weights_init.astype(dtype)
 
 

@@ -169,9 +169,12 @@ def sample(params: BernoulliMixtureParams, labels: jax.Array, *, key: jax.Array)
 
 
 def _check_binary_range(x, name="x"):
-    if _validation.is_concrete(x) and _validation.eager(lambda: bool(jnp.any((x < 0) | (x > 1)))):
+    if not _validation.is_concrete(x):
+        return _validation.unit_interval(x, name, "a Bernoulli mixture")  # NaN outside
+    if _validation.eager(lambda: bool(jnp.any((x < 0) | (x > 1)))):
         raise ValueError(f"{name} must lie in [0, 1] (binary pixels, e.g. from "
                          "data.binarize); got values outside.")
+    return x
 
 
 FAMILY = em.register_family(em.Family(
@@ -258,17 +261,17 @@ def bernoulli_mixture(
       >>> bmm.means.shape, bool(jnp.all((bmm.means > 0) & (bmm.means < 1)))
       ((3, 16), True)
     """
-    x, k, max_iter, n_init, weights = em._check_fit_arguments(x, k, tol, max_iter, n_init,
-                                                             sample_weight)
-    _check_binary_range(x)
+    key = _validation.prng_key(key)
+    x, k, max_iter, n_init, weights, tol = em._check_fit_arguments(x, k, tol, max_iter, n_init,
+                                                                  sample_weight)
+    x = _check_binary_range(x)
     _validation.choice(init, INITS, "init")
-    if _validation.is_concrete(alpha) and not float(np.asarray(alpha)) > 0:
-        raise ValueError(f"alpha must be > 0 (it keeps every pixel probability off 0 and 1); "
-                         f"got {alpha}.")
+    alpha = _validation.hyperparameter(alpha, "alpha", strict=True,
+                                       reason="it keeps every pixel probability off 0 and 1")
     weights_init = _initial.check_weights_init(weights_init, k, x.dtype)
     means_init = _initial.check_means_init(means_init, k, x.shape[1], x.dtype)
     if means_init is not None:
-        _check_binary_range(means_init, "means_init")
+        means_init = _check_binary_range(means_init, "means_init")
     result = _fit(x, key, weights, jnp.asarray(tol, x.dtype), jnp.asarray(alpha, x.dtype),
                   weights_init, means_init, k=k, init=init, n_init=n_init, max_iter=max_iter)
     if _validation.is_concrete(result.log_likelihood) and not np.isfinite(

@@ -39,7 +39,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
@@ -73,8 +72,8 @@ LogComponentProb = Callable[[Any, jax.Array], jax.Array]
 MStep = Callable[[jax.Array, jax.Array, jax.Array], Any]
 
 
-def _accept_any_data(x: jax.Array) -> None:
-    del x
+def _accept_any_data(x: jax.Array) -> jax.Array:
+    return x
 
 
 class Family(NamedTuple):
@@ -95,9 +94,11 @@ class Family(NamedTuple):
         (the k - 1 free weights are added by :func:`n_parameters`).
       sample: ``(params, labels [n], *, key) -> [n, d]``, one draw x_i ~ F(.; q_{l_i})
         for every label l_i.
-      check_data: ``x -> None``, raises ValueError for data the family cannot score
-        (e.g. values outside [0, 1] for Bernoulli pixels); the shape and finiteness are
-        checked by the caller.
+      check_data: ``x -> x``, raises ValueError for concrete data the family cannot
+        score (e.g. values outside [0, 1] for Bernoulli pixels) and returns traced data
+        with NaN in their place (``jaxselforg._validation``'s traced policy; a check that
+        returns None leaves the data as they are); the shape and finiteness are checked
+        by the caller.
     """
 
     name: str
@@ -106,7 +107,7 @@ class Family(NamedTuple):
     m_step: Callable[..., Any]
     n_component_parameters: Callable[[Any], int]
     sample: Callable[..., jax.Array]
-    check_data: Callable[[jax.Array], None] = _accept_any_data
+    check_data: Callable[[jax.Array], jax.Array | None] = _accept_any_data
 
 
 # Parameter class -> family, filled once by each family module at import (as JAX's own
@@ -252,8 +253,9 @@ def lower_bound(
     per_point = jnp.sum(terms, axis=1)
     if sample_weight is None:
         return jnp.sum(per_point)
-    sample_weight = jnp.asarray(sample_weight, per_point.dtype)
-    return jnp.sum(jnp.where(sample_weight > 0, sample_weight * per_point, 0.0))
+    sample_weight = _validation.sample_weight(sample_weight, per_point.shape[0],
+                                              per_point.dtype)
+    return jnp.sum(jnp.where(sample_weight != 0, sample_weight * per_point, 0.0))  # NaN stays
 
 
 def mean_log_likelihood(log_marginal: jax.Array, sample_weight: jax.Array) -> jax.Array:
@@ -359,7 +361,7 @@ def run(
 
     state = lax.while_loop(keep_going, body, init_state(params, max_iter, x.dtype))
     _, log_marginal = e_step(log_component_prob(state.params, x))
-    return EMResult(
+    result = EMResult(
         params=state.params,
         n_iter=state.iteration,
         converged=state.converged,
@@ -367,6 +369,9 @@ def run(
         lower_bound=state.log_likelihood,
         history=state.history,
     )
+    # tol only enters a comparison: a traced bad one (NaN, see _check_fit_arguments) is
+    # reported on every float result.
+    return _validation.nan_unless(jnp.isfinite(tol), result)
 
 
 def best_of_restarts(
@@ -389,27 +394,26 @@ def best_of_restarts(
 
 
 def _check_fit_arguments(x, k, tol, max_iter, n_init, sample_weight):
-    """Validates what every mixture fit takes; returns ``(x, k, max_iter, n_init, weights)``.
+    """Validates what every mixture fit takes; returns
+    ``(x, k, max_iter, n_init, weights, tol)``.
 
     Value checks run only on concrete arrays (a fit may be traced inside jit/vmap).
     """
-    x = _validation.matrix(x, "x")
+    x = _validation.at_least_float32(_validation.matrix(x, "x"))
     n = x.shape[0]
     k = _validation.positive_int(k, "k", at_most=n)
     max_iter = _validation.positive_int(max_iter, "max_iter")
     n_init = _validation.positive_int(n_init, "n_init")
-    if _validation.is_concrete(tol) and not float(np.asarray(tol)) >= 0:
-        raise ValueError(f"tol must be >= 0 (a change of the mean log-likelihood); got {tol}.")
+    tol = _validation.hyperparameter(tol, "tol", reason="a change of the mean log-likelihood")
     if sample_weight is None:
-        return x, k, max_iter, n_init, jnp.ones(n, x.dtype)
-    weights = _validation.vector(sample_weight, "sample_weight", size=n)
+        return x, k, max_iter, n_init, jnp.ones(n, x.dtype), tol
+    weights = _validation.sample_weight(sample_weight, n, x.dtype)
     if _validation.is_concrete(weights):
-        _validation.check_nonnegative(weights, "sample_weight")
         n_kept = _validation.eager(lambda: int(jnp.sum(weights > 0)))
         if n_kept < k:
             raise ValueError(f"k must be <= the number of points with positive sample_weight "
                              f"{n_kept}; got k={k}.")
-    return x, k, max_iter, n_init, weights.astype(x.dtype)
+    return x, k, max_iter, n_init, weights, tol
 
 
 def fit_restarts(
@@ -463,8 +467,8 @@ def fit_restarts(
 def _params_and_data(model, x):
     family, params = family_of(model)
     x = _validation.matrix(x, "x", features=params.means.shape[1])
-    family.check_data(x)
-    return params, x
+    checked = family.check_data(x)
+    return params, x if checked is None else checked
 
 
 @jax.jit

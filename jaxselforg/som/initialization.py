@@ -28,7 +28,6 @@ from jax.typing import ArrayLike
 from jaxselforg import _validation
 from jaxselforg.cluster import _seeding
 from jaxselforg.som import grid as _grid
-from jaxselforg.som import measures as _measures
 
 __all__ = ["INITS", "initial_weights"]
 
@@ -115,10 +114,11 @@ def initial_weights(
     Raises:
       ValueError: bad data (shape, NaN/Inf), grid, or an unknown init.
     """
+    key = _validation.prng_key(key)
     x = _validation.matrix(x, "x")
     rows, cols, _ = _grid.grid_shape(grid)
     check_init_name(init)
-    sample_weight = _measures.check_sample_weight(sample_weight, x.shape[0], x.dtype)
+    sample_weight = _validation.sample_weight(sample_weight, x.shape[0], x.dtype)
     return _initial(key, x, sample_weight, rows=rows, cols=cols, init=init)
 
 

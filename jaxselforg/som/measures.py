@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxselforg import _rows, _validation, criteria, distances
+from jaxselforg import _rows, _validation, distances
 from jaxselforg.criteria import quantization_error
 from jaxselforg.som import grid as _grid
 from jaxselforg.som import neighborhoods as _neighborhood
@@ -51,7 +51,6 @@ def check_data(x: ArrayLike, weights: jax.Array, name: str = "x") -> jax.Array:
 
 
 # ``[n]`` non-negative weights with a positive sum (all ones when None).
-check_sample_weight = criteria._sample_weights
 
 
 def flat(weights: jax.Array) -> jax.Array:
@@ -101,7 +100,9 @@ def quality(first, second, dist, sample_weight, adjacent):
 @functools.partial(jax.jit, static_argnames=("metric", "p"))
 def _topographic_error(x, prototypes, sample_weight, adjacent, *, metric, p):
     first, second, dist = best_two(x, prototypes, metric, p)
-    return quality(first, second, dist, sample_weight, adjacent)[1]
+    # The error counts (integer) winners: NaN data under tracing are reported here.
+    return _validation.nan_unless(jnp.all(jnp.isfinite(dist)),
+                                  quality(first, second, dist, sample_weight, adjacent)[1])
 
 
 # ---------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def topographic_error(
         raise ValueError("The topographic error needs a map of at least 2 units.")
     geometry = map_geometry(weights.shape, topology, toroidal)
     metric = distances.canonical_metric(metric, p)
-    sample_weight = check_sample_weight(sample_weight, x.shape[0], x.dtype)
+    sample_weight = _validation.sample_weight(sample_weight, x.shape[0], x.dtype)
     return _topographic_error(x, flat(weights).astype(x.dtype), sample_weight,
                               jnp.asarray(geometry.adjacency), metric=metric, p=float(p))
 
@@ -224,10 +225,9 @@ def distortion(
     weights = check_weights(weights)
     x = check_data(x, weights)
     _validation.choice(neighborhood, _neighborhood.NEIGHBORHOODS, "neighborhood")
-    if _validation.is_concrete(sigma) and not float(jnp.asarray(sigma)) > 0:
-        raise ValueError(f"sigma must be > 0; got {sigma}.")
+    sigma = _validation.hyperparameter(sigma, "sigma", strict=True)
     geometry = map_geometry(weights.shape, topology, toroidal)
-    sample_weight = check_sample_weight(sample_weight, x.shape[0], x.dtype)
+    sample_weight = _validation.sample_weight(sample_weight, x.shape[0], x.dtype)
     return _distortion(x, flat(weights).astype(x.dtype), sample_weight,
                        jnp.asarray(geometry.distances, x.dtype), jnp.asarray(sigma, x.dtype),
                        kind=neighborhood, squared=bool(squared))

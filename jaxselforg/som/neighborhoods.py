@@ -42,9 +42,7 @@ def neighborhood(distance: ArrayLike, sigma: ArrayLike, kind: str = "gaussian") 
       ValueError: an unknown kind, or a concrete sigma <= 0.
     """
     _validation.choice(kind, NEIGHBORHOODS, "neighborhood")
-    if _validation.is_concrete(sigma) and not _validation.eager(
-            lambda: bool(jnp.all(jnp.asarray(sigma) > 0))):
-        raise ValueError(f"sigma must be > 0; got {sigma}.")
+    sigma = _validation.hyperparameter(sigma, "sigma", strict=True)
     d = jnp.asarray(distance)
     if not jnp.issubdtype(d.dtype, jnp.floating):
         d = d.astype(jnp.result_type(float))

@@ -218,7 +218,7 @@ def batch_step(
     h = _neighborhood.neighborhood(lateral, sigma, neighborhood)
     numerator = jnp.matmul(h, sums, precision=_HIGHEST)
     denominator = jnp.matmul(h, counts, precision=_HIGHEST)
-    reached = denominator > 0
+    reached = ~(denominator <= 0)  # True for NaN: a traced bad sigma reaches the weights
     target = numerator / jnp.where(reached, denominator, 1.0)[:, None]
     updated = jnp.where(reached[:, None], weights + learning_rate * (target - weights), weights)
     return updated, (first, second, dist)
@@ -312,30 +312,30 @@ def _train(x, key, sample_weight, lateral, adjacent, init_weights, order, sigma,
                "sigma": sigmas}
     if record_weights:
         history["weights"] = kept.reshape(epochs, rows, cols, d) * scale
-    return SOMResult(prototypes.reshape(rows, cols, d) * scale, qe[-1], te[-1], history)
+    result = SOMResult(prototypes.reshape(rows, cols, d) * scale, qe[-1], te[-1], history)
+    if order is None:
+        return result
+    return _validation.nan_unless(_validation.in_range(order, n), result)  # a traced bad order
 
 
-def _check_positive(value, name: str, *, optional: bool = False) -> None:
-    """Raises if a concrete hyperparameter is not a finite number > 0 (every entry)."""
-    if value is None and optional:
-        return
-    if value is None or not _validation.is_concrete(value):
-        if value is None:
-            raise ValueError(f"{name} must be a number > 0; got None.")
-        return
+def _check_positive(value, name: str, *, optional: bool = False):
+    """``value`` checked as a finite number > 0 (every entry), poisoned when traced
+    (``_validation.hyperparameter``); None where ``optional``."""
+    if value is None:
+        if optional:
+            return None
+        raise ValueError(f"{name} must be a number > 0; got None.")
     try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as err:
+        return _validation.hyperparameter(value, name, strict=True)
+    except TypeError as err:
         raise ValueError(f"{name} must be a number > 0; got {value!r}.") from err
-    if not (np.all(np.isfinite(array)) and np.all(array > 0)):
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}.")
 
 
 def _check_order(order, n: int, epochs: int, mode: str) -> jax.Array:
     if mode != "online":
         raise ValueError("order sets the sample sequence of online training; batch training "
                          "uses every sample at once (pass mode='online').")
-    order = jnp.asarray(order)
+    order = _validation.asarray(order)
     if not jnp.issubdtype(order.dtype, jnp.integer):
         raise ValueError(f"order must hold integer sample indices; got dtype {order.dtype}.")
     if order.ndim not in (1, 2) or order.size == 0:
@@ -357,7 +357,7 @@ def _prepare(x, grid, *, key, mode, epochs, topology, toroidal, neighborhood, si
              learning_rate_schedule, init, metric, p, shuffle, order, sample_weight,
              record_weights):
     """Validates train's arguments; returns (array arguments, static arguments)."""
-    x = _validation.matrix(x, "x")
+    x = _validation.at_least_float32(_validation.matrix(x, "x"))
     n, d = x.shape
     rows, cols, topology, geometry = _grid.resolve(grid, topology, toroidal)
     if rows * cols < 2:
@@ -377,14 +377,15 @@ def _prepare(x, grid, *, key, mode, epochs, topology, toroidal, neighborhood, si
         sigma = max(rows, cols) / 2.0
     if learning_rate is None:
         learning_rate = _ONLINE_RATE if mode == "online" else 1.0
-    _check_positive(sigma, "sigma")
-    _check_positive(sigma_final, "sigma_final", optional=True)
-    _check_positive(learning_rate, "learning_rate")
-    _check_positive(learning_rate_final, "learning_rate_final", optional=True)
+    sigma = _check_positive(sigma, "sigma")
+    sigma_final = _check_positive(sigma_final, "sigma_final", optional=True)
+    learning_rate = _check_positive(learning_rate, "learning_rate")
+    learning_rate_final = _check_positive(learning_rate_final, "learning_rate_final",
+                                          optional=True)
     for name, flag in (("shuffle", shuffle), ("record_weights", record_weights)):
         if not isinstance(flag, (bool, np.bool_)):
             raise ValueError(f"{name} must be True or False; got {flag!r}.")
-    sample_weight = _measures.check_sample_weight(sample_weight, n, x.dtype)
+    sample_weight = _validation.sample_weight(sample_weight, n, x.dtype)
 
     init_weights = None
     if isinstance(init, str) or init is None:
@@ -495,6 +496,7 @@ def train(
         NaN/Inf data; an init array or order of the wrong shape or range; a
         hexagonal torus with an odd number of columns.
     """
+    key = _validation.prng_key(key)
     arrays, statics = _prepare(
         x, grid, key=key, mode=mode, epochs=epochs, topology=topology, toroidal=toroidal,
         neighborhood=neighborhood, sigma=sigma, sigma_final=sigma_final,
@@ -519,8 +521,7 @@ def _values(values, name: str, dtype) -> jax.Array:
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{name} must be a number or a non-empty 1-D array of values; got "
                          f"shape {tuple(array.shape)}.")
-    _check_positive(array, name)
-    return array
+    return _check_positive(array, name)
 
 
 def sweep(
@@ -561,8 +562,9 @@ def sweep(
       ValueError: as :func:`train`, and for empty or non-positive sigma/learning
         rate lists.
     """
+    key = _validation.prng_key(key)
     n_seeds = _validation.positive_int(n_seeds, "n_seeds")
-    x = _validation.matrix(x, "x")
+    x = _validation.at_least_float32(_validation.matrix(x, "x"))
     sigmas = _values(sigma, "sigma", x.dtype)
     defaults = {name: parameter.default
                 for name, parameter in inspect.signature(train).parameters.items()

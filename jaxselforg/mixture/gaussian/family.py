@@ -143,12 +143,12 @@ def gaussian_mixture(
       >>> gmm.means.shape, gmm.covariances.shape
       ((2, 2), (2, 2))
     """
-    x, k, max_iter, n_init, weights = em._check_fit_arguments(x, k, tol, max_iter, n_init,
-                                                             sample_weight)
+    key = _validation.prng_key(key)
+    x, k, max_iter, n_init, weights, tol = em._check_fit_arguments(x, k, tol, max_iter, n_init,
+                                                                  sample_weight)
     _validation.choice(covariance_type, COVARIANCE_TYPES, "covariance_type")
     _validation.choice(init, initialization.INITS, "init")
-    if _validation.is_concrete(reg_covar) and not float(np.asarray(reg_covar)) >= 0:
-        raise ValueError(f"reg_covar must be >= 0; got {reg_covar}.")
+    reg_covar = _validation.hyperparameter(reg_covar, "reg_covar")
     d = x.shape[1]
     weights_init = _initial.check_weights_init(weights_init, k, x.dtype)
     means_init = _initial.check_means_init(means_init, k, d, x.dtype)
