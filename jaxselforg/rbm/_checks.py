@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation
@@ -28,21 +27,27 @@ def is_gaussian(value: RBMParams) -> bool:
     return isinstance(value, GaussianRBMParams)
 
 
-def in_unit_interval(x: jax.Array, name: str) -> None:
-    """Raises if a concrete ``x`` has values outside [0, 1] (Bernoulli visible units)."""
-    if _validation.is_concrete(x) and _validation.eager(
-            lambda: bool(jnp.any((x < 0) | (x > 1)))):
+def in_unit_interval(x: jax.Array, name: str) -> jax.Array:
+    """``x`` after a concrete one is checked to lie in [0, 1] (Bernoulli visible units);
+    traced, NaN in place of any value outside (``_validation.unit_interval``)."""
+    if not _validation.is_concrete(x):
+        return _validation.unit_interval(x, name, "a Bernoulli RBM")
+    if _validation.eager(lambda: bool(jnp.any((x < 0) | (x > 1)))):
         raise ValueError(f"{name} must lie in [0, 1] for a Bernoulli RBM (binary pixels, e.g. "
                          "data.binarize(data.to_unit_range(images))); got values outside. For "
                          "real-valued data standardize it and use visible='gaussian'.")
+    return x
 
 
-def binary(x: jax.Array, name: str) -> None:
-    """Raises if a concrete ``x`` has values other than 0 and 1."""
-    if _validation.is_concrete(x) and _validation.eager(
-            lambda: bool(jnp.any((x != 0) & (x != 1)))):
+def binary(x: jax.Array, name: str) -> jax.Array:
+    """``x`` after a concrete one is checked to hold only 0 and 1; traced, NaN in place of
+    any other value (``_validation.binary``)."""
+    if not _validation.is_concrete(x):
+        return _validation.binary(x, name, "a Bernoulli RBM likelihood")
+    if _validation.eager(lambda: bool(jnp.any((x != 0) & (x != 1)))):
         raise ValueError(f"{name} must be binary (0/1) for a Bernoulli RBM likelihood; got other "
                          "values. Binarize first, e.g. data.binarize(x, 0.5).")
+    return x
 
 
 def visible_data(model: RBMParams, x: ArrayLike, name: str = "v", *,
@@ -50,22 +55,23 @@ def visible_data(model: RBMParams, x: ArrayLike, name: str = "v", *,
     """Validates ``[n, n_visible]`` data for ``model`` (finite; [0, 1] or {0, 1} if Bernoulli)."""
     x = _validation.matrix(x, name, features=jnp.shape(model.w)[0])
     if not is_gaussian(model):
-        (binary if binary_only else in_unit_interval)(x, name)
+        x = (binary if binary_only else in_unit_interval)(x, name)
     return x.astype(jnp.result_type(model.w))
 
 
 def hidden_data(model: RBMParams, h: ArrayLike, name: str = "h") -> jax.Array:
     """Validates ``[n, n_hidden]`` hidden states in [0, 1]."""
     h = _validation.matrix(h, name, features=jnp.shape(model.w)[1])
-    if _validation.is_concrete(h) and _validation.eager(
-            lambda: bool(jnp.any((h < 0) | (h > 1)))):
+    if not _validation.is_concrete(h):
+        h = _validation.unit_interval(h, name, "hidden states")
+    elif _validation.eager(lambda: bool(jnp.any((h < 0) | (h > 1)))):
         raise ValueError(f"{name} must hold hidden states or probabilities in [0, 1].")
     return h.astype(jnp.result_type(model.w))
 
 
 def mask(m: ArrayLike, shape: tuple[int, ...], name: str) -> jax.Array:
     """A boolean mask of ``shape`` (or ``[n_visible]``, broadcast over rows)."""
-    m = jnp.asarray(m)
+    m = _validation.asarray(m)
     if m.dtype != jnp.bool_:
         if not (jnp.issubdtype(m.dtype, jnp.number)):
             raise ValueError(f"{name} must be a boolean mask; got dtype {m.dtype}.")
@@ -78,12 +84,7 @@ def mask(m: ArrayLike, shape: tuple[int, ...], name: str) -> jax.Array:
     return jnp.broadcast_to(m, shape)
 
 
-def nonnegative(value, name: str, *, positive: bool = False) -> None:
-    """Raises if a concrete hyperparameter is negative (or not > 0 when ``positive``)."""
-    if _validation.is_concrete(value):
-        arr = np.asarray(value, dtype=np.float64)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be finite; got {value}.")
-        bad = bool(np.any(arr <= 0)) if positive else bool(np.any(arr < 0))
-        if bad:
-            raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}; got {value}.")
+def nonnegative(value, name: str, *, positive: bool = False):
+    """``value`` checked finite and >= 0 (> 0 when ``positive``): a concrete bad one
+    raises, a traced one comes back NaN (``_validation.hyperparameter``)."""
+    return _validation.hyperparameter(value, name, strict=positive)

@@ -178,8 +178,10 @@ def init_params(
       ``RBMParams`` (or ``GaussianRBMParams``) with w ``[D, H]``, a ``[D]``, b ``[H]``.
 
     Raises:
-      ValueError: non-positive sizes, unknown ``visible``, bad ``data``.
+      ValueError: non-positive sizes, unknown ``visible``, bad ``data`` (NaN, the wrong
+        width, Bernoulli data outside [0, 1]), a negative ``scale``.
     """
+    key = _validation.prng_key(key)
     n_visible = _validation.positive_int(n_visible, "n_visible")
     n_hidden = _validation.positive_int(n_hidden, "n_hidden")
     _validation.choice(visible, VISIBLE_UNITS, "visible")
@@ -188,7 +190,10 @@ def init_params(
         mean = jnp.zeros((n_visible,), dtype) + (0.5 if visible == "bernoulli" else 0.0)
     else:
         data = _validation.matrix(data, "data", features=n_visible)
+        if visible == "bernoulli":
+            data = _checks.in_unit_interval(data, "data")
         mean = jnp.mean(data, axis=0)
+    scale = _validation.hyperparameter(scale, "scale")
     return _init(key, mean, jnp.asarray(scale, mean.dtype), n_visible=n_visible,
                  n_hidden=n_hidden, visible=visible)
 
@@ -289,6 +294,7 @@ def _sample_hidden(params, v, key):
 
 def sample_hidden(params: RBMParams, v: ArrayLike, *, key: jax.Array) -> jax.Array:
     """Binary hidden states h ~ P(h | v), ``[n, n_hidden]``."""
+    key = _validation.prng_key(key)
     return _sample_hidden(*_checked(params, v), key)
 
 
@@ -299,6 +305,7 @@ def _sample_visible(params, h, key):
 
 def sample_visible(params: RBMParams, h: ArrayLike, *, key: jax.Array) -> jax.Array:
     """Visible states v ~ P(v | h), ``[n, n_visible]`` (binary, or real for Gaussian)."""
+    key = _validation.prng_key(key)
     params = _checks.params(params)
     return _sample_visible(params, _checks.hidden_data(params, h), key)
 

@@ -145,16 +145,16 @@ def pseudo_log_likelihood_one_bit(
     if (key is None) == (index is None):
         raise ValueError("Give exactly one of key (random bits) and index (chosen bits).")
     if index is None:
-        index = jax.random.randint(key, (n,), 0, d)
+        index = jax.random.randint(_validation.prng_key(key), (n,), 0, d)
     else:
-        index = jnp.asarray(index)
+        index = _validation.asarray(index)
         if not jnp.issubdtype(index.dtype, jnp.integer) or index.shape != (n,):
             raise ValueError(f"index must be {n} integers (one bit per row); got dtype "
                              f"{index.dtype} and shape {tuple(index.shape)}.")
         if _validation.is_concrete(index) and _validation.eager(
                 lambda: bool(jnp.any((index < 0) | (index >= d)))):
             raise ValueError(f"index entries must be in [0, {d}).")
-    return _one_bit(params, v, index)
+    return _validation.nan_unless(_validation.in_range(index, d), _one_bit(params, v, index))
 
 
 @jax.jit

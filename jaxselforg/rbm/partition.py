@@ -259,6 +259,7 @@ def ais_log_weights(
     Raises:
       ValueError: bad sizes, or ``data`` of the wrong shape / range.
     """
+    key = _validation.prng_key(key)
     params = _checks.params(params)
     n_chains = _validation.positive_int(n_chains, "n_chains")
     betas = jnp.asarray(ais_betas(n_betas), jnp.result_type(params.w))
@@ -294,6 +295,7 @@ def log_partition_ais(
     Raises:
       ValueError: n_chains < 2, n_betas < 3, bad ``data``.
     """
+    key = _validation.prng_key(key)
     if _validation.positive_int(n_chains, "n_chains") < 2:
         raise ValueError("n_chains must be >= 2 to estimate the error of ln Z; got 1.")
     log_w, log_z_base = ais_log_weights(params, key=key, data=data, n_chains=n_chains,

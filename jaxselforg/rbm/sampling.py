@@ -24,7 +24,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
@@ -105,6 +104,7 @@ def gibbs_chain(params: RBMParams, v0: ArrayLike, *, key: jax.Array, n_steps: in
     Raises:
       ValueError: bad sizes, wrong shapes, NaN, Bernoulli values outside [0, 1].
     """
+    key = _validation.prng_key(key)
     params = _checks.params(params)
     v0 = _checks.visible_data(params, v0, "v0")
     n_snapshots, per = _chain_lengths(n_steps, n_snapshots)
@@ -134,6 +134,7 @@ def sample(params: RBMParams, n: int, *, key: jax.Array, n_steps: int = 1000,
     Returns:
       A ``GibbsChain`` with ``states [n, n_visible]``.
     """
+    key = _validation.prng_key(key)
     params = _checks.params(params)
     n = _validation.positive_int(n, "n")
     n_snapshots, per = _chain_lengths(n_steps, n_snapshots)
@@ -221,6 +222,7 @@ def complete(params: RBMParams, v: ArrayLike, observed: ArrayLike, *, key: jax.A
     Raises:
       ValueError: bad sizes or mask, wrong shapes, NaN, Bernoulli values outside [0, 1].
     """
+    key = _validation.prng_key(key)
     params = _checks.params(params)
     v = _checks.visible_data(params, v, "v")
     observed = _checks.mask(observed, v.shape, "observed")
@@ -252,6 +254,7 @@ def denoise(params: RBMParams, v: ArrayLike, *, key: jax.Array, n_steps: int = 1
     Raises:
       ValueError: bad sizes or mask, wrong shapes, NaN, Bernoulli values outside [0, 1].
     """
+    key = _validation.prng_key(key)
     params = _checks.params(params)
     v = _checks.visible_data(params, v, "v")
     observed = (jnp.zeros(v.shape, bool) if observed is None
@@ -281,7 +284,8 @@ def salt_and_pepper(key: jax.Array, v: ArrayLike, rate: ArrayLike) -> jax.Array:
     Returns:
       ``[n, d]`` corrupted images.
     """
+    key = _validation.prng_key(key)
     v = _validation.matrix(v, "v")
-    if _validation.is_concrete(rate) and not 0 <= float(np.asarray(rate)) <= 1:
-        raise ValueError(f"rate must be in [0, 1]; got {rate}.")
-    return _salt_and_pepper(key, v, jnp.asarray(rate, v.dtype))
+    rate = jnp.asarray(_validation.hyperparameter(rate, "rate", maximum=1.0), v.dtype)
+    # The rate only enters a Bernoulli draw: a traced bad one (NaN) is reported here.
+    return _validation.nan_unless(jnp.isfinite(rate), _salt_and_pepper(key, v, rate))

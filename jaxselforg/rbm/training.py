@@ -168,7 +168,10 @@ def _gradient(params, v0, key, k, chains, chain_hidden=None):
 @functools.partial(jax.jit, static_argnames=("k",))
 def _cd_gradient(params, v, key, chains, *, k):
     grad, new_chains, _, _ = _gradient(params, v, key, k, chains)
-    return grad, new_chains
+    # The chains are Bernoulli draws, which turn NaN into 0 or 1: bad (traced) data or
+    # chains are reported on them as on the gradient.
+    valid = jnp.all(jnp.isfinite(v)) & (True if chains is None else jnp.all(jnp.isfinite(chains)))
+    return grad, _validation.nan_unless(valid, new_chains)
 
 
 def cd_gradient(
@@ -200,6 +203,7 @@ def cd_gradient(
     Raises:
       ValueError: k < 1, wrong shapes, NaN, Bernoulli data outside [0, 1].
     """
+    key = _validation.prng_key(key)
     params = _checks.params(params)
     v = _checks.visible_data(params, v, "v")
     k = _validation.positive_int(k, "k")
@@ -246,6 +250,12 @@ def optimizer(learning_rate: ArrayLike | optax.Schedule, momentum: ArrayLike | o
     Returns:
       An ``optax.GradientTransformation`` over ``RBMParams`` / ``GaussianRBMParams``.
     """
+    if not callable(learning_rate):
+        learning_rate = _checks.nonnegative(learning_rate, "learning_rate", positive=True)
+    if not callable(momentum):
+        momentum = _validation.hyperparameter(momentum, "momentum", maximum=1.0,
+                                              strict_maximum=True)
+    weight_decay = _checks.nonnegative(weight_decay, "weight_decay")
     return optax.chain(
         optax.add_decayed_weights(weight_decay, mask=_weights_only),
         optax.scale_by_learning_rate(learning_rate),
@@ -450,13 +460,14 @@ def fit(
         unknown ``visible`` or ``schedule``; or (eagerly) a run that diverged to
         non-finite parameters.
     """
+    key = _validation.prng_key(key)
     _validation.choice(visible, VISIBLE_UNITS, "visible")
     if init is not None:
         init = _checks.params(init)
         visible = "gaussian" if isinstance(init, GaussianRBMParams) else "bernoulli"
     x = _validation.matrix(x, "x")
     if visible == "bernoulli":
-        _checks.in_unit_interval(x, "x")
+        x = _checks.in_unit_interval(x, "x")
     n, n_visible = x.shape
     n_hidden = _validation.positive_int(n_hidden, "n_hidden")
     k = _validation.positive_int(k, "k")
@@ -470,22 +481,20 @@ def fit(
                          f"got {momentum_epochs!r}.")
     monitor_size = min(_validation.positive_int(monitor_size, "monitor_size"), n)
     schedules.check(schedule, "schedule")
-    _checks.nonnegative(learning_rate, "learning_rate", positive=True)
-    _checks.nonnegative(final_learning_rate, "final_learning_rate")
+    learning_rate = _checks.nonnegative(learning_rate, "learning_rate", positive=True)
+    final_learning_rate = _checks.nonnegative(final_learning_rate, "final_learning_rate")
     if schedule in ("exponential", "inverse_time") and _validation.is_concrete(
             final_learning_rate) and not np.min(np.asarray(final_learning_rate)) > 0:
         raise ValueError(f"The {schedule} schedule needs final_learning_rate > 0 (it decays "
                          f"towards it multiplicatively); got {final_learning_rate}. Use "
                          "schedule='linear' to decay to 0.")
-    _checks.nonnegative(weight_decay, "weight_decay")
-    _checks.nonnegative(sparsity_cost, "sparsity_cost")
-    for name, value in (("momentum", momentum), ("final_momentum", final_momentum)):
-        _checks.nonnegative(value, name)
-        if _validation.is_concrete(value) and not np.max(np.asarray(value)) < 1:
-            raise ValueError(f"{name} must be in [0, 1); got {value}.")
-    if _validation.is_concrete(sparsity_target) and not (
-            0 < np.min(np.asarray(sparsity_target)) and np.max(np.asarray(sparsity_target)) < 1):
-        raise ValueError(f"sparsity_target must be in (0, 1); got {sparsity_target}.")
+    weight_decay = _checks.nonnegative(weight_decay, "weight_decay")
+    sparsity_cost = _checks.nonnegative(sparsity_cost, "sparsity_cost")
+    momentum, final_momentum = (
+        _validation.hyperparameter(value, name, maximum=1.0, strict_maximum=True)
+        for name, value in (("momentum", momentum), ("final_momentum", final_momentum)))
+    sparsity_target = _validation.hyperparameter(sparsity_target, "sparsity_target",
+                                                 strict=True, maximum=1.0, strict_maximum=True)
     dtype = x.dtype
     if init is not None:
         if init.w.shape != (n_visible, n_hidden):
@@ -495,7 +504,7 @@ def fit(
     if validation is not None:
         validation = _validation.matrix(validation, "validation", features=n_visible)
         if visible == "bernoulli":
-            _checks.in_unit_interval(validation, "validation")
+            validation = _checks.in_unit_interval(validation, "validation")
         validation = validation.astype(dtype)
     scalars = [jnp.asarray(value, dtype) for value in (
         learning_rate, final_learning_rate, momentum, final_momentum, weight_decay,
