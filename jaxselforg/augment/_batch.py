@@ -11,11 +11,13 @@ from jaxselforg import _validation
 
 
 def images(x, name: str = "images") -> tuple[jax.Array, bool]:
-    """``[n, h, w]`` or ``[n, h, w, c]`` floats -> ``([n, h, w, c], had_channels)``."""
+    """``[n, h, w]`` or ``[n, h, w, c]`` floats in [0, 1] -> ``([n, h, w, c], had_channels)``
+    (every transform clips back to [0, 1]; traced values outside it become NaN)."""
     x = _validation.as_float_array(x, name)
     if x.ndim not in (3, 4) or x.shape[0] == 0 or 0 in x.shape[1:3]:
         raise ValueError(f"{name} must be a batch [n, h, w] or [n, h, w, c] with n, h, w >= 1; "
                          f"got shape {tuple(x.shape)}.")
+    x = _validation.unit_interval(x, name, "augmentation")
     return (x if x.ndim == 4 else x[..., None]), x.ndim == 4
 
 

@@ -20,6 +20,7 @@ import dm_pix
 import jax
 import jax.numpy as jnp
 
+from jaxselforg import _validation
 from jaxselforg.augment import _batch
 
 __all__ = ["GaussianNoise", "HorizontalFlip", "RandomErasing", "RandomResizedCrop",
@@ -61,6 +62,14 @@ class RandomShift:
         return _batch.per_example(one, key, images)
 
 
+def _positive_interval(value, name: str) -> tuple[float, float]:
+    """A ``(min, max)`` pair with ``0 < min <= max`` (an aspect ratio's range)."""
+    low, high = _batch.interval(value, name, 0.0, math.inf)
+    if low <= 0.0:
+        raise ValueError(f"{name} must be positive; got {value}.")
+    return low, high
+
+
 def crop_box(key: jax.Array, height: int, width: int, scale: tuple[float, float],
              ratio: tuple[float, float]) -> jax.Array:
     """A random crop ``[top, left, crop_height, crop_width]`` (floats) as SimCLR's.
@@ -69,6 +78,11 @@ def crop_box(key: jax.Array, height: int, width: int, scale: tuple[float, float]
     ``crop_width / crop_height = r`` with ``ln r ~ U(ln ratio)``; its sides are clipped
     to the image, and its position is uniform over the places where it fits.
     """
+    key = _validation.prng_key(key)
+    height = _validation.positive_int(height, "height")
+    width = _validation.positive_int(width, "width")
+    scale = _batch.interval(scale, "scale", 0.0, 1.0)
+    ratio = _positive_interval(ratio, "ratio")
     k_area, k_ratio, k_y, k_x = jax.random.split(key, 4)
     area = jax.random.uniform(k_area, (), minval=scale[0], maxval=scale[1]) * height * width
     log_r = jax.random.uniform(k_ratio, (), minval=math.log(ratio[0]),
@@ -112,11 +126,8 @@ class RandomResizedCrop:
         scale = _batch.interval(self.scale, "scale", 0.0, 1.0)
         if scale[0] <= 0.0:
             raise ValueError(f"scale must be within (0, 1]; got {self.scale}.")
-        ratio = _batch.interval(self.ratio, "ratio", 0.0, math.inf)
-        if ratio[0] <= 0.0:
-            raise ValueError(f"ratio must be positive; got {self.ratio}.")
         object.__setattr__(self, "scale", scale)
-        object.__setattr__(self, "ratio", ratio)
+        object.__setattr__(self, "ratio", _positive_interval(self.ratio, "ratio"))
 
     def __call__(self, key: jax.Array, images) -> jax.Array:
         def one(key, image):
@@ -183,10 +194,7 @@ class RandomErasing:
 
     def __post_init__(self):
         object.__setattr__(self, "scale", _batch.interval(self.scale, "scale", 0.0, 1.0))
-        ratio = _batch.interval(self.ratio, "ratio", 0.0, math.inf)
-        if ratio[0] <= 0.0:
-            raise ValueError(f"ratio must be positive; got {self.ratio}.")
-        object.__setattr__(self, "ratio", ratio)
+        object.__setattr__(self, "ratio", _positive_interval(self.ratio, "ratio"))
         if not 0.0 <= float(self.value) <= 1.0:
             raise ValueError(f"value must be in [0, 1]; got {self.value!r}.")
 

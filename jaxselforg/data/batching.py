@@ -38,6 +38,7 @@ def epoch_indices(key: jax.Array, n: int, batch_size: int) -> jax.Array:
     The last ``n % batch_size`` indices of the permutation are dropped; they differ
     every epoch, so no example is left out systematically.
     """
+    key = _validation.prng_key(key)
     batch_size = _validation.positive_int(batch_size, "batch_size", at_most=n,
                                           bound="the number of examples")
     n_batches = n // batch_size
@@ -51,6 +52,7 @@ def epoch_batches(key: jax.Array, data, batch_size: int):
     Returns:
       The same pytree with leaves of shape ``[n // batch_size, batch_size, ...]``.
     """
+    key = _validation.prng_key(key)
     index = epoch_indices(key, _leading_size(data), batch_size)
     return jax.tree.map(lambda leaf: jnp.asarray(leaf)[index], data)
 
@@ -101,6 +103,7 @@ def scan_batches(
       ...         return params - eta * gradient(params, batch), None
       ...     return data.scan_batches(step, params, x, key=key, batch_size=32)
     """
+    key = _validation.prng_key(key)
     data = jax.tree.map(jnp.asarray, data)
     indices = epoch_indices(key, _leading_size(data), batch_size)
 

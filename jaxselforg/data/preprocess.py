@@ -61,7 +61,8 @@ def standardize(
     """
     x = _validation.matrix(x, "x")
     mean = jnp.mean(x, axis=0) if mean is None else _validation.vector(mean, "mean", size=x.shape[1])
-    std = jnp.std(x, axis=0) if std is None else _validation.vector(std, "std", size=x.shape[1])
+    std = (jnp.std(x, axis=0) if std is None else
+           _validation.hyperparameter(_validation.vector(std, "std", size=x.shape[1]), "std"))
     # A constant feature's computed std is rounding noise of order n * eps * |mean|
     # (scikit-learn's _is_constant_feature reasons the same way): treat it as 0.
     constant = std <= x.shape[0] * jnp.finfo(x.dtype).eps * jnp.abs(mean)
@@ -82,7 +83,9 @@ def binarize(x: ArrayLike, threshold: ArrayLike = 0.5) -> jax.Array:
     """
     x = _validation.unit_interval(x, "x", "binarize")
     threshold = _validation.hyperparameter(threshold, "threshold", minimum=-jnp.inf)
-    return (x > threshold).astype(x.dtype)
+    # A comparison turns NaN into 0: traced bad values (NaN, see unit_interval) stay NaN.
+    return _validation.nan_unless(~jnp.isnan(x) & jnp.isfinite(threshold),
+                                  (x > threshold).astype(x.dtype))
 
 
 def dynamic_binarize(key: jax.Array, x: ArrayLike) -> jax.Array:
@@ -90,8 +93,10 @@ def dynamic_binarize(key: jax.Array, x: ArrayLike) -> jax.Array:
 
     Resample every epoch (a new ``key``) for the likelihood numbers of the literature.
     """
+    key = _validation.prng_key(key)
     x = _validation.unit_interval(x, "x", "dynamic_binarize")
-    return jax.random.bernoulli(key, x).astype(x.dtype)
+    # A Bernoulli draw turns NaN into 0: traced bad values (NaN) stay NaN.
+    return _validation.nan_unless(~jnp.isnan(x), jax.random.bernoulli(key, x).astype(x.dtype))
 
 
 class PCA(NamedTuple):
@@ -121,23 +126,26 @@ def pca(x: ArrayLike, n_components: int) -> PCA:
     Returns:
       A ``PCA`` (use ``pca_project`` to map data onto it).
     """
-    x = _validation.matrix(x, "x")
+    x = _validation.at_least_float32(_validation.matrix(x, "x"))
     n, d = x.shape
     k = _validation.positive_int(n_components, "n_components")
     if k > min(n, d) or n < 2:
         raise ValueError(f"n_components must be <= min(n, d) = {min(n, d)} with n >= 2; "
                          f"got {k} for data of shape {x.shape}.")
     mean = jnp.mean(x, axis=0)
-    _, s, vt = jnp.linalg.svd(x - mean, full_matrices=False)
+    # The SVD runs on data scaled by a power of two (exact): squared singular values of
+    # data beyond ~1e19 or below ~1e-19 would leave float32, and the ratio become 0/0.
+    scale = _validation.power_of_two_scale(x)
+    _, s, vt = jnp.linalg.svd((x - mean) / scale, full_matrices=False)
     components = vt[:k]
     largest = jnp.take_along_axis(components, jnp.argmax(jnp.abs(components), 1)[:, None], 1)
     components = components * jnp.sign(largest)
-    variance = s**2 / (n - 1)
+    variance = s**2 / (n - 1)  # in units of scale^2
     total = jnp.sum(variance)
     if _validation.is_concrete(total) and not _validation.eager(lambda: bool(total > 0)):
         raise ValueError(f"pca needs data that vary: all {n} rows of x are equal, so there is "
                          "no variance to explain (the explained-variance ratio would be 0/0).")
-    return PCA(mean, components, variance[:k], variance[:k] / total)
+    return PCA(mean, components, variance[:k] * scale * scale, variance[:k] / total)
 
 
 def pca_project(x: ArrayLike, fitted: PCA) -> jax.Array:

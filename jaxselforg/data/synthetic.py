@@ -36,11 +36,15 @@ def blobs(
       (point i belongs to blob ``i % k``).
 
     Raises:
-      ValueError: ``n`` or ``centers`` not a positive integer, bad centres, or a
-        (concrete) ``std`` that is negative, NaN or Inf.
+      ValueError: ``n`` or ``centers`` not a positive integer, bad centres, a box that
+        is not ``(low, high)`` with low < high, or a (concrete) ``std`` that is
+        negative, NaN or Inf.
     """
+    key = _validation.prng_key(key)
     n = _validation.positive_int(n, "n")
     std = _validation.hyperparameter(std, "std", minimum=0.0)
+    if not (isinstance(box, tuple | list) and len(box) == 2 and box[0] < box[1]):
+        raise ValueError(f"box must be (low, high) with low < high; got {box!r}.")
     center_key, noise_key = jax.random.split(key)
     if isinstance(centers, (int, np.integer)):
         k = _validation.positive_int(centers, "centers")
@@ -55,6 +59,7 @@ def blobs(
 
 def uniform_square(key: jax.Array, n: int, *, low: float = 0.0, high: float = 1.0) -> jax.Array:
     """``[n, 2]`` points uniform on the square ``[low, high]^2``."""
+    key = _validation.prng_key(key)
     n = _validation.positive_int(n, "n")
     if not low < high:
         raise ValueError(f"need low < high; got low={low}, high={high}.")
@@ -72,6 +77,7 @@ def _annulus(key, n, inner, outer):
 
 def uniform_disc(key: jax.Array, n: int, *, radius: float = 1.0) -> jax.Array:
     """``[n, 2]`` points uniform on the disc of ``radius`` centred at the origin."""
+    key = _validation.prng_key(key)
     n = _validation.positive_int(n, "n")
     if not radius > 0:
         raise ValueError(f"radius must be > 0; got {radius}.")
@@ -80,6 +86,7 @@ def uniform_disc(key: jax.Array, n: int, *, radius: float = 1.0) -> jax.Array:
 
 def ring(key: jax.Array, n: int, *, inner: float = 0.5, outer: float = 1.0) -> jax.Array:
     """``[n, 2]`` points uniform on the annulus ``inner <= |x| <= outer``."""
+    key = _validation.prng_key(key)
     n = _validation.positive_int(n, "n")
     if not 0 <= inner < outer:
         raise ValueError(f"need 0 <= inner < outer; got inner={inner}, outer={outer}.")
