@@ -41,8 +41,8 @@ from jax.typing import ArrayLike
 
 
 def is_concrete(x) -> bool:
-    """True when ``x`` holds values we can inspect now (not a tracer)."""
-    return not isinstance(x, jax.core.Tracer)
+    """True when ``x`` holds values we can inspect now (no tracer, also inside a list)."""
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))
 
 
 def asarray(x) -> jax.Array:
@@ -184,9 +184,13 @@ def hyperparameter(value: ArrayLike, name: str, *, minimum: float = 0.0,
         bound = f"> {minimum}" if strict else f">= {minimum}"
         if maximum is not None:
             bound += f" and {'<' if strict_maximum else '<='} {maximum}"
-        worst = eager(lambda: array.ravel()[jnp.argmin(in_bounds(array).ravel())].item())
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            worst = repr(value)  # as the caller wrote it
+        else:
+            worst = eager(lambda: array.ravel()[jnp.argmin(in_bounds(array).ravel())].item())
+            worst = f"{worst:.6g}"
         why = f" ({reason})" if reason else ""
-        raise ValueError(f"{name} must be {bound}{why}; got {worst:.6g}.")
+        raise ValueError(f"{name} must be {bound}{why}; got {worst}.")
     return value
 
 
@@ -216,18 +220,21 @@ def sample_weight(weights: ArrayLike | None, n: int, dtype) -> jax.Array:
     return weights.astype(dtype)
 
 
-def binary(x: jax.Array, name: str, purpose: str) -> jax.Array:
+_BINARIZE_HINT = "binarize the pixels first (jaxselforg.data.binarize or dynamic_binarize)"
+
+
+def binary(x: jax.Array, name: str, purpose: str, hint: str = _BINARIZE_HINT) -> jax.Array:
     """``x`` after a concrete one is checked to hold only 0 and 1 (traced: NaN in place
     of any other value).
 
     Raises:
-      ValueError: another value (grey levels, NaN), naming ``purpose`` and the fix.
+      ValueError: another value (grey levels, NaN), naming ``purpose`` and the fix
+        (``hint``; by default, binarizing pixels).
     """
     if not is_concrete(x):
         return nan_unless((x == 0) | (x == 1), x)
     if not eager(lambda: bool(jnp.all((x == 0) | (x == 1)))):
-        raise ValueError(f"{name} must be binary (every value 0 or 1) for {purpose}; binarize "
-                         "the pixels first (jaxselforg.data.binarize or dynamic_binarize).")
+        raise ValueError(f"{name} must be binary (every value 0 or 1) for {purpose}; {hint}.")
     return x
 
 

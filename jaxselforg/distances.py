@@ -385,7 +385,7 @@ def _weights(w: ArrayLike | None, d: int) -> jax.Array | None:
         return None
     w = _validation.vector(w, "w", size=d)
     _validation.check_nonnegative(w, "weights w")
-    return w
+    return w if _validation.is_concrete(w) else _validation.nan_unless(w >= 0, w)
 
 
 def _prepare(x, y, metric, p, w, rank, shape_doc):

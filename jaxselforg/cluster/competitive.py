@@ -221,7 +221,7 @@ def competitive_learning(
         conscience < 0 or conscience_rate outside [0, 1].
     """
     key = _validation.prng_key(key)
-    x = _validation.matrix(x, "x")
+    x = _validation.at_least_float32(_validation.matrix(x, "x"))  # float16 runs in float32
     n, d = x.shape
     k = _validation.positive_int(k, "k", at_most=n)
     epochs = _validation.positive_int(epochs, "epochs")

@@ -188,7 +188,10 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
     # or Inf data under tracing make the scale, and so every float result, NaN.
     scale = _validation.power_of_two_scale(
         *([x] if init_centers is None else [x, init_centers]))
-    scale = _validation.nan_unless(jnp.isfinite(tol), scale)  # a traced bad tol is NaN
+    # A traced bad tol or feature weight (NaN, see kmeans) only steers comparisons: it is
+    # carried by the scale, so every float result is NaN.
+    valid = jnp.isfinite(tol) & (True if w is None else jnp.all(jnp.isfinite(w) & (w >= 0)))
+    scale = _validation.nan_unless(valid, scale)
     if metric == "dot":  # not homogeneous: fit as it is (the scale only carries NaN)
         scale = scale / scale
     x, tol = x / scale, tol / scale
@@ -302,7 +305,7 @@ def kmeans(
         shape, unknown init/metric/update, tol < 0, ...).
     """
     key = _validation.prng_key(key)
-    x = _validation.matrix(x, "x")
+    x = _validation.at_least_float32(_validation.matrix(x, "x"))  # float16 runs in float32
     n, d = x.shape
     k = _validation.positive_int(k, "k", at_most=n)
     n_init = _validation.positive_int(n_init, "n_init")
@@ -311,9 +314,7 @@ def kmeans(
     metric = distances.canonical_metric(metric, p)
     tol = _validation.hyperparameter(tol, "tol", minimum=0.0)
     weights = _validation.sample_weight(sample_weight, n, x.dtype)
-    if w is not None:
-        w = _validation.vector(w, "w", size=d)
-        _validation.check_nonnegative(w, "feature weights w")
+    w = distances._weights(w, d)  # the metric's one check of its feature weights
 
     init_centers = None
     if isinstance(init, str):

@@ -122,7 +122,7 @@ def minibatch_kmeans(
             raise ValueError(f"x must be a finite, non-empty [n, d] array; got shape {x.shape}.")
         x = x.astype(np.float32, copy=False)
     else:
-        x = _validation.matrix(x, "x")
+        x = _validation.at_least_float32(_validation.matrix(x, "x"))
     n, d = x.shape
     k = _validation.positive_int(k, "k", at_most=n)
     batch_size = _validation.positive_int(batch_size, "batch_size", at_most=n)

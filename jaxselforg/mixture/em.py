@@ -226,7 +226,17 @@ def e_step(log_joint: jax.Array) -> tuple[jax.Array, jax.Array]:
     Returns:
       ``(resp, log_marginal)``: responsibilities ``[n, k]`` (rows sum to 1) and
       ln p(x_i) = ln sum_j w_j F(x_i, q_j), ``[n]``.
+
+    Raises:
+      ValueError: (concrete) a NaN or +inf log joint, or a row in which every
+        component gives the point probability 0 (no responsibilities exist).
     """
+    if _validation.is_concrete(log_joint) and not _validation.eager(lambda: bool(
+            jnp.all(~jnp.isnan(log_joint) & (log_joint < jnp.inf))
+            & jnp.all(jnp.any(log_joint > -jnp.inf, axis=1)))):
+        raise ValueError("log_joint must hold log probabilities (NaN and +inf are not), "
+                         "with a finite entry in every row (a row of -inf has no "
+                         "responsibilities: every component gives the point probability 0).")
     log_marginal = jax.nn.logsumexp(log_joint, axis=1)
     return jnp.exp(log_joint - log_marginal[:, None]), log_marginal
 
