@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from jaxselforg import _validation
 from jaxselforg.contrastive.losses import _embeddings, _unit
 
 __all__ = ["alignment", "embedding_std", "uniformity"]
@@ -36,8 +37,11 @@ def alignment(z_a: ArrayLike, z_b: ArrayLike) -> jax.Array:
     align = 1/N sum_i ||u_a_i - u_b_i||^2 with u = z / ||z||; in [0, 4], lower is
     better aligned.
     """
-    u_a, u_b = _unit(_embeddings(z_a, "z_a")), _unit(_embeddings(z_b, "z_b"))
-    return jnp.mean(jnp.sum((u_a - u_b) ** 2, axis=1))
+    z_a, z_b = _embeddings(z_a, "z_a"), _embeddings(z_b, "z_b")
+    if z_a.shape != z_b.shape:
+        raise ValueError(f"z_a and z_b must have the same shape [N, d] (N positive pairs); got "
+                         f"{tuple(z_a.shape)} and {tuple(z_b.shape)}.")
+    return jnp.mean(jnp.sum((_unit(z_a) - _unit(z_b)) ** 2, axis=1))
 
 
 def uniformity(z: ArrayLike, t: float = 2.0) -> jax.Array:
@@ -48,10 +52,16 @@ def uniformity(z: ArrayLike, t: float = 2.0) -> jax.Array:
 
     Args:
       z: ``[n, d]`` embeddings, n >= 2.
-      t: the potential's scale.
+      t: the potential's scale, > 0.
+
+    Raises:
+      ValueError: fewer than 2 embeddings, NaN/Inf, or a concrete t <= 0.
     """
     u = _unit(_embeddings(z, "z"))
     n = u.shape[0]
+    if n < 2:
+        raise ValueError(f"uniformity needs n >= 2 embeddings (pairs of distinct ones); got {n}.")
+    t = _validation.hyperparameter(t, "t", strict=True)
     sq = jnp.maximum(2.0 - 2.0 * (u @ u.T), 0.0)
     logits = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, -t * sq)
     return jax.nn.logsumexp(logits) - jnp.log(n * (n - 1.0))

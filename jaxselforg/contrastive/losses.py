@@ -27,6 +27,7 @@ _EPS = 1e-12
 def _embeddings(z: ArrayLike, name: str) -> jax.Array:
     z = _validation.as_float_array(z, name)
     _validation.check_rank(z, 2, name, "[n, d]")
+    _validation.check_finite(z, name)
     return z
 
 
@@ -141,17 +142,21 @@ def contrastive_loss(z_a: ArrayLike, z_b: ArrayLike, similar: ArrayLike, *,
     if z_a.shape != z_b.shape:
         raise ValueError(f"z_a and z_b must have the same shape [n, d]; got "
                          f"{tuple(z_a.shape)} and {tuple(z_b.shape)}.")
-    similar = jnp.asarray(similar)
+    similar = _validation.asarray(similar)
     if similar.shape != (z_a.shape[0],):
         raise ValueError(f"similar must have shape [{z_a.shape[0]}] (one flag per pair); got "
                          f"{tuple(similar.shape)}.")
+    # Flags: 0 (dissimilar) or 1 (similar); traced, another value makes the loss NaN.
+    flags = _validation.binary(similar.astype(z_a.dtype), "similar", "the contrastive loss",
+                               hint="1 (or True) marks a similar pair, 0 a dissimilar one")
     margin = _bounded(margin, "margin", positive=False)
     d = jax.vmap(distances.distance)(z_a, z_b)
-    return jnp.mean(_contrastive_terms(d, similar.astype(bool), margin))
+    return _validation.nan_unless(jnp.all(~jnp.isnan(flags)),
+                                  jnp.mean(_contrastive_terms(d, flags == 1, margin)))
 
 
 def _labels(labels: ArrayLike, n: int) -> jax.Array:
-    labels = jnp.asarray(labels)
+    labels = _validation.asarray(labels)
     if not jnp.issubdtype(labels.dtype, jnp.integer):
         raise ValueError(f"labels must be integers; got dtype {labels.dtype}.")
     if labels.shape != (n,):

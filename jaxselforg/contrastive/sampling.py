@@ -121,6 +121,7 @@ def select_classes(key: jax.Array, rows: jax.Array, classes: jax.Array,
     Raises:
       ValueError: rows and classes that do not match, or P outside [2, C].
     """
+    key = _validation.prng_key(key)
     rows, classes = jnp.asarray(rows), jnp.asarray(classes)
     if rows.ndim < 2 or classes.shape != (rows.shape[1],):
         raise ValueError(f"rows must be [K, C, ...] with classes [C]; got shapes "

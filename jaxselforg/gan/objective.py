@@ -39,6 +39,15 @@ LOSSES = ("minimax", "non_saturating", "wasserstein_gp")
 """The adversarial losses of :class:`GANObjective`."""
 
 
+def _logits(value: ArrayLike, name: str) -> jax.Array:
+    """A batch of logits ``[n]`` (or ``[n, 1]``), finite when concrete."""
+    value = _validation.as_float_array(value, name)
+    if value.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {tuple(value.shape)}.")
+    _validation.check_finite(value, name)
+    return value
+
+
 def discriminator_loss(real_logits: ArrayLike, fake_logits: ArrayLike,
                        loss: str = "non_saturating") -> jax.Array:
     """The discriminator's (critic's) loss on one batch, without a gradient penalty.
@@ -53,6 +62,8 @@ def discriminator_loss(real_logits: ArrayLike, fake_logits: ArrayLike,
       loss: one of :data:`LOSSES`.
     """
     _validation.choice(loss, LOSSES, "loss")
+    real_logits, fake_logits = _logits(real_logits, "real_logits"), _logits(fake_logits,
+                                                                            "fake_logits")
     if loss == "wasserstein_gp":
         return jnp.mean(fake_logits) - jnp.mean(real_logits)
     real = optax.sigmoid_binary_cross_entropy(real_logits, jnp.ones_like(real_logits))
@@ -68,6 +79,7 @@ def generator_loss(fake_logits: ArrayLike, loss: str = "non_saturating") -> jax.
     ``-mean f(G(z))``.
     """
     _validation.choice(loss, LOSSES, "loss")
+    fake_logits = _logits(fake_logits, "fake_logits")
     if loss == "wasserstein_gp":
         return -jnp.mean(fake_logits)
     if loss == "minimax":
@@ -89,6 +101,7 @@ def gradient_penalty(critic: Callable[[jax.Array], jax.Array], real: jax.Array,
       fake: ``[n, ...]`` generated images.
       key: PRNG key for eps.
     """
+    key = _validation.prng_key(key)
     eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
     mixed = eps * real + (1.0 - eps) * fake
     grads = jax.grad(lambda x: jnp.sum(critic(x)))(mixed)
@@ -143,6 +156,12 @@ def info_loss(codes: InfoCodes, c: jax.Array, q: jax.Array) -> jax.Array:
       c: ``[n, codes.size]`` the codes the images were generated from.
       q: ``[n, codes.size]`` the Q head's output (category logits, then means).
     """
+    c, q = _validation.as_float_array(c, "c"), _validation.as_float_array(q, "q")
+    for name, value in (("c", c), ("q", q)):
+        if value.ndim != 2 or value.shape[1] != codes.size or value.shape[0] != c.shape[0]:
+            raise ValueError(f"c and q must both be [n, {codes.size}] (the codes' size); got "
+                             f"shapes {tuple(c.shape)} and {tuple(q.shape)}.")
+        _validation.check_finite(value, name)
     k = codes.n_categories
     categorical = optax.softmax_cross_entropy(q[:, :k], c[:, :k])
     continuous = 0.5 * jnp.sum((c[:, k:] - q[:, k:]) ** 2, axis=1)

@@ -210,7 +210,8 @@ def train_gan(
     Raises:
       ValueError: bad images or labels, labels missing for (or given to a
         non-)conditional GAN, ``latent_dim < 1``, ``n_critic < 1``, a negative
-        ``gp_weight`` or ``info_weight``, BatchNorm in a WGAN-GP critic.
+        ``gp_weight`` or ``info_weight``, a learning rate <= 0, Adam's b1 or b2 outside
+        [0, 1), BatchNorm in a WGAN-GP critic.
       NonFiniteLossError: a loss diverged (the last good checkpoint is kept).
       CheckpointMismatchError: ``checkpoint_dir`` belongs to another configuration.
     """
@@ -266,9 +267,13 @@ def train_gan(
 
     objective = GANObjective(loss, latent_dim, n_classes, info)
     optimizers = {"generator": OPTIMIZER, "discriminator": OPTIMIZER}
+    learning_rate = _validation.hyperparameter(rate if learning_rate is None else learning_rate,
+                                               "learning_rate", strict=True)
+    b1, b2 = (_validation.hyperparameter(default if value is None else value, name, maximum=1.0,
+                                         strict_maximum=True)
+              for name, value, default in (("b1", b1, beta1), ("b2", b2, beta2)))
     values = {"hyperparams": {"gp_weight": gp_weight, "info_weight": info_weight},
-              "learning_rate": rate if learning_rate is None else learning_rate,
-              "b1": beta1 if b1 is None else b1, "b2": beta2 if b2 is None else b2}
+              "learning_rate": learning_rate, "b1": b1, "b2": b2}
     if sweep:
         graphdefs, state = train.init_states(factories, optimizers, key, **values)
     else:

@@ -89,6 +89,7 @@ def elbo_terms(model: VAE, images: ArrayLike, *, key: jax.Array, batch_size: int
     Raises:
       ValueError: images of the wrong shape or outside [0, 1].
     """
+    key = _validation.prng_key(key)
     images = _validation.images(images, model.image_shape)
     batch_size = _validation.positive_int(batch_size, "batch_size")
     graphdef, state = nnx.split(model)
@@ -160,6 +161,7 @@ def importance_log_likelihood(
       ValueError: bad images (shape, range), grey (non-binary) images, or
         non-positive counts.
     """
+    key = _validation.prng_key(key)
     images = _validation.images(images, model.image_shape)
     # The decoder is a product of Bernoullis: ln P(x) of grey levels is no likelihood.
     images = _validation.binary(images, "images", "importance_log_likelihood")
@@ -217,6 +219,7 @@ def evaluate(
     Returns:
       A :class:`VAEEvaluation` of means over the images.
     """
+    key = _validation.prng_key(key)
     images = _validation.images(images, model.image_shape)
     elbo_key, iw_key = jax.random.split(key)
     terms = elbo_terms(model, images, key=elbo_key, batch_size=batch_size)

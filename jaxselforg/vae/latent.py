@@ -144,8 +144,16 @@ def interpolate(model: VAE, image_a: ArrayLike, image_b: ArrayLike, *,
 
     Returns:
       ``[n_steps, h, w]``, the first and last decoding the two images' codes.
+
+    Raises:
+      ValueError: ``n_steps < 2`` (a segment has two ends), or an image that is not one
+        ``[h, w]`` image of the model's size (values as :func:`encode` checks them).
     """
-    n_steps = _validation.positive_int(n_steps, "n_steps")
+    n_steps = _validation.positive_int(n_steps, "n_steps", minimum=2)
+    for name, image in (("image_a", image_a), ("image_b", image_b)):
+        if np.shape(image) != tuple(model.image_shape):
+            raise ValueError(f"{name} must be one image of shape {tuple(model.image_shape)}; "
+                             f"got shape {np.shape(image)}.")
     mean, _ = encode(model, np.stack([np.asarray(image_a), np.asarray(image_b)]))
     mean = np.asarray(mean)
     t = np.linspace(0.0, 1.0, n_steps)[:, None]

@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from jaxselforg import _validation
+
 if TYPE_CHECKING:
     from jaxselforg.vae.model import VAE
 
@@ -56,6 +58,30 @@ class VAELoss(NamedTuple):
     kl: jax.Array
 
 
+def _broadcastable(arrays: dict, doc: str) -> None:
+    """Raises unless the named ``arrays`` broadcast to one array with the axes ``doc``
+    names after its ``...``."""
+    try:
+        shape = jnp.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        shape = None
+    if shape is None or len(shape) < doc.count(","):
+        names = " and ".join(arrays)
+        shapes = " and ".join(str(tuple(a.shape)) for a in arrays.values())
+        raise ValueError(f"{names} must have one shape {doc} (or broadcast to it); got "
+                         f"{shapes}.")
+
+
+def _gaussian(**arrays: ArrayLike) -> tuple[jax.Array, ...]:
+    """The named arrays as floats of one shape ``[..., d]`` (up to broadcasting), finite
+    when concrete."""
+    arrays = {name: _validation.as_float_array(a, name) for name, a in arrays.items()}
+    _broadcastable(arrays, "[..., d]")
+    for name, a in arrays.items():
+        _validation.check_finite(a, name)
+    return tuple(arrays.values())
+
+
 def gaussian_kl(mean: ArrayLike, log_variance: ArrayLike) -> jax.Array:
     """KL(N(mu, diag sigma^2) || N(0, I)) = 1/2 sum_i (mu_i^2 + sigma_i^2 - 1 - ln sigma_i^2).
 
@@ -66,13 +92,13 @@ def gaussian_kl(mean: ArrayLike, log_variance: ArrayLike) -> jax.Array:
     Returns:
       ``[...]`` in nats.
     """
-    mean, log_variance = jnp.asarray(mean), jnp.asarray(log_variance)
+    mean, log_variance = _gaussian(mean=mean, log_variance=log_variance)
     return 0.5 * jnp.sum(mean**2 + jnp.exp(log_variance) - 1.0 - log_variance, axis=-1)
 
 
 def gaussian_log_density(z: ArrayLike, mean: ArrayLike, log_variance: ArrayLike) -> jax.Array:
     """ln N(z; mu, diag sigma^2), summed over the last axis: ``[...]``."""
-    z, mean, log_variance = jnp.asarray(z), jnp.asarray(mean), jnp.asarray(log_variance)
+    z, mean, log_variance = _gaussian(z=z, mean=mean, log_variance=log_variance)
     return -0.5 * jnp.sum(_LOG_2PI + log_variance + (z - mean) ** 2 * jnp.exp(-log_variance),
                           axis=-1)
 
@@ -90,13 +116,18 @@ def bernoulli_log_likelihood(logits: ArrayLike, images: ArrayLike) -> jax.Array:
     Returns:
       ``[...]`` in nats.
     """
-    logits, images = jnp.asarray(logits), jnp.asarray(images)
+    logits = _validation.as_float_array(logits, "logits")
+    images = _validation.unit_interval(images, "images", "bernoulli_log_likelihood")
+    _broadcastable({"logits": logits, "images": images}, "[..., h, w]")
+    _validation.check_finite(logits, "logits")
     log_p = images * jax.nn.log_sigmoid(logits) + (1.0 - images) * jax.nn.log_sigmoid(-logits)
     return jnp.sum(log_p, axis=(-2, -1))
 
 
 def reparameterize(key: jax.Array, mean: jax.Array, log_variance: jax.Array) -> jax.Array:
     """z = mu + sigma * eps with eps ~ N(0, I): a sample of Q(z | x) differentiable in mu, sigma."""
+    key = _validation.prng_key(key)
+    mean, log_variance = _gaussian(mean=mean, log_variance=log_variance)
     eps = jax.random.normal(key, jnp.shape(mean), jnp.result_type(mean))
     return mean + jnp.exp(0.5 * log_variance) * eps
 
@@ -113,6 +144,9 @@ def vae_loss(model: VAE, images: jax.Array, key: jax.Array, *, beta: ArrayLike =
     Returns:
       A :class:`VAELoss` of ``[n]`` arrays.
     """
+    key = _validation.prng_key(key)
+    images = _validation.images(images, model.image_shape)
+    beta = _validation.hyperparameter(beta, "beta")
     mean, log_variance = model.encode(images)
     logits = model.decode(reparameterize(key, mean, log_variance))
     reconstruction = -bernoulli_log_likelihood(logits, images)
