@@ -73,14 +73,17 @@ def _steps(total, name: str = "total") -> int:
 
 
 def _progress(count, steps: int, dtype) -> jax.Array:
-    """p = min(count / steps, 1), exactly 0 at count 0 and exactly 1 from count = steps on.
+    """p = clip(count / steps, 0, 1), exactly 0 up to count 0 and exactly 1 from count =
+    steps on.
 
     XLA may divide by a constant as a product with its rounded reciprocal, so a plain
     count / steps can miss 1 by an ulp at the last update (a decay to 0 then ends a
     hair below 0); the comparison pins the end.
     """
     count = jnp.asarray(count).astype(dtype)
-    return jnp.where(count >= steps, jnp.ones((), dtype), count / steps)
+    # A count before 0 holds the first value (as optax's schedules clip), not an
+    # extrapolation past a0.
+    return jnp.where(count >= steps, jnp.ones((), dtype), jnp.maximum(count, 0) / steps)
 
 
 def check(kind, name: str = "schedule"):
@@ -107,16 +110,19 @@ def check(kind, name: str = "schedule"):
     return kind
 
 
-def _check_ratio(kind: str, initial, final) -> None:
-    """Raises if concrete a0, a1 are 0 or of opposite signs (a1 / a0 must be > 0)."""
+def _ratio(kind: str, initial, final, dtype) -> jax.Array:
+    """a1 / a0, which must be finite and > 0 (a0, a1 of one sign, neither 0): concrete
+    values are checked, a traced bad ratio is NaN (the schedule's values too)."""
+    ratio = jnp.asarray(final, dtype) / jnp.asarray(initial, dtype)
     if not (_validation.is_concrete(initial) and _validation.is_concrete(final)):
-        return
+        return _validation.nan_unless(jnp.isfinite(ratio) & (ratio > 0), ratio)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.asarray(final, dtype=float) / np.asarray(initial, dtype=float)
     if not np.all(np.isfinite(ratio) & (ratio > 0)):
         raise ValueError(f"The {kind!r} schedule needs initial and final values of the same "
                          f"sign, neither 0; got initial={initial!r}, final={final!r}. Use "
                          "'linear' to decay to 0.")
+    return ratio
 
 
 def constant(initial: ArrayLike) -> Schedule:
@@ -190,15 +196,12 @@ def exponential(initial: ArrayLike, final: ArrayLike | None = None, *, total: in
         raise ValueError("exponential needs either tau (a0 exp(-n / tau)) or final and total "
                          "(a0 (a1 / a0)^(n / (total - 1))), not both or neither.")
     if tau is not None:
-        if _validation.is_concrete(tau) and not np.all(np.asarray(tau, dtype=float) > 0):
-            raise ValueError(f"tau must be > 0; got {tau!r}.")
-        tau = jnp.asarray(tau, a0.dtype)
+        tau = jnp.asarray(_validation.hyperparameter(tau, "tau", strict=True), a0.dtype)
         return lambda count: a0 * jnp.exp(-jnp.asarray(count).astype(a0.dtype) / tau)
     if total is None:
         raise ValueError("exponential with a final value needs total, the number of updates.")
     steps = _steps(total)
-    _check_ratio("exponential", initial, final)
-    ratio = jnp.asarray(final, a0.dtype) / a0
+    ratio = _ratio("exponential", initial, final, a0.dtype)
     return lambda count: a0 * ratio ** _progress(count, steps, a0.dtype)
 
 
@@ -221,9 +224,8 @@ def inverse_time(initial: ArrayLike, final: ArrayLike, *, total: int) -> Schedul
     """
     a0 = _float(initial)
     steps = _steps(total)
-    _check_ratio("inverse_time", initial, final)
-    a1 = jnp.asarray(final, a0.dtype)
-    return lambda count: a0 / (1.0 + (a0 / a1 - 1.0) * _progress(count, steps, a0.dtype))
+    inverse = 1.0 / _ratio("inverse_time", initial, final, a0.dtype)  # a0 / a1
+    return lambda count: a0 / (1.0 + (inverse - 1.0) * _progress(count, steps, a0.dtype))
 
 
 def asymptotic(initial: ArrayLike, *, total: int) -> Schedule:

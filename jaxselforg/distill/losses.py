@@ -26,9 +26,10 @@ __all__ = ["check_weights", "distillation_loss", "hint_loss", "soft_target_loss"
 
 
 def check_weights(temperature: ArrayLike, hard_weight: ArrayLike,
-                  soft_weight: ArrayLike) -> None:
+                  soft_weight: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Raises for a temperature <= 0, a negative or non-finite weight, or both weights
-    zero (in any run of a sweep) -- on concrete values; traced values are not checked.
+    zero (in any run of a sweep) -- on concrete values; returns ``(temperature,
+    hard_weight, soft_weight)``, traced ones NaN where out of range.
 
     Args:
       temperature: T, a scalar or ``[n_runs]``.
@@ -54,6 +55,10 @@ def check_weights(temperature: ArrayLike, hard_weight: ArrayLike,
             lambda: bool(jnp.any((hard == 0) & (soft == 0)))):
         raise ValueError("hard_weight and soft_weight are both 0: the loss would be 0 and "
                          "nothing would be learned; give at least one a positive weight.")
+    # Checked above when concrete; traced, a bad value comes back NaN.
+    return (_validation.hyperparameter(temperature, "temperature", strict=True),
+            _validation.hyperparameter(hard, "hard_weight"),
+            _validation.hyperparameter(soft, "soft_weight"))
 
 
 def soft_target_loss(student_logits: ArrayLike, teacher_logits: ArrayLike, *,
@@ -72,7 +77,7 @@ def soft_target_loss(student_logits: ArrayLike, teacher_logits: ArrayLike, *,
     Args:
       student_logits: ``[n, N]`` z_s.
       teacher_logits: ``[n, N]`` z_t.
-      temperature: T > 0 (traced; unchecked under tracing).
+      temperature: T > 0 (traced: the loss is NaN for a bad one).
 
     Returns:
       The scalar loss.
@@ -80,12 +85,16 @@ def soft_target_loss(student_logits: ArrayLike, teacher_logits: ArrayLike, *,
     References:
       Hinton, Vinyals & Dean, Distilling the Knowledge in a Neural Network, 2015, sec. 2.
     """
-    student_logits = jnp.asarray(student_logits)
-    teacher_logits = jax.lax.stop_gradient(jnp.asarray(teacher_logits))
+    student_logits = _validation.as_float_array(student_logits, "student_logits")
+    teacher_logits = jax.lax.stop_gradient(
+        _validation.as_float_array(teacher_logits, "teacher_logits"))
     if student_logits.shape != teacher_logits.shape or student_logits.ndim != 2:
         raise ValueError(f"student and teacher logits must both be [n, n_classes]; got "
                          f"{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}.")
-    temperature = jnp.asarray(temperature, student_logits.dtype)
+    _validation.check_finite(student_logits, "student_logits")
+    _validation.check_finite(teacher_logits, "teacher_logits")
+    temperature = jnp.asarray(_validation.hyperparameter(temperature, "temperature",
+                                                         strict=True), student_logits.dtype)
     log_q = jax.nn.log_softmax(student_logits / temperature, axis=-1)
     log_p = jax.nn.log_softmax(teacher_logits / temperature, axis=-1)
     kl = optax.losses.kl_divergence_with_log_targets(log_q, log_p)
@@ -101,7 +110,8 @@ def distillation_loss(student_logits: ArrayLike, teacher_logits: ArrayLike,
     || softmax(z_s,i / T))``, with ``CE(y, q) = -ln q_y`` at temperature 1 and the soft
     term of :func:`soft_target_loss`. The T^2 factor keeps the soft term's gradient
     independent of T (it scales as 1/T^2 otherwise). Concrete settings are checked
-    (:func:`check_weights`); traced ones (a sweep inside a compiled step) are not.
+    (:func:`check_weights`); traced ones (a sweep inside a compiled step) make the loss
+    NaN when out of range.
 
     Args:
       student_logits: ``[n, N]`` z_s.
@@ -115,21 +125,25 @@ def distillation_loss(student_logits: ArrayLike, teacher_logits: ArrayLike,
       The scalar loss.
 
     Raises:
-      ValueError: mismatched shapes; (concrete) T <= 0, a negative weight, or both
-        weights 0.
+      ValueError: mismatched shapes; labels outside ``[0, N)``; (concrete) T <= 0, a
+        negative weight, or both weights 0, NaN/Inf logits.
 
     Examples:
       >>> loss = distill.distillation_loss(student(x, train=True, key=k), teacher(x), y,
       ...                                  temperature=4.0, hard_weight=0.1, soft_weight=0.9)
     """
-    check_weights(temperature, hard_weight, soft_weight)
-    student_logits = jnp.asarray(student_logits)
-    labels = jnp.asarray(labels)
-    if labels.shape != student_logits.shape[:1]:
+    temperature, hard_weight, soft_weight = check_weights(temperature, hard_weight, soft_weight)
+    student_logits = _validation.as_float_array(student_logits, "student_logits")
+    labels = _validation.asarray(labels)
+    if labels.shape != student_logits.shape[:1] or student_logits.ndim != 2:
         raise ValueError(f"labels must be [n] for logits {tuple(student_logits.shape)}; got "
                          f"shape {tuple(labels.shape)}.")
+    labels, n_classes = _validation.class_labels(labels, "labels",
+                                                 n_classes=student_logits.shape[1])
     hard, soft = _terms(student_logits, teacher_logits, labels, temperature)
-    return hard_weight * hard + soft_weight * soft
+    # A traced label outside [0, N) would index past the logits: the loss reports it.
+    return _validation.nan_unless(_validation.in_range(labels, n_classes),
+                                  hard_weight * hard + soft_weight * soft)
 
 
 def _terms(student_logits, teacher_logits, labels, temperature):

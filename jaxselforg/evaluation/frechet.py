@@ -30,8 +30,20 @@ from jaxselforg import _validation
 __all__ = ["frechet_distance", "gaussian_statistics"]
 
 
+def _two_rows(x: ArrayLike, name: str, features: int | None = None) -> jax.Array:
+    x = _validation.matrix(x, name, features=features)
+    if x.shape[0] < 2:
+        raise ValueError(f"{name} needs at least 2 rows for a covariance; got {x.shape[0]}.")
+    return x
+
+
 def gaussian_statistics(features: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``(mean [d], covariance [d, d])`` of ``features [n, d]`` (unbiased, ddof = 1)."""
+    """``(mean [d], covariance [d, d])`` of ``features [n, d]`` (unbiased, ddof = 1).
+
+    Raises:
+      ValueError: not a finite ``[n, d]`` matrix with n >= 2.
+    """
+    features = _two_rows(features, "features")
     mean = jnp.mean(features, axis=0)
     centred = features - mean
     return mean, centred.T @ centred / (features.shape[0] - 1)
@@ -82,12 +94,8 @@ def frechet_distance(features_a: ArrayLike, features_b: ArrayLike) -> jax.Array:
     Examples:
       >>> fcd = evaluation.frechet_distance(features(generated), features(test_images))
     """
-    a = _validation.matrix(features_a, "features_a")
-    b = _validation.matrix(features_b, "features_b", features=a.shape[1])
-    for name, x in (("features_a", a), ("features_b", b)):
-        if x.shape[0] < 2:
-            raise ValueError(f"{name} needs at least 2 rows for a covariance; got "
-                             f"{x.shape[0]}.")
+    a = _two_rows(features_a, "features_a")
+    b = _two_rows(features_b, "features_b", features=a.shape[1])
     if not (_validation.is_concrete(a) and _validation.is_concrete(b)):
         return _frechet(a, b)
     with jax.enable_x64(True):

@@ -34,13 +34,16 @@ __all__ = ["ClassHistogram", "PrecisionRecall", "class_histogram", "classifier_s
 
 def _probabilities(p: ArrayLike) -> jax.Array:
     p = _validation.matrix(p, "probabilities")
-    if _validation.is_concrete(p):
-        low, high = _validation.value_range(p)
-        row_error = _validation.eager(lambda: float(jnp.max(jnp.abs(jnp.sum(p, 1) - 1.0))))
-        if low < 0 or high > 1 or row_error > 1e-3:
-            raise ValueError("probabilities must be [n, classes] rows of class probabilities "
-                             f"(in [0, 1], summing to 1); got values in [{low}, {high}] and a "
-                             f"row sum off by {row_error:.2g} (softmax the logits first).")
+    if not _validation.is_concrete(p):  # traced: NaN unless every row is a distribution
+        valid = (jnp.all((p >= 0) & (p <= 1))
+                 & (jnp.max(jnp.abs(jnp.sum(p, 1) - 1.0)) <= 1e-3))
+        return _validation.nan_unless(valid, p)
+    low, high = _validation.value_range(p)
+    row_error = _validation.eager(lambda: float(jnp.max(jnp.abs(jnp.sum(p, 1) - 1.0))))
+    if low < 0 or high > 1 or row_error > 1e-3:
+        raise ValueError("probabilities must be [n, classes] rows of class probabilities "
+                         f"(in [0, 1], summing to 1); got values in [{low}, {high}] and a "
+                         f"row sum off by {row_error:.2g} (softmax the logits first).")
     return p
 
 
@@ -76,7 +79,9 @@ def class_histogram(predicted: ArrayLike, n_classes: int) -> ClassHistogram:
     predicted, n_classes = _validation.class_labels(predicted, "predicted", n_classes=n_classes)
     counts = jnp.bincount(predicted, length=n_classes)
     frequency = counts / jnp.sum(counts)
-    return ClassHistogram(counts, -jnp.sum(jax.scipy.special.xlogy(frequency, frequency)))
+    histogram = ClassHistogram(counts, -jnp.sum(jax.scipy.special.xlogy(frequency, frequency)))
+    # bincount drops traced labels outside [0, n_classes): the entropy reports them.
+    return _validation.nan_unless(_validation.in_range(predicted, n_classes), histogram)
 
 
 class PrecisionRecall(NamedTuple):
@@ -120,4 +125,8 @@ def precision_recall(real_features: ArrayLike, generated_features: ArrayLike, *,
     # point (the nearest is itself, at distance 0).
     real_radii = distances.k_nearest(real, real, k + 1)[1][:, k]
     fake_radii = distances.k_nearest(fake, fake, k + 1)[1][:, k]
-    return PrecisionRecall(_coverage(fake, real, real_radii), _coverage(real, fake, fake_radii))
+    result = PrecisionRecall(_coverage(fake, real, real_radii), _coverage(real, fake, fake_radii))
+    # Coverage counts comparisons, which turn NaN into False: traced NaN features are
+    # reported here.
+    return _validation.nan_unless(jnp.all(jnp.isfinite(real)) & jnp.all(jnp.isfinite(fake)),
+                                  result)

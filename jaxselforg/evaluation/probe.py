@@ -133,7 +133,7 @@ def fit_linear_probe(features: ArrayLike, labels: ArrayLike, *, n_classes: int |
 
     Raises:
       ValueError: features not a finite ``[n, d]`` matrix, labels not ``[n]``
-        non-negative integers, a label >= ``n_classes``, ``C <= 0``.
+        non-negative integers, a label >= ``n_classes``, ``C <= 0``, ``tol < 0``.
 
     Examples:
       >>> probe = evaluation.fit_linear_probe(train_features, train_labels)
@@ -143,12 +143,15 @@ def fit_linear_probe(features: ArrayLike, labels: ArrayLike, *, n_classes: int |
     features = _validation.matrix(features, "train_features")
     labels, n_classes = _validation.class_labels(labels, "train_labels",
                                                  size=features.shape[0], n_classes=n_classes)
-    if _validation.is_concrete(jnp.asarray(C)) and not float(C) > 0:
-        raise ValueError(f"C must be > 0 (the inverse of the L2 strength); got {C!r}.")
+    C = _validation.hyperparameter(C, "C", strict=True, reason="the inverse of the L2 strength")
+    tol = _validation.hyperparameter(tol, "tol", reason="a gradient norm")
     max_iter = _validation.positive_int(max_iter, "max_iter")
-    return _fit(features, labels, jnp.asarray(C, features.dtype),
-                jnp.asarray(tol, features.dtype), n_classes=n_classes, max_iter=max_iter,
-                standardize=bool(standardize))
+    probe = _fit(features, labels, jnp.asarray(C, features.dtype),
+                 jnp.asarray(tol, features.dtype), n_classes=n_classes, max_iter=max_iter,
+                 standardize=bool(standardize))
+    # Traced labels outside [0, n_classes) and a bad tol (a comparison) are reported here.
+    valid = _validation.in_range(labels, n_classes) & jnp.isfinite(tol)
+    return _validation.nan_unless(valid, probe)
 
 
 def probe_predict_proba(probe: LinearProbe, features: ArrayLike) -> jax.Array:

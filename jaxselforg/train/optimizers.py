@@ -29,9 +29,12 @@ def decay_steps(learning_rate_decay: str, epochs: int, steps_per_epoch: int) -> 
     run), 0 for ``"constant"``.
 
     Raises:
-      ValueError: a decay not in ``LEARNING_RATE_DECAYS``.
+      ValueError: a decay not in ``LEARNING_RATE_DECAYS``, or epochs or steps_per_epoch
+        not a positive integer.
     """
     decay = _validation.choice(learning_rate_decay, LEARNING_RATE_DECAYS, "learning_rate_decay")
+    epochs = _validation.positive_int(epochs, "epochs")
+    steps_per_epoch = _validation.positive_int(steps_per_epoch, "steps_per_epoch")
     return epochs * steps_per_epoch if decay == "cosine" else 0
 
 
@@ -51,7 +54,18 @@ def cosine_decay_adam(learning_rate: ArrayLike, decay_steps: ArrayLike, b1: floa
     Returns:
       An ``optax.GradientTransformation``.
     """
-    return optax.adam(schedules.cosine_decay(learning_rate, decay_steps), b1=b1, b2=b2, eps=eps)
+    return optax.adam(schedules.cosine_decay(_rate(learning_rate), decay_steps),
+                      b1=_moment(b1, "b1"), b2=_moment(b2, "b2"), eps=eps)
+
+
+def _rate(learning_rate: ArrayLike) -> ArrayLike:
+    """A step size > 0 (traced: NaN otherwise, so the parameters become NaN)."""
+    return _validation.hyperparameter(learning_rate, "learning_rate", strict=True)
+
+
+def _moment(value: ArrayLike, name: str) -> ArrayLike:
+    """An Adam moment decay in [0, 1)."""
+    return _validation.hyperparameter(value, name, maximum=1.0, strict_maximum=True)
 
 
 def cosine_decay_adamw(learning_rate: ArrayLike, decay_steps: ArrayLike,
@@ -68,5 +82,6 @@ def cosine_decay_adamw(learning_rate: ArrayLike, decay_steps: ArrayLike,
       weight_decay: lambda.
       b1, b2, eps: Adam's moment decays and denominator offset.
     """
-    return optax.adamw(schedules.cosine_decay(learning_rate, decay_steps), b1=b1, b2=b2, eps=eps,
-                       weight_decay=weight_decay)
+    return optax.adamw(schedules.cosine_decay(_rate(learning_rate), decay_steps),
+                       b1=_moment(b1, "b1"), b2=_moment(b2, "b2"), eps=eps,
+                       weight_decay=_validation.hyperparameter(weight_decay, "weight_decay"))

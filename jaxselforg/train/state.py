@@ -221,9 +221,11 @@ def _checked_values(values, n_runs: int | None) -> dict[str, jax.Array]:
 
 
 def _typed_keys(keys: ArrayLike) -> jax.Array:
-    keys = jnp.asarray(keys)
-    if not jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
-        keys = jax.random.wrap_key_data(keys)
+    """A ``[n_runs]`` batch of typed keys (or their uint32 data), checked."""
+    keys = _validation.prng_key(keys, "keys", allow_batch=True)
+    if keys.ndim != 1:
+        raise ValueError(f"keys must be a [n_runs] batch of PRNG keys, e.g. "
+                         f"jax.random.split(key, n_runs); got shape {tuple(keys.shape)}.")
     return keys
 
 
@@ -359,7 +361,17 @@ def _take(tree, i):
 
 
 def select_run(tree, i: int):
-    """Run ``i`` of a batch of runs: every leaf's ``[i]`` (one compiled gather)."""
+    """Run ``i`` of a batch of runs: every leaf's ``[i]`` (one compiled gather).
+
+    Raises:
+      ValueError: ``i`` not an integer in ``[0, n_runs)`` (an index past the end would
+        be clamped to the last run, silently).
+    """
+    i = _validation.positive_int(i, "run index i", minimum=0)
+    runs = {leaf.shape[0] for leaf in jax.tree.leaves(tree) if getattr(leaf, "ndim", 0)}
+    if not runs or i >= min(runs):
+        raise ValueError(f"run index i must be in [0, n_runs) = [0, {min(runs, default=0)}); "
+                         f"got {i}.")
     return _take(tree, i)
 
 
