@@ -14,7 +14,10 @@ float result that depends on the bad value is NaN, never a finite, plausible num
   its distances, k-means centres and inertia, and SOM weights NaN; under ``vmap``
   only the bad problem of the batch.
 * Integer results (nearest indices, labels) cannot be NaN; the float results returned
-  with them (distances, inertia) carry the failure. A mixture's log-likelihood is NaN.
+  with them (distances, inertia) carry the failure. A mixture's log-likelihood is NaN
+  (-inf for a fit that broke down, e.g. covariances beyond float32). A call whose only
+  result is integers (``cluster.predict``, ``som.winners``, ``som.hit_map``,
+  ``evaluation.knn_predict``) cannot carry a traced failure: check its input eagerly.
 * A checked value comes back poisoned: ``hyperparameter`` (learning rates, sigma, tol,
   temperature, weights), ``sample_weight``, ``unit_interval``, ``images`` and ``binary``
   return a traced value with NaN wherever the eager call would have raised, so whatever
