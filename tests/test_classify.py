@@ -80,3 +80,15 @@ def test_bad_input_is_refused(fashion):
         classify.train_classifier(x, y, key=jax.random.key(0), architecture="resnet")
     with pytest.raises(ValueError, match="multiples of 4"):
         classify.train_classifier(x[:, :27, :27], y, key=jax.random.key(0), **SMALL_CNN)
+    with pytest.raises(ValueError, match=r"learning_rate must be > 0.0; got -0.001"):
+        classify.train_classifier(x, y, key=jax.random.key(0), learning_rate=-1e-3, **SMALL_CNN)
+    with pytest.raises(ValueError, match=r"weight_decay must be >= 0.0; got -0.1"):
+        classify.train_classifier(x, y, key=jax.random.key(0), weight_decay=-0.1, **SMALL_CNN)
+
+
+def test_accuracy_refuses_labels_the_model_cannot_predict(fashion):
+    x, y, _, _ = fashion
+    model = classify.make_classifier("mlp", hidden=(8,), rngs=nnx.Rngs(0))
+    assert 0 <= classify.accuracy(model, x[:4], y[:4]) <= 1
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\); got label 12"):
+        classify.accuracy(model, x[:4], np.array([0, 1, 12, 3]))

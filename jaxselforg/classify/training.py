@@ -115,10 +115,17 @@ def predict(model: nnx.Module, images: ArrayLike) -> jax.Array:
 
 
 def accuracy(model: nnx.Module, images: ArrayLike, labels: ArrayLike) -> float:
-    """The share of ``images`` whose most probable class is their label."""
+    """The share of ``images`` whose most probable class is their label.
+
+    Raises:
+      ValueError: images of the wrong shape or outside [0, 1]; labels not ``[n]``
+        integers in ``[0, n_classes)`` (a label the model cannot predict).
+    """
     images = _validation.images(images, model.image_shape)
-    labels = _validation.labels(labels, "labels", size=images.shape[0])
-    return float(jnp.mean(jnp.argmax(predict(model, images), axis=1) == labels))
+    probabilities = predict(model, images)
+    labels, _ = _validation.class_labels(labels, "labels", size=images.shape[0],
+                                         n_classes=probabilities.shape[1])
+    return float(jnp.mean(jnp.argmax(probabilities, axis=1) == labels))
 
 
 def train_classifier(
@@ -170,7 +177,8 @@ def train_classifier(
       A :class:`ClassifierTraining`.
 
     Raises:
-      ValueError: bad images or labels, an unknown architecture or decay.
+      ValueError: bad images or labels, an unknown architecture or decay, a learning
+        rate <= 0 or a negative weight decay.
       NonFiniteLossError: the loss diverged (the last good checkpoint is kept).
     """
     _validation.choice(architecture, ARCHITECTURES, "architecture")
@@ -182,6 +190,8 @@ def train_classifier(
     images, labels = _validation.labelled_images(images, labels, model_fn.image_shape, n_classes)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size")
+    learning_rate = _validation.hyperparameter(learning_rate, "learning_rate", strict=True)
+    weight_decay = _validation.hyperparameter(weight_decay, "weight_decay")
     decay_steps = train.decay_steps(learning_rate_decay, epochs, images.shape[0] // batch_size)
     key = _validation.prng_key(key)
     graphdef, state = train.create_state(model_fn, OPTIMIZER, key=key,
