@@ -50,6 +50,8 @@ PUBLISHED = {
     ("fashion_mnist", "small"): "MLP 0.883 (zalando benchmark)",
     ("mnist", "small"): "146 errors (Hinton et al. 2015)",
 }
+SHORT_NAMES = {"cnn": "CNN", "teacher": "teacher MLP (dropout, jitter)",
+               "small": "small MLP (no regularization)"}
 TARGETS = {("fashion_mnist", "cnn"): 0.935, ("mnist", "cnn"): 0.994,
            ("mnist", "teacher"): 1 - 80 / 10_000}
 
@@ -188,7 +190,7 @@ def wrong_figure(images, labels, probabilities, class_names, title: str, n: int 
     shown = wrong[np.argsort(-confidence[wrong])][:n]
     cols = 8
     rows = max(1, math.ceil(len(shown) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, 2.3 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, shown):
@@ -214,7 +216,6 @@ def curves_figure(histories: dict, dataset: str):
     viz.plot_curves(ax, {label: 100 * (1 - np.asarray(h["test_accuracy"]))
                          for label, h in histories.items()})
     ax.set_ylabel("test error (%)")
-    ax.set_yscale("log")
     return harness.finish_curves(fig, [ax], f"{dataset}: test error per epoch")
 
 
@@ -243,7 +244,7 @@ def classifiers(config: Config, dataset: str, run: harness.Run) -> dict:
                      PUBLISHED.get((dataset, name), "-"), met, f"{per_epoch:.3g}",
                      f"{total / 60:.1f}"))
         if "test_accuracy" in result.history:
-            histories[label.split(",")[0]] = result.history
+            histories[SHORT_NAMES[name]] = result.history
         if name == "cnn":
             cnn_probabilities = probabilities
     run.table(["network", "epochs", "parameters", "test accuracy", "test errors",
