@@ -173,8 +173,8 @@ def _files(run: harness.Run, name: str) -> dict:
 
 
 def _seconds(history) -> tuple[float, float]:
-    """(median seconds per epoch after the first, total seconds) of a fit's history;
-    a resumed run's history holds only the epochs it ran."""
+    """(median seconds per epoch after the first, total seconds) of a fit's history
+    (``train.fit`` keeps the epochs of earlier, resumed invocations in it)."""
     seconds = np.asarray(history.get("seconds", []), float)
     if not len(seconds):
         return float("nan"), 0.0
@@ -251,8 +251,8 @@ def classifiers(config: Config, dataset: str, run: harness.Run) -> dict:
                "published", "target", "s / epoch", "minutes"], rows,
               caption=f"**{dataset}**: {len(y):,} training and {len(y_test):,} test images; "
                       f"AdamW with cosine decay, batches of {config.batch_size}, seed "
-                      f"{config.seed}. Minutes: this invocation's training (a resumed run "
-                      "counts only the epochs it ran).")
+                      f"{config.seed}. s / epoch: the median epoch; minutes: all epochs, with "
+                      "each invocation's compilation (runs resume from checkpoints).")
     if histories:
         run.figure(curves_figure(histories, dataset), f"{dataset}_curves",
                    f"Test error per epoch on {dataset}")
