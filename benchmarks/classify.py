@@ -60,6 +60,7 @@ from torch.nn import functional as F
 from benchmarks import contrastive as contrastive_benchmark
 from benchmarks import runner
 from jaxselforg import augment, classify, contrastive, evaluation
+from jaxselforg import nn as jnn
 
 BATCH = 128
 LEARNING_RATE = 1e-3
@@ -141,8 +142,7 @@ def parameter_counts(settings: dict) -> tuple[int, int]:
     statistics are state, not parameters, on both sides)."""
     model = nnx.eval_shape(lambda: classify.make_classifier("cnn", rngs=nnx.Rngs(0),
                                                             **settings))
-    ours = sum(leaf.size for leaf in jax.tree.leaves(nnx.state(model, nnx.Param)))
-    return int(ours), sum(p.numel() for p in TorchCNN(**settings).parameters())
+    return jnn.n_parameters(model), sum(p.numel() for p in TorchCNN(**settings).parameters())
 
 
 def training_timings(x_all, y_all, args, key) -> list[runner.Timing]:

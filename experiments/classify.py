@@ -31,13 +31,12 @@ import math
 import jax
 import matplotlib
 import numpy as np
-from flax import nnx
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from experiments import harness
-from jaxselforg import augment, classify, data, evaluation, mixture, rbm, train, vae, viz
+from jaxselforg import augment, classify, data, evaluation, mixture, nn, rbm, train, vae, viz
 
 TITLE = "Supervised baselines, and every generative model on one yardstick"
 
@@ -160,11 +159,6 @@ def classifier_specs(config: Config, dataset: str) -> dict[str, tuple[str, dict]
     }
 
 
-def n_parameters(model: nnx.Module) -> int:
-    """Trainable parameters (BatchNorm statistics excluded)."""
-    return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(nnx.state(model, nnx.Param)))
-
-
 def _files(run: harness.Run, name: str) -> dict:
     files = {"metrics_path": run.out / f"train_{name}.jsonl", "progress": None, "desc": name}
     if not run.quick:
@@ -173,13 +167,10 @@ def _files(run: harness.Run, name: str) -> dict:
 
 
 def _seconds(history) -> tuple[float, float]:
-    """(median seconds per epoch after the first, total seconds) of a fit's history
-    (``train.fit`` keeps the epochs of earlier, resumed invocations in it)."""
-    seconds = np.asarray(history.get("seconds", []), float)
-    if not len(seconds):
-        return float("nan"), 0.0
-    per_epoch = np.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
-    return float(per_epoch), float(seconds.sum())
+    """(median seconds per epoch, total seconds) of a fit's history (``train.fit``
+    keeps the epochs of earlier, resumed invocations in it)."""
+    seconds = history.get("seconds", [])
+    return harness.seconds_per_epoch(seconds), float(np.sum(seconds))
 
 
 def wrong_figure(images, labels, probabilities, class_names, title: str, n: int = 16):
@@ -232,7 +223,7 @@ def classifiers(config: Config, dataset: str, run: harness.Run) -> dict:
         probabilities = np.asarray(classify.predict(result.model, x_test))
         accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test))
         errors = int(np.sum(probabilities.argmax(axis=1) != y_test))
-        parameters = n_parameters(result.model)
+        parameters = nn.n_parameters(result.model)
         per_epoch, total = _seconds(result.history)
         target = TARGETS.get((dataset, name))
         met = "-" if target is None else ("met" if accuracy >= target else "missed")

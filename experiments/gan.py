@@ -144,13 +144,6 @@ def score_model(config: Config, name: str, result, extractor, x_test) -> list:
     return scores
 
 
-def _seconds_per_epoch(records) -> float:
-    """Median wall time of an epoch of the whole sweep (the first epoch compiles: left
-    out when there are others)."""
-    seconds = [r["seconds"] for r in records]
-    return float(np.median(seconds[1:] if len(seconds) > 1 else seconds))
-
-
 def _mean_std_best(values, best=min) -> str:
     values = np.asarray(values, float)
     if np.all(np.isnan(values)):
@@ -239,8 +232,7 @@ def vae_row(config: Config, x, extractor, x_test):
                            architecture="mlp", epochs=config.vae_epochs, binarize=True,
                            progress=train.progress_enabled(), desc="VAE")
     samples = vae.sample(result.model, config.n_score, key=jax.random.key(config.seed + 3))
-    seconds = float(np.median(result.history["seconds"][1:])) if config.vae_epochs > 1 else \
-        float(result.history["seconds"][0])
+    seconds = harness.seconds_per_epoch(result.history["seconds"])
     return evaluation.score_samples(extractor, samples, x_test[: config.n_score]), seconds, \
         np.asarray(samples[:40])
 
@@ -266,7 +258,7 @@ def run_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
         result, progressions[name], records[name] = train_model(
             config, name, dataset, x, y, extractor, x_test[-config.n_eval:], run)
         scores = score_model(config, name, result, extractor, x_test)
-        seconds = _seconds_per_epoch(records[name])
+        seconds = harness.seconds_per_epoch([r["seconds"] for r in records[name]])
         column = lambda field, scores=scores: [getattr(s, field) for s in scores]
         summary["models"][name] = {field: column(field) for field in scores[0]._fields}
         summary["models"][name]["seconds_per_epoch_all_seeds"] = seconds

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax
+import numpy as np
 
 from jaxselforg import train, viz
 
@@ -163,6 +164,15 @@ def finish_curves(fig, axes, title: str, *, xlabel: str = "epoch", legend_size: 
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def seconds_per_epoch(seconds) -> float:
+    """The median of an epoch's wall times, leaving out the first (it compiles) when
+    there are others; NaN for no epochs."""
+    seconds = np.asarray(seconds, float)
+    if not seconds.size:
+        return float("nan")
+    return float(np.median(seconds[1:] if seconds.size > 1 else seconds))
 
 
 def timed(fn):

@@ -36,6 +36,7 @@ from jaxselforg import (
     data,
     distill,
     evaluation,
+    nn,
     rbm,
     transfer,
     vae,
@@ -239,10 +240,6 @@ def run(config: Config, run: harness.Run) -> dict:
     return summary
 
 
-def _n_params(model) -> int:
-    return sum(leaf.size for leaf in jax.tree.leaves(nnx.state(model, nnx.Param)))
-
-
 def _sweep_accuracies(result, images, labels) -> np.ndarray:
     return np.array([classify.accuracy(result.model_of(i), images, labels)
                      for i in range(result.n_runs)])
@@ -300,9 +297,9 @@ def fashion_section(config: Config, run: harness.Run) -> dict:
         result = distill.train_distilled(x, y, teacher, key=seeds, **settings, **student,
                                          **_training_files(config, run, f"fashion_{i}"))
         accuracies[name] = _sweep_accuracies(result, xt, yt)
-        n_student = _n_params(result.model_of(0))
+        n_student = nn.n_parameters(result.model_of(0))
         run.log(dataset="fashion_mnist", model=name, test_accuracy=accuracies[name].tolist())
-    n_teacher = _n_params(teacher.model)
+    n_teacher = nn.n_parameters(teacher.model)
 
     temperatures = np.repeat(np.asarray(config.sweep_temperatures, np.float32),
                              len(config.sweep_soft_weights))

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import sys
 import types
 
@@ -236,3 +237,9 @@ def test_discriminative_experiment_with_the_vae_per_class_tiny(tmp_path):
     metrics = tmp_path / "second" / "metrics.jsonl"
     assert not metrics.exists() or metrics.read_text() == ""
     assert (tmp_path / "second" / "learning_curves.png").stat().st_size > 10_000
+
+
+def test_seconds_per_epoch_leaves_out_the_compiling_first_epoch():
+    assert harness.seconds_per_epoch([9.0, 1.0, 3.0, 2.0]) == 2.0
+    assert harness.seconds_per_epoch([4.0]) == 4.0
+    assert math.isnan(harness.seconds_per_epoch([]))

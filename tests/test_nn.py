@@ -191,3 +191,12 @@ def test_gaussian_head():
     assert log_variance.shape == (3, 2) and not np.allclose(mean, log_variance)
     with pytest.raises(ValueError, match="latent_dim"):
         nn.GaussianHead(4, 0, rngs=nnx.Rngs(0))
+
+
+def test_n_parameters_counts_trainable_values_not_batch_norm_statistics():
+    mlp = nn.MLP(5, (4, 3), rngs=nnx.Rngs(0))
+    assert nn.n_parameters(mlp) == 5 * 4 + 4 + 4 * 3 + 3
+    normed = nn.MLP(5, (4, 3), batch_norm=True, rngs=nnx.Rngs(0))
+    # No bias before the norm; its scale and shift are parameters, its running mean and
+    # variance are not.
+    assert nn.n_parameters(normed) == 5 * 4 + 4 + 4 + 4 * 3 + 3
