@@ -6,8 +6,16 @@ pay their set-up (validation, centring, norms) and final assignment once, and on
 the iterations remain.
 
     python -m benchmarks.cluster [--rows 60000] [--iterations 10] [--repeat 3]
+    python -m benchmarks.cluster --fits [--rows 60000] [--repeat 3]
 
 The EM rows start both libraries from the same weights, means and precisions.
+
+``--fits`` times whole k-means fits to convergence instead, for k = 10 and 100:
+from the same k-means++ centres (scikit-learn's, so both start alike) ours with
+its defaults (Elkan's bounds) and Lloyd's plain loop against scikit-learn's
+``lloyd`` and ``elkan``, with iterations and inertia; each library's k-means++
+seeding alone; and each library's whole default fit (its own seeding), beside the
+memory-bandwidth floor of one pass over x on this machine.
 """
 
 from __future__ import annotations
@@ -22,7 +30,58 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
 from benchmarks import runner
-from jaxselforg import cluster, data, mixture
+from jaxselforg import cluster, data, distances, mixture
+from jaxselforg.cluster import _seeding
+
+
+def fits(x, repeat):
+    """Whole k-means fits to convergence (``--fits``): timings and a quality table."""
+    from sklearn.cluster import kmeans_plusplus
+
+    x_device = jax.device_put(x)
+    timings, quality = [], []
+    one_pass = jax.jit(jnp.sum)
+    timings.append(runner.time_call("one pass over x (memory floor)", "JAX sum(x)",
+                                    lambda: one_pass(x_device), repeat=10))
+    timings.append(runner.time_call("one pass over x (memory floor)", "numpy sum(x)",
+                                    lambda: x.sum(), repeat=10))
+    weights = jnp.ones(len(x), x.dtype)
+    for k in (10, 100):
+        init, _ = kmeans_plusplus(x, k, random_state=0)
+        task = f"k-means fit from the same k-means++ centres, {len(x):,} x 784, k={k}"
+        runs = {f"jaxselforg ({a})": lambda a=a: cluster.kmeans(
+            x_device, k, key=jax.random.key(0), init=init, algorithm=a)
+            for a in ("auto", "lloyd")}
+        runs |= {f"sklearn KMeans ({a})": lambda a=a: KMeans(
+            k, init=init, n_init=1, algorithm=a).fit(x) for a in ("lloyd", "elkan")}
+        for name, fit in runs.items():
+            timings.append(runner.time_call(task, name, fit, repeat=repeat))
+            result = fit()
+            ours = name.startswith("jaxselforg")
+            quality.append((k, name, int(result.n_iter if ours else result.n_iter_),
+                            float(result.inertia if ours else result.inertia_)))
+        task = f"k-means++ seeding, {len(x):,} x 784, k={k}"
+        seed = jax.jit(lambda key, k=k: _seeding.kmeans_plusplus(
+            key, x_device, k, weights, lambda a, b: distances.pairwise(a, b, "sqeuclidean")))
+        timings.append(runner.time_call(task, "jaxselforg", lambda: seed(jax.random.key(0)),
+                                        repeat=repeat))
+        timings.append(runner.time_call(task, "sklearn kmeans_plusplus",
+                                        lambda k=k: kmeans_plusplus(x, k, random_state=0),
+                                        repeat=repeat))
+        task = f"k-means default fit (own k-means++), {len(x):,} x 784, k={k}"
+        timings.append(runner.time_call(task, "jaxselforg", lambda k=k: cluster.kmeans(
+            x_device, k, key=jax.random.key(0)).centers, repeat=repeat))
+        timings.append(runner.time_call(task, "sklearn KMeans",
+                                        lambda k=k: KMeans(k, random_state=0).fit(x),
+                                        repeat=repeat))
+    runner.print_tables((timings[:2], None, "passes"),
+                        ([t for t in timings[2:] if "same" in t.task], "sklearn KMeans (elkan)",
+                         "fits"),
+                        ([t for t in timings[2:] if "same" not in t.task], None, "fits"))
+    print("\n| k | implementation | iterations | inertia |\n|---|---|---|---|")
+    for k, name, n_iter, inertia in quality:
+        print(f"| {k} | {name} | {n_iter} | {inertia:,.1f} |")
+    return timings
 
 
 def main(argv=None):
@@ -33,11 +92,18 @@ def main(argv=None):
     parser.add_argument("--pca", type=int, default=100)
     parser.add_argument("--full_iterations", type=int, default=2,
                         help="EM iterations timed for full covariances on 784 pixels (slow)")
+    parser.add_argument("--fits", action="store_true",
+                        help="whole k-means fits to convergence (module docstring)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
     images, _ = data.load("fashion_mnist", "train")
     x = np.asarray(data.flatten(data.to_unit_range(images[: args.rows])))
+    if args.fits:
+        timings = fits(x, args.repeat)
+        if args.json:
+            runner.save(timings, args.json)
+        return
     x_device = jax.device_put(x)
     init = x[np.random.default_rng(0).choice(len(x), args.k, replace=False)]
     print(runner.machine())

@@ -14,16 +14,28 @@ import jax
 import jax.numpy as jnp
 
 
-def _sums_by_product(weighted, labels, weights, k):
-    onehot = jax.nn.one_hot(labels, k, dtype=weighted.dtype)
-    return (jnp.matmul(onehot.T, weighted, precision=jax.lax.Precision.HIGHEST),
-            onehot.T @ weights)
+def _sums_by_product(x, labels, weights, k):
+    # The weights ride in the [n, k] one-hot, not in a weighted [n, d] copy of x.
+    onehot = jax.nn.one_hot(labels, k, dtype=x.dtype) * weights[:, None]
+    return (jnp.matmul(onehot.T, x, precision=jax.lax.Precision.HIGHEST),
+            jnp.sum(onehot, axis=0))
 
 
-def _sums_by_scatter(weighted, labels, weights, k):
-    sums = jax.custom_batching.custom_vmap(lambda weighted, labels, weights: (
-        jax.ops.segment_sum(weighted, labels, num_segments=k),
-        jax.ops.segment_sum(weights, labels, num_segments=k)))
+def _segment_sums(x, labels, weights, k):
+    # A weighted copy of x costs the CPU 8x the scatter itself (a fresh [n, d] buffer,
+    # 58 ms against 7 ms on Fashion-MNIST). Weights of 0 and 1, the usual case (and the
+    # padding of a sharded dataset), need none: a zero-weight row gets the label k,
+    # which the scatter drops.
+    unit = jnp.all((weights == 0) | (weights == 1))
+    return (jax.lax.cond(
+                unit,
+                lambda: jax.ops.segment_sum(x, jnp.where(weights > 0, labels, k), num_segments=k),
+                lambda: jax.ops.segment_sum(x * weights[:, None], labels, num_segments=k)),
+            jax.ops.segment_sum(weights, labels, num_segments=k))
+
+
+def _sums_by_scatter(x, labels, weights, k):
+    sums = jax.custom_batching.custom_vmap(functools.partial(_segment_sums, k=k))
 
     @sums.def_vmap
     def _batched(axis_size, in_batched, *args):
@@ -34,7 +46,7 @@ def _sums_by_scatter(weighted, labels, weights, k):
         return (jax.vmap(functools.partial(_sums_by_product, k=k), in_axes=in_axes)(*args),
                 (True, True))
 
-    return sums(weighted, labels, weights)
+    return sums(x, labels, weights)
 
 
 def weighted_sums(x: jax.Array, labels: jax.Array, weights: jax.Array,
@@ -55,8 +67,7 @@ def weighted_sums(x: jax.Array, labels: jax.Array, weights: jax.Array,
     Returns:
       ``(sums [k, d], totals [k])``; a label no row has gets zeros.
     """
-    weighted = x * weights[:, None]
     return jax.lax.platform_dependent(
-        weighted, labels, weights,
+        x, labels, weights,
         cpu=functools.partial(_sums_by_scatter, k=k),
         default=functools.partial(_sums_by_product, k=k))

@@ -93,9 +93,23 @@ def eager(fn):
         return fn()
 
 
+def all_finite(x: ArrayLike) -> jax.Array:
+    """Whether every entry of ``x`` is finite, as one float sum: sum(x * 0) is 0, or NaN
+    when any entry is NaN or +-Inf. XLA on CPU reduces booleans (``all(isfinite)``)
+    about 5x slower than floats: 30 ms against 6 ms for Fashion-MNIST's 47M pixels."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        return jnp.asarray(True)
+    return jnp.isfinite(jnp.sum(x * jnp.zeros((), x.dtype)))
+
+
+# One fused pass: op by op, x * 0 would first be written out whole (50 ms for 47M pixels).
+_all_finite_compiled = jax.jit(all_finite)
+
+
 def check_finite(x: jax.Array, name: str) -> None:
     """Raises if a concrete ``x`` holds NaN or Inf (no-op under tracing)."""
-    if is_concrete(x) and not eager(lambda: bool(jnp.all(jnp.isfinite(x)))):
+    if is_concrete(x) and not eager(lambda: bool(_all_finite_compiled(x))):
         n_bad = eager(lambda: int(jnp.sum(~jnp.isfinite(x))))
         raise ValueError(
             f"{name} contains {n_bad} NaN or Inf value(s); only finite values are accepted."
@@ -141,7 +155,7 @@ def power_of_two_scale(*arrays: jax.Array) -> jax.Array:
     arrays = [jax.lax.stop_gradient(a) for a in arrays]
     largest = functools.reduce(jnp.maximum, [jnp.max(jnp.abs(a)) for a in arrays])
     # Asked separately: XLA's vectorised max on CPU can drop a NaN.
-    finite = functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(a)) for a in arrays])
+    finite = functools.reduce(jnp.logical_and, [all_finite(a) for a in arrays])
     dtype = largest.dtype
     _, exponent = jnp.frexp(largest)
     top = jnp.finfo(dtype).maxexp - 1  # 2^maxexp itself overflows

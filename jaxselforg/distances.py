@@ -104,6 +104,18 @@ def _unit(v: jax.Array) -> jax.Array:
 # One pair of vectors [d], [d] -> scalar, with optional weights w [d] (None: all 1).
 
 
+def _fusion_barrier(a: jax.Array) -> jax.Array:
+    """``a`` unchanged (a float32-to-float32 ``reduce_precision`` is the identity).
+
+    XLA on CPU fuses the arithmetic that consumes a row reduction into the reduction
+    itself, and that fused loop runs 3-4x slower than the reduction alone: on
+    Fashion-MNIST's 60,000 x 784 a nearest search took 95 ms with |x_i|^2 + score
+    fused, 31 ms with this barrier between them (``benchmarks.distances``).
+    """
+    info = jnp.finfo(a.dtype)
+    return lax.reduce_precision(a, exponent_bits=info.nexp, mantissa_bits=info.nmant)
+
+
 def _weighted_sum(terms, w):
     return jnp.sum(terms if w is None else w * terms)
 
@@ -233,7 +245,11 @@ class _Ranking(NamedTuple):
     a winner's score back into its distance (in the units of ``_rescale``), and
     ``exact`` says whether that is bit for bit the pair formula. ``rows`` prepares
     queries a block at a time, so a vmapped sweep over prototype sets never holds a
-    ``[sets, n, d]`` copy of the queries.
+    ``[sets, n, d]`` copy of the queries. ``homogeneous``: ``score(rows(a / s), y) =
+    score(rows(a), y) / s`` bit for bit for a power of two s (a product linear in the
+    queries), so the search divides the ``[b, m]`` scores by the data scale instead
+    of writing a scaled ``[b, d]`` copy of the queries, a pass over x that costs the
+    CPU more than the product itself.
     """
 
     rows: Callable  # [b, d] queries -> [b, d] as the score reads them
@@ -242,6 +258,7 @@ class _Ranking(NamedTuple):
     score: Callable
     distance: Callable
     exact: bool
+    homogeneous: bool = False
 
 
 def _pair_minkowski_power(x, y, p, w):
@@ -297,19 +314,19 @@ def _ranking(metric, y, p, w, bias, matmul, centre) -> _Ranking:
 
         return _Ranking(rows, _unit(y) if metric == "cosine" else y, zero,
                         lambda a, b: -jnp.matmul(a, b.T, precision=_HIGHEST),
-                        product_distance, exact=False)
+                        product_distance, exact=False, homogeneous=metric == "dot")
     mean = jnp.mean(y, axis=0) if centre else None  # translation invariance, for precision
     if centre:
         y = y - mean
 
     def euclidean_distance(s, a, j):
-        sq = jnp.maximum(jnp.sum(a * a, axis=1) + s, 0.0)
+        sq = jnp.maximum(_fusion_barrier(jnp.sum(a * a, axis=1)) + s, 0.0)
         return _safe_sqrt(sq) if metric == "euclidean" else sq
 
     return _Ranking(lambda a: _scale(a, w) - mean if centre else _scale(a, w), y,
                     jnp.sum(y * y, axis=1),
                     lambda a, b: -2.0 * jnp.matmul(a, b.T, precision=_HIGHEST),
-                    euclidean_distance, exact=False)
+                    euclidean_distance, exact=False, homogeneous=not centre)
 
 
 def _tiles(a, block, fill=0.0):
@@ -553,9 +570,10 @@ def pairwise(
 
 
 @functools.partial(jax.jit, static_argnames=(
-    "metric", "static_p", "block_size", "runner_up", "matmul", "exact_distance", "centre"))
-def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up, matmul,
-             exact_distance, centre):
+    "metric", "static_p", "block_size", "runner_up", "runner_up_distance", "matmul",
+    "exact_distance", "centre"))
+def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up,
+             runner_up_distance, matmul, exact_distance, centre):
     p = traced_p if static_p is None else static_p
     # Only y is scaled here; query blocks are scaled as they are read (``search_rows``),
     # so a vmapped sweep over prototype sets never holds a [sets, n, d] copy of x.
@@ -572,15 +590,23 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
         starts = jnp.arange(n_tiles, dtype=jnp.int32) * col_block
 
     def search_rows(x_rows):
-        x_rows = x_rows / scale
+        if ranking.homogeneous:
+            product_rows = ranking.rows(x_rows)
+
+            def tile_scores(y_tile, offset_tile):
+                return ranking.score(product_rows, y_tile) / scale + offset_tile[None, :]
+        x_rows = x_rows / scale  # for the homogeneous score, read only inside reductions
         queries = ranking.rows(x_rows)
+        if not ranking.homogeneous:
+            def tile_scores(y_tile, offset_tile):
+                return ranking.score(queries, y_tile) + offset_tile[None, :]
         if n_tiles == 1:
-            scores = ranking.score(queries, ranking.y) + ranking.offset[None, :]
+            scores = tile_scores(ranking.y, ranking.offset)
             best = _best_in_tile(scores, 0, runner_up)
         else:
             def scan_columns(best, column_tile):
                 y_tile, offset_tile, start = column_tile
-                scores = ranking.score(queries, y_tile) + offset_tile[None, :]
+                scores = tile_scores(y_tile, offset_tile)
                 return _merge(best, _best_in_tile(scores, start, runner_up), runner_up), None
 
             # *_like keeps the rows' sharding type, so the loop also runs in shard_map.
@@ -594,12 +620,42 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
             dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x_rows, y[index], p, w)
         else:
             dist = ranking.distance(best[0], queries, index)
-        return (index, unscale(dist, scale, metric)) + ((best[3],) if runner_up else ())
+        found = (index, unscale(dist, scale, metric)) + ((best[3],) if runner_up else ())
+        if runner_up_distance:  # from the ranking score, as exact_distance=False
+            found += (unscale(ranking.distance(best[2], queries, best[3]), scale, metric),)
+        return found
 
-    if block_size is None:
+    if block_size is None or block_size[0] >= x.shape[0]:
         return search_rows(x)
     # Strided row blocks (``_rows``): on row-sharded queries every block stays local.
     return _rows.map_rows(search_rows, x, block_rows=block_size[0])
+
+
+def scaled_sqeuclidean_nearest(x: jax.Array, y: jax.Array, x_sq: jax.Array,
+                               runner_up: bool = False,
+                               every_distance: bool = False) -> tuple[jax.Array, ...]:
+    """``nearest``'s squared-Euclidean search for a fit that has scaled its data once.
+
+    For ``x`` and ``y`` already finite and inside [-1, 1] (as k-means scales them) and
+    ``x_sq = sum(x * x, axis=1)`` computed once per fit, the winners and squared
+    distances of ``nearest(x, y, "sqeuclidean", centre=False, exact_distance=False,
+    block_size=None)``, from the same ranking scores (bit for bit), without the two
+    passes over ``x`` that every call of ``nearest`` makes for its data scale and
+    norms. Not in ``__all__``: for the library's fits (k-means, Lloyd and Hamerly).
+
+    Returns:
+      ``(index, sq)``, with ``runner_up`` ``(index, sq, second, second_sq)``; with
+      ``every_distance`` the ``[n, m]`` squared distances to every candidate last.
+    """
+    ranking = _ranking("sqeuclidean", y, 0.0, None, None, matmul=True, centre=False)
+    scores = ranking.score(x, ranking.y) + ranking.offset[None, :]
+    best = _best_in_tile(scores, 0, runner_up)
+    found = (best[1], jnp.maximum(x_sq + best[0], 0.0))
+    if runner_up:
+        found += (best[3], jnp.maximum(x_sq + best[2], 0.0))
+    if every_distance:
+        found += (jnp.maximum(x_sq[:, None] + scores, 0.0),)
+    return found
 
 
 # Elements of one tile of scores in the default blocking (64 MiB in float32).
@@ -614,9 +670,14 @@ def _block_shape(block_size, metric, n, m):
         _validation.choice(block_size, ("auto",), "block_size")
         # Measured on CPU: big tiles feed the matrix product, small ones keep an
         # elementwise metric's candidates in cache.
+        # A product's tile is [rows, columns] scores: against few candidates every
+        # row fits in one (60,000 x 10 scores: no row blocks, whose strided copy of x
+        # cost 5x the search itself on Fashion-MNIST); an elementwise metric's is
+        # [rows, columns, d], kept to 1024 rows.
         edge = 1024 if metric in _ELEMENTWISE else 4096
         columns = min(edge, m)
-        return max(64, min(edge, _TILE_ELEMENTS // columns)), columns
+        rows = _TILE_ELEMENTS // columns
+        return max(64, min(edge, rows) if metric in _ELEMENTWISE else rows), columns
     block_size = _validation.positive_int(block_size, "block_size")
     return block_size, block_size
 
@@ -629,6 +690,7 @@ def nearest(
     p: ArrayLike = 2.0,
     w: ArrayLike | None = None,
     runner_up: bool = False,
+    runner_up_distance: bool = False,
     bias: ArrayLike | None = None,
     matmul: bool = True,
     exact_distance: bool = True,
@@ -674,6 +736,9 @@ def nearest(
       p: Minkowski exponent (``"minkowski"`` only); may be traced.
       w: optional non-negative feature weights ``[d]``.
       runner_up: also return each query's second-best candidate (needs ``m >= 2``).
+      runner_up_distance: also return the runner-up's distance (implies
+        ``runner_up``), derived from its ranking score as with
+        ``exact_distance=False`` (Hamerly's k-means keeps it as a lower bound).
       bias: optional ``[m]`` amounts subtracted from the candidates' distances before
         ranking (in distance units); the returned distance stays rho, unbiased.
       matmul: rank the inner-product metrics by a matrix product (fast path).
@@ -688,7 +753,8 @@ def nearest(
 
     Returns:
       ``(index, distance)``: int32 ``[n]`` winners into ``y`` and the ``[n]``
-      distances rho(x_i, y_l(i)); with ``runner_up=True``, ``(index, distance,
+      distances rho(x_i, y_l(i)); with ``runner_up_distance=True``, ``(index,
+      distance, second, second_distance)``; with ``runner_up=True``, ``(index, distance,
       second)`` with int32 ``[n]`` runner-ups.
 
     Raises:
@@ -701,6 +767,7 @@ def nearest(
       >>> first, dist, second = distances.nearest(x, som_units, runner_up=True)
     """
     x, y, metric, p, w = _prepare(x, y, metric, p, w, 2, "[n, d]")
+    runner_up = bool(runner_up or runner_up_distance)
     if runner_up and y.shape[0] < 2:
         raise ValueError(f"runner_up needs at least 2 candidates in y; got {y.shape[0]}.")
     if bias is not None:
@@ -708,7 +775,8 @@ def nearest(
     blocks = _block_shape(block_size, metric, x.shape[0], y.shape[0])
     traced_p, static_p = _static_or_traced(p)
     result = _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p,
-                      block_size=blocks, runner_up=bool(runner_up), matmul=bool(matmul),
+                      block_size=blocks, runner_up=runner_up,
+                      runner_up_distance=bool(runner_up_distance), matmul=bool(matmul),
                       exact_distance=bool(exact_distance), centre=bool(centre))
     if bias is None or _validation.is_concrete(bias):
         return result

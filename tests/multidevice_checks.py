@@ -92,11 +92,13 @@ def check_sharded_kmeans_equals_one_device():
     mesh = parallel.data_mesh()
     sharded, mask = parallel.shard_rows(x, mesh)
     init = x[:5]
-    for update in ("mean", "median"):
+    for update, algorithm in [("mean", "lloyd"), ("mean", "elkan"), ("mean", "hamerly"),
+                              ("median", "lloyd")]:
         reference = cluster.kmeans(x, 5, key=jax.random.key(0), init=init, tol=0.0,
                                    update=update)
         result = cluster.kmeans(sharded, 5, key=jax.random.key(0), init=init, tol=0.0,
-                                update=update, sample_weight=mask.astype(np.float32))
+                                update=update, sample_weight=mask.astype(np.float32),
+                                algorithm=algorithm)
         assert_same_kmeans(result, reference, n_rows=203)
     # k-means++ seeding on sharded rows never picks a padding row.
     seeded = cluster.kmeans(sharded, 5, key=jax.random.key(1), max_iter=1,

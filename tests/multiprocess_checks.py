@@ -70,8 +70,9 @@ def _checks(out_dir: pathlib.Path):
     # Held-out rows known to every process: the k-means and mixture starts.
     features = fashion(8, offset=1000)[0]
     init = features[:5]
-    kmeans = parallel.host_copy(
-        cluster.kmeans(global_pixels, 5, key=jax.random.key(0), init=init, tol=0.0)
+    kmeans = parallel.host_copy(  # Elkan's bounds on rows held by two processes
+        cluster.kmeans(global_pixels, 5, key=jax.random.key(0), init=init, tol=0.0,
+                       algorithm="elkan")
     )
     yield "kmeans_on_two_processes"
     k = 4  # on 14 x 14 images: no PCA (an eigh on every device) to compile

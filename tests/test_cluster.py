@@ -184,6 +184,82 @@ def test_predict_and_transform_match_cdist(fashion, initial):
     np.testing.assert_array_equal(cluster.predict(x, initial), cdist(x, initial).argmin(1))
 
 
+# Elkan's and Hamerly's bounds: the plain loop's fit, fewer distances.
+
+def _same_fit(bounded, lloyd, rtol=1e-6, atol=1e-7):
+    np.testing.assert_array_equal(bounded.labels, lloyd.labels)
+    assert int(bounded.n_iter) == int(lloyd.n_iter)
+    assert bool(bounded.converged) == bool(lloyd.converged)
+    np.testing.assert_allclose(bounded.centers, lloyd.centers, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(bounded.inertia, lloyd.inertia, rtol=1e-6)
+    np.testing.assert_allclose(bounded.restart_inertia, lloyd.restart_inertia, rtol=1e-6)
+    # The bounded history comes from the cluster sums, not a pass over x.
+    np.testing.assert_allclose(bounded.inertia_history, lloyd.inertia_history, rtol=1e-5)
+    np.testing.assert_allclose(bounded.shift_history, lloyd.shift_history, rtol=1e-4,
+                               atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def fashion_3000():
+    images, _ = data.load("fashion_mnist", "train")
+    return np.asarray(data.flatten(data.to_unit_range(images[:3000])))
+
+
+@pytest.mark.parametrize("algorithm", ["elkan", "hamerly"])
+@pytest.mark.parametrize("k", [8, 40])
+def test_bounded_kmeans_is_lloyds_fit_on_fashion(fashion_3000, algorithm, k):
+    x = fashion_3000
+    lloyd = cluster.kmeans(x, k, key=KEY, algorithm="lloyd")
+    bounded = cluster.kmeans(x, k, key=KEY, algorithm=algorithm)
+    assert int(lloyd.n_iter) > 10  # enough iterations for the bounds to matter
+    _same_fit(bounded, lloyd)
+
+
+@pytest.mark.parametrize("capacity", [1, 64, 3000])
+def test_bounded_kmeans_any_buffer_size_falls_back_and_never_drops_points(fashion_3000,
+                                                                          capacity):
+    # capacity 1: nearly every iteration overflows its buffer and is a full pass.
+    x = fashion_3000
+    lloyd = cluster.kmeans(x, 10, key=KEY, algorithm="lloyd")
+    _same_fit(cluster.kmeans(x, 10, key=KEY, algorithm="elkan", capacity=capacity), lloyd)
+
+
+def test_bounded_kmeans_restarts_weights_and_vmap_are_lloyds(fashion_3000):
+    x = fashion_3000[:1500]
+    # Lloyd's vmapped restarts sum by a product, the bounded ones (lax.map) by a
+    # scatter: the same sums up to float32 rounding (1e-6 on pixels in [0, 1]).
+    _same_fit(cluster.kmeans(x, 6, key=KEY, n_init=3, algorithm="elkan"),
+              cluster.kmeans(x, 6, key=KEY, n_init=3, algorithm="lloyd"), rtol=1e-5, atol=1e-5)
+    for weights in (np.arange(1500) % 3 == 0, np.random.default_rng(0).uniform(0, 2, 1500)):
+        _same_fit(cluster.kmeans(x, 6, key=KEY, sample_weight=weights, algorithm="hamerly"),
+                  cluster.kmeans(x, 6, key=KEY, sample_weight=weights, algorithm="lloyd"))
+    # A vmap turns the branches into selects: slower, the same fit.
+    batch = np.stack([x[:700], x[700:1400]])
+    fits = {a: jax.vmap(lambda rows, a=a: cluster.kmeans(rows, 5, key=KEY, algorithm=a))(batch)
+            for a in ("lloyd", "elkan")}
+    for i in range(2):
+        _same_fit(jax.tree.map(lambda leaf, i=i: leaf[i], fits["elkan"]),
+                  jax.tree.map(lambda leaf, i=i: leaf[i], fits["lloyd"]), rtol=1e-5,
+                  atol=1e-5)
+
+
+def test_bounded_kmeans_reseeds_an_emptied_cluster_as_lloyd(fashion_3000):
+    x = fashion_3000[:1000]
+    start = x[:5].copy()
+    start[4] = start[3]  # a duplicate centre: its cluster is empty after one step
+    lloyd = cluster.kmeans(x, 5, key=KEY, init=start, algorithm="lloyd")
+    for algorithm in ("elkan", "hamerly"):
+        _same_fit(cluster.kmeans(x, 5, key=KEY, init=start, algorithm=algorithm), lloyd)
+    assert np.all(np.isfinite(lloyd.centers))
+
+
+def test_auto_picks_bounds_only_where_the_triangle_inequality_holds(fashion_3000):
+    x = fashion_3000[:800]
+    fits = {a: cluster.kmeans(x, 4, key=KEY, metric="manhattan", algorithm=a)
+            for a in ("auto", "lloyd")}
+    _same_fit(fits["auto"], fits["lloyd"])
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
@@ -198,6 +274,12 @@ def test_predict_and_transform_match_cdist(fashion, initial):
         ({"tol": -1.0}, "tol must be >= 0"),
         ({"init": np.ones((2, 2)), "n_init": 3}, "n_init=1"),
         ({"sample_weight": -np.ones(10)}, "non-negative"),
+        ({"algorithm": "hartigan"}, "Unknown algorithm"),
+        ({"algorithm": "elkan", "metric": "manhattan"}, "triangle inequality"),
+        ({"algorithm": "hamerly", "update": "median"}, "update='mean'"),
+        ({"algorithm": "elkan", "k": 1}, "k >= 2"),
+        ({"capacity": 0}, "capacity must be a positive integer"),
+        ({"capacity": 11}, "capacity must be <="),
     ],
 )
 def test_kmeans_bad_input(kwargs, message):

@@ -9,6 +9,7 @@ from jaxselforg.cluster.competitive import (
     winner_take_all,
 )
 from jaxselforg.cluster.kmeans import (
+    ALGORITHMS,
     UPDATES,
     KMeansResult,
     KMeansState,
@@ -26,6 +27,7 @@ from jaxselforg.cluster.minibatch import (
 )
 
 __all__ = [
+    "ALGORITHMS",
     "INITS",
     "UPDATES",
     "CompetitiveLearner",
