@@ -136,6 +136,15 @@ def nan_unless(valid: ArrayLike, value):
     return jax.tree.map(poison, value)
 
 
+def minus_one_unless(valid: ArrayLike, indices: jax.Array) -> jax.Array:
+    """``indices`` where ``valid``, -1 elsewhere: ``nan_unless`` for integer results.
+
+    A label, winner or count cannot be NaN; under tracing, one decided by a bad value
+    is -1, an index no valid result has (``valid`` broadcasts against ``indices``).
+    """
+    return jnp.where(valid, indices, jnp.asarray(-1, jnp.asarray(indices).dtype))
+
+
 def in_range(indices: jax.Array, n: int) -> jax.Array:
     """True when every entry of the integer ``indices`` lies in ``[0, n)``: the traced
     check of labels and indices (a gather clamps, a segment sum drops, and neither says

@@ -631,6 +631,16 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
     return _rows.map_rows(search_rows, x, block_rows=block_size[0])
 
 
+def scaled_sqeuclidean(a: jax.Array, x: jax.Array, x_sq: jax.Array) -> jax.Array:
+    """Squared Euclidean distances ``[t, n]`` from rows ``a`` to data ``x`` that a fit has
+    centred and scaled into [-1, 1] once (as k-means does), with ``x_sq = |x_i|^2``
+    computed once: |a|^2 + |x|^2 - 2<a, x>, without the centred copy of ``x`` that
+    every ``pairwise`` call writes (k-means++ asks for 2 + log k rows per centre).
+    Not in ``__all__``: for the library's fits."""
+    cross = jnp.matmul(a, x.T, precision=_HIGHEST)
+    return jnp.maximum(jnp.sum(a * a, axis=1)[:, None] + x_sq[None, :] - 2.0 * cross, 0.0)
+
+
 def scaled_sqeuclidean_nearest(x: jax.Array, y: jax.Array, x_sq: jax.Array,
                                runner_up: bool = False,
                                every_distance: bool = False) -> tuple[jax.Array, ...]:
@@ -753,7 +763,8 @@ def nearest(
 
     Returns:
       ``(index, distance)``: int32 ``[n]`` winners into ``y`` and the ``[n]``
-      distances rho(x_i, y_l(i)); with ``runner_up_distance=True``, ``(index,
+      distances rho(x_i, y_l(i)) (under jit, bad data give NaN distances and
+      index -1); with ``runner_up_distance=True``, ``(index,
       distance, second, second_distance)``; with ``runner_up=True``, ``(index, distance,
       second)`` with int32 ``[n]`` runner-ups.
 
@@ -774,13 +785,16 @@ def nearest(
         bias = _validation.vector(bias, "bias", size=y.shape[0]).astype(y.dtype)
     blocks = _block_shape(block_size, metric, x.shape[0], y.shape[0])
     traced_p, static_p = _static_or_traced(p)
-    result = _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p,
+    found = _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p,
                       block_size=blocks, runner_up=runner_up,
                       runner_up_distance=bool(runner_up_distance), matmul=bool(matmul),
                       exact_distance=bool(exact_distance), centre=bool(centre))
-    if bias is None or _validation.is_concrete(bias):
-        return result
-    return _validation.nan_unless(jnp.all(jnp.isfinite(bias)), result)  # a traced NaN bias
+    if bias is not None and not _validation.is_concrete(bias):
+        found = _validation.nan_unless(jnp.all(jnp.isfinite(bias)), found)  # a traced NaN bias
+    # Traced bad data made the distances NaN: the winners (and runner-ups) are -1.
+    valid = ~jnp.isnan(found[1])
+    return tuple(_validation.minus_one_unless(valid, a) if a.dtype == jnp.int32 else a
+                 for a in found)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "metric", "static_p"))
@@ -818,7 +832,8 @@ def k_nearest(
       w: optional non-negative feature weights ``[d]``.
 
     Returns:
-      ``(indices, distances)``: int32 ``[n, k]`` and ``[n, k]``, ascending distance.
+      ``(indices, distances)``: int32 ``[n, k]`` and ``[n, k]``, ascending distance
+      (under jit, bad data give NaN distances and index -1).
 
     Raises:
       ValueError: as :func:`pairwise`, or ``k`` outside ``[1, m]``.
@@ -828,4 +843,5 @@ def k_nearest(
     if k > y.shape[0]:
         raise ValueError(f"k = {k} exceeds the {y.shape[0]} reference rows of y.")
     traced_p, static_p = _static_or_traced(p)
-    return _k_nearest(x, y, w, traced_p, k=k, metric=metric, static_p=static_p)
+    index, dist = _k_nearest(x, y, w, traced_p, k=k, metric=metric, static_p=static_p)
+    return _validation.minus_one_unless(~jnp.isnan(dist), index), dist  # NaN: traced bad data

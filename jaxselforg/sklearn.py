@@ -134,7 +134,8 @@ def _sample_weight(sample_weight, n: int):
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
-    """k-means over :func:`jaxselforg.cluster.kmeans` (Lloyd's algorithm).
+    """k-means over :func:`jaxselforg.cluster.kmeans` (Lloyd's algorithm, or its fit
+    with Elkan's or Hamerly's bounds).
 
     Args:
       n_clusters: k.
@@ -147,6 +148,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         scales its ``tol`` by the data's variance instead).
       metric: the assignment metric (``jaxselforg.distances.METRICS``).
       random_state: see :func:`jax_key`.
+      algorithm: ``"auto"``, ``"lloyd"``, ``"elkan"`` or ``"hamerly"``
+        (``cluster.kmeans``: the bounded fits are Lloyd's, with fewer distances).
 
     Attributes:
       cluster_centers_: ``[k, d]``. labels_: ``[n]``. inertia_: sum of squared
@@ -163,6 +166,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         tol=1e-4,
         metric="euclidean",
         random_state=None,
+        algorithm="auto",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -171,6 +175,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.tol = tol
         self.metric = metric
         self.random_state = random_state
+        self.algorithm = algorithm
 
     def __sklearn_tags__(self):
         return _float32_tags(super().__sklearn_tags__(), transformer=True)
@@ -197,6 +202,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             max_iter=self.max_iter,
             metric=self.metric,
             sample_weight=sample_weight,
+            algorithm=self.algorithm,
         )
         self.cluster_centers_ = np.asarray(result.centers)
         self.labels_ = np.asarray(result.labels)

@@ -8,8 +8,9 @@ result carries the failure (NaN; beyond float32's range, inf), never a finite, p
 number. A degenerate but valid input (an extreme magnitude, float16, a constant feature,
 duplicate points) gives the correct result, and the same one under ``jit``.
 
-Calls that return only integers (labels, winners, counts) cannot carry NaN; their traced
-bad values are tested through the float result returned next to them, or eagerly only.
+Calls that return only integers (labels, winners, counts) cannot carry NaN: under jit,
+a result decided by a bad value is -1 (``_validation.minus_one_unless``), an index no
+valid result has (``sentinel`` cases).
 Host-side drivers (the ``train_*`` functions, mini-batch k-means on the host, the
 scikit-learn estimators) are tested eagerly: they are not jit-able as a whole.
 """
@@ -79,6 +80,7 @@ class Case:
       carrier: picks, from the jitted result, the floats that must be non-finite.
       jit_match: under jit the call must raise this instead (a traced value the call
         needs concrete).
+      sentinel: the jitted result is integers only, and every one must be -1.
     """
 
     name: str
@@ -89,6 +91,7 @@ class Case:
     jit: bool = True
     carrier: Callable[[Any], Any] = lambda out: out
     jit_match: str | None = None
+    sentinel: bool = False
 
 
 def _close(expected, rtol=1e-5, atol=0.0):
@@ -365,7 +368,12 @@ CASES = [
                                                                        p=3.0), rtol=1e-5)
                       and np.all(np.isnan(out[1])))),
     Case("kmeans predict: NaN data", lambda x: cluster.predict(x, X[:2]), (NAN_X,),
-         "x contains 1 NaN", jit=False),  # integer labels only: see the module docstring
+         "x contains 1 NaN", sentinel=True),  # integer labels only: see the module docstring
+    Case("nearest: NaN data (index -1 beside the NaN distance)",
+         lambda x: distances.nearest(x, X[:2]), (NAN_X,), "x contains 1 NaN",
+         carrier=lambda out: out[0], sentinel=True),
+    Case("k_nearest: NaN candidates", lambda y: distances.k_nearest(X, y, 2)[0], (NAN_X,),
+         "y contains 1 NaN", sentinel=True),
     Case("kmeans transform: NaN data", lambda x: cluster.transform(x, X[:2]), (NAN_X,),
          "x contains 1 NaN"),
     Case("mini-batch k-means: init_size < k",
@@ -473,11 +481,13 @@ CASES = [
          lambda s: som.neighborhood(jnp.arange(3.0), s), (0.0,), "sigma must be > 0"),
     Case("SOM u-matrix: unknown reduction", lambda w: som.u_matrix(w, reduce="avg"),
          (np.zeros((2, 2, 2), np.float32),), "Unknown reduce 'avg'"),
+    Case("SOM winners: NaN data", lambda x: som.winners(_MAP, x), (NAN_X,),
+         "x contains 1 NaN", sentinel=True),
     Case("SOM hit map: NaN data", lambda x: som.hit_map(_MAP, x), (NAN_X,),
-         "x contains 1 NaN", jit=False),  # integer counts
+         "x contains 1 NaN", sentinel=True),  # integer counts
     Case("SOM class counts: label out of range",
          lambda l: som.class_counts(_MAP, X, l, n_classes=2), (LABELS * 5,),
-         r"labels reach 5 but n_classes is 2", jit=False),  # integer counts
+         r"labels reach 5 but n_classes is 2", sentinel=True),  # integer counts
     # schedules
     Case("schedule: unknown kind", lambda v: schedules.schedule("expo", v, 0.1, total=10)(3),
          (1.0,), "Unknown schedule 'expo'; accepted: 'exponential'"),
@@ -681,7 +691,10 @@ CASES = [
          "k = 7 exceeds the 6 reference rows"),
     Case("k-NN: label out of range",
          lambda l: evaluation.knn_predict(X, l, X, n_classes=2), (LABELS * 5,),
-         r"train_labels must be in \[0, 2\)", jit=False),  # integer predictions
+         r"train_labels must be in \[0, 2\)", sentinel=True),  # integer predictions
+    Case("k-NN: NaN test features",
+         lambda f: evaluation.knn_predict(X, LABELS, f, k=3, n_classes=2), (NAN_X,),
+         "x contains 1 NaN", sentinel=True),
     Case("linear probe: C = 0", _sgd_linear_probe, (X, LABELS, 0.0, 1e-5), "C must be > 0"),
     Case("linear probe: negative tol", _sgd_linear_probe, (X, LABELS, 1.0, -1.0),
          "tol must be >= 0"),
@@ -800,6 +813,12 @@ def test_jitted_call_raises_or_carries_the_failure_and_agrees_with_eager(case):
             scale = np.max(np.abs(b), where=np.isfinite(b), initial=0.0)
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * scale)
         assert case.check(out)
+        return
+    if case.sentinel:  # integers only: every one decided by the bad value is -1
+        leaves = [np.asarray(leaf) for leaf in jax.tree.leaves(case.carrier(out))]
+        assert leaves and all(np.issubdtype(leaf.dtype, np.integer) for leaf in leaves)
+        for leaf in leaves:
+            assert np.all(leaf == -1), f"a plausible integer result: {leaf}"
         return
     carried = _floats(case.carrier(out))
     assert carried, "the result has no float to carry the failure"

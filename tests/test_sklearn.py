@@ -117,6 +117,17 @@ def test_kmeans_sample_weight_is_repeated_rows_and_sklearns(blobs):
         jsk.KMeans(3).fit(blobs, sample_weight=-np.ones(len(blobs)))
 
 
+def test_kmeans_algorithm_reaches_the_bounded_fit_with_lloyds_result(blobs):
+    start = blobs[:3]
+    lloyd = jsk.KMeans(3, init=start, tol=0.0, algorithm="lloyd").fit(blobs)
+    elkan = jsk.KMeans(3, init=start, tol=0.0, algorithm="elkan").fit(blobs)
+    np.testing.assert_array_equal(elkan.labels_, lloyd.labels_)
+    np.testing.assert_array_equal(elkan.cluster_centers_, lloyd.cluster_centers_)
+    assert elkan.n_iter_ == lloyd.n_iter_
+    with pytest.raises(ValueError, match="triangle inequality"):
+        jsk.KMeans(3, metric="manhattan", algorithm="hamerly").fit(blobs)
+
+
 def test_kmeans_does_not_recompile_on_a_second_fit(blobs):
     jsk.KMeans(3, random_state=1).fit(blobs)
     size = kmeans_module._fit._cache_size()

@@ -117,6 +117,9 @@ def winner_take_all(
         won = counts > 0
         target = sums / jnp.maximum(counts, 1.0)[:, None]
         prototypes = jnp.where(won[:, None], prototypes + eta * (target - prototypes), prototypes)
+        # A bad traced rate (NaN, see ``competitive_learning``) poisons every unit, not only
+        # this batch's winners: once a winner is NaN, the search returns -1 for everyone.
+        prototypes = _validation.nan_unless(jnp.isfinite(eta), prototypes)
         frequency = frequency + conscience_rate * (counts / batch.shape[0] - frequency)
         return CompetitiveState(prototypes, frequency), winners
 

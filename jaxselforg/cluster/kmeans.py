@@ -89,17 +89,17 @@ class KMeansResult(NamedTuple):
 # Assignment and update.
 
 
-def _assigner(metric: str, p: float, w: jax.Array | None, x: jax.Array):
+def _assigner(metric: str, p: float, w: jax.Array | None, x: jax.Array,
+              x_sq: jax.Array | None):
     """``assign(centers) -> (labels [n], squared metric distance [n])``.
 
     The library's one search (``distances.nearest``) on its fastest settings for a
     Lloyd step: all pairs in one product (no row blocks, so a row-sharded ``x`` stays
     local), no centring (``_fit`` centres the data once), and the squared distance
     read off the ranking score, as scikit-learn does. For the Euclidean metrics on
-    the data ``_fit`` has scaled, its scaled form: |x|^2 once for the whole fit.
+    the data ``_fit`` has scaled, its scaled form (``x_sq``: |x|^2 once per fit).
     """
-    if metric in ("euclidean", "sqeuclidean") and w is None:
-        x_sq = jnp.sum(x * x, axis=1)
+    if x_sq is not None:
         return lambda centers: distances.scaled_sqeuclidean_nearest(x, centers, x_sq)
     euclidean = metric in ("euclidean", "sqeuclidean")
     search_metric = "sqeuclidean" if euclidean else metric
@@ -212,7 +212,10 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
     offset = (jnp.sum(weights[:, None] * x, axis=0) / jnp.sum(weights)
               if metric in ("euclidean", "sqeuclidean") else jnp.zeros(x.shape[1], x.dtype))
     x = x - offset
-    assign = _assigner(metric, p, w, x)
+    # Unweighted Euclidean on the centred, scaled data: |x|^2 once for the whole fit.
+    x_sq = jnp.sum(x * x, axis=1) if metric in ("euclidean", "sqeuclidean") and w is None \
+        else None
+    assign = _assigner(metric, p, w, x, x_sq)
     if update == "median":
         order = jnp.argsort(x, axis=0)
         sorted_x = jnp.take_along_axis(x, order, axis=0)
@@ -223,7 +226,9 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
     else:
         update_fn = lambda labels, sq: _mean_update(x, labels, weights, sq, k)
 
-    def sq_distances(a, b):
+    def sq_distances(a, b):  # k-means++: b is x
+        if x_sq is not None:
+            return distances.scaled_sqeuclidean(a, b, x_sq)
         return distances.pairwise(a, b, metric, p=p, w=w) ** 2
 
     def first_centers(key):
@@ -320,9 +325,8 @@ def kmeans(
         ``"hamerly"``: Lloyd's iterations with triangle-inequality bounds (Elkan
         2003: a lower bound per point and centre; Hamerly 2010: one per point), so
         only the points whose bounds fail are searched; from the same start, the
-        same labels, centres and iteration count as Lloyd (up to float32 rounding
-        of the centre sums between exact re-sums; ``cluster/_bounds.py``). They
-        need the Euclidean metrics, the mean update, no feature weights and
+        same labels, centres (bit for bit) and iteration count as Lloyd
+        (``cluster/_bounds.py``). They need the Euclidean metrics, the mean update, no feature weights and
         k >= 2; their restarts run one after another (``lax.map``). ``"auto"``:
         Elkan (Hamerly past 2^25 bounds) for n >= 16,384 where they apply, else
         Lloyd.

@@ -45,7 +45,9 @@ def knn_predict(train_features: ArrayLike, train_labels: ArrayLike, test_feature
     train_labels, n_classes = _validation.class_labels(
         train_labels, "train_labels", size=train_features.shape[0], n_classes=n_classes)
     index, _ = distances.k_nearest(test_features, train_features, k, metric)
-    return _vote(train_labels[index], n_classes=n_classes)
+    # Traced bad input (NaN features: index -1; labels out of range): prediction -1.
+    valid = jnp.all(index >= 0, axis=1) & _validation.in_range(train_labels, n_classes)
+    return _validation.minus_one_unless(valid, _vote(train_labels[index], n_classes=n_classes))
 
 
 def knn_accuracy(train_features: ArrayLike, train_labels: ArrayLike, test_features: ArrayLike,

@@ -91,12 +91,13 @@ def hit_map(weights: ArrayLike, x: ArrayLike, *, metric: str = "euclidean",
     """How many samples each unit wins (MiniSom's ``activation_response``).
 
     Returns:
-      int32 ``[rows, cols]`` counts summing to n.
+      int32 ``[rows, cols]`` counts summing to n (all -1 for traced bad data).
     """
     weights = _measures.check_weights(weights)
     won = _measures.winners(weights, x, metric=metric, p=p)
     units = weights.shape[0] * weights.shape[1]
-    return jnp.bincount(won, length=units).astype(jnp.int32).reshape(weights.shape[:2])
+    counts = jnp.bincount(won, length=units).astype(jnp.int32).reshape(weights.shape[:2])
+    return _validation.minus_one_unless(jnp.all(won >= 0), counts)  # -1: traced bad data
 
 
 def _labels(x, labels, n_classes):
@@ -131,7 +132,8 @@ def class_counts(weights: ArrayLike, x: ArrayLike, labels: ArrayLike, *,
     won = _measures.winners(weights, x, metric=metric, p=p)
     units = weights.shape[0] * weights.shape[1]
     counts = jnp.zeros((units, n_classes), jnp.int32).at[won, labels].add(1)
-    return counts.reshape(*weights.shape[:2], n_classes)
+    valid = jnp.all(won >= 0) & _validation.in_range(labels, n_classes)  # traced bad input
+    return _validation.minus_one_unless(valid, counts.reshape(*weights.shape[:2], n_classes))
 
 
 def label_map(weights: ArrayLike, x: ArrayLike, labels: ArrayLike, *,
