@@ -680,14 +680,9 @@ def _block_shape(block_size, metric, n, m):
         _validation.choice(block_size, ("auto",), "block_size")
         # Measured on CPU: big tiles feed the matrix product, small ones keep an
         # elementwise metric's candidates in cache.
-        # A product's tile is [rows, columns] scores: against few candidates every
-        # row fits in one (60,000 x 10 scores: no row blocks, whose strided copy of x
-        # cost 5x the search itself on Fashion-MNIST); an elementwise metric's is
-        # [rows, columns, d], kept to 1024 rows.
         edge = 1024 if metric in _ELEMENTWISE else 4096
         columns = min(edge, m)
-        rows = _TILE_ELEMENTS // columns
-        return max(64, min(edge, rows) if metric in _ELEMENTWISE else rows), columns
+        return max(64, min(edge, _TILE_ELEMENTS // columns)), columns
     block_size = _validation.positive_int(block_size, "block_size")
     return block_size, block_size
 
