@@ -13,11 +13,11 @@ float result that depends on the bad value is NaN, never a finite, plausible num
   float32) is NaN for non-finite data, so a NaN anywhere in a problem makes all of
   its distances, k-means centres and inertia, and SOM weights NaN; under ``vmap``
   only the bad problem of the batch.
-* Integer results (nearest indices, labels) cannot be NaN; the float results returned
-  with them (distances, inertia) carry the failure. A mixture's log-likelihood is NaN
-  (-inf for a fit that broke down, e.g. covariances beyond float32). A call whose only
-  result is integers (``cluster.predict``, ``som.winners``, ``som.hit_map``,
-  ``evaluation.knn_predict``) cannot carry a traced failure: check its input eagerly.
+* Integer results (nearest indices, labels, winners, counts) cannot be NaN: whatever a
+  bad traced value decided is -1 (``minus_one_unless``), an index no valid result has,
+  and the float results returned with them (distances, inertia) are NaN. A mixture's
+  log-likelihood is NaN (-inf for a fit that broke down, e.g. covariances beyond
+  float32).
 * A checked value comes back poisoned: ``hyperparameter`` (learning rates, sigma, tol,
   temperature, weights), ``sample_weight``, ``unit_interval``, ``images`` and ``binary``
   return a traced value with NaN wherever the eager call would have raised, so whatever

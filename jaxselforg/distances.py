@@ -570,10 +570,9 @@ def pairwise(
 
 
 @functools.partial(jax.jit, static_argnames=(
-    "metric", "static_p", "block_size", "runner_up", "runner_up_distance", "matmul",
-    "exact_distance", "centre"))
-def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up,
-             runner_up_distance, matmul, exact_distance, centre):
+    "metric", "static_p", "block_size", "runner_up", "matmul", "exact_distance", "centre"))
+def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up, matmul,
+             exact_distance, centre):
     p = traced_p if static_p is None else static_p
     # Only y is scaled here; query blocks are scaled as they are read (``search_rows``),
     # so a vmapped sweep over prototype sets never holds a [sets, n, d] copy of x.
@@ -590,16 +589,17 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
         starts = jnp.arange(n_tiles, dtype=jnp.int32) * col_block
 
     def search_rows(x_rows):
-        if ranking.homogeneous:
-            product_rows = ranking.rows(x_rows)
-
-            def tile_scores(y_tile, offset_tile):
-                return ranking.score(product_rows, y_tile) / scale + offset_tile[None, :]
-        x_rows = x_rows / scale  # for the homogeneous score, read only inside reductions
+        # A homogeneous product reads the rows as given and its [b, m] scores are scaled;
+        # the scaled rows are then read only inside reductions (no [b, d] copy).
+        product_rows, divisor = (ranking.rows(x_rows), scale) if ranking.homogeneous \
+            else (None, None)
+        x_rows = x_rows / scale
         queries = ranking.rows(x_rows)
-        if not ranking.homogeneous:
-            def tile_scores(y_tile, offset_tile):
-                return ranking.score(queries, y_tile) + offset_tile[None, :]
+        if divisor is None:
+            product_rows, divisor = queries, 1.0
+
+        def tile_scores(y_tile, offset_tile):
+            return ranking.score(product_rows, y_tile) / divisor + offset_tile[None, :]
         if n_tiles == 1:
             scores = tile_scores(ranking.y, ranking.offset)
             best = _best_in_tile(scores, 0, runner_up)
@@ -620,10 +620,7 @@ def _nearest(x, y, w, bias, traced_p, *, metric, static_p, block_size, runner_up
             dist = jax.vmap(_PAIR[metric], in_axes=(0, 0, None, None))(x_rows, y[index], p, w)
         else:
             dist = ranking.distance(best[0], queries, index)
-        found = (index, unscale(dist, scale, metric)) + ((best[3],) if runner_up else ())
-        if runner_up_distance:  # from the ranking score, as exact_distance=False
-            found += (unscale(ranking.distance(best[2], queries, best[3]), scale, metric),)
-        return found
+        return (index, unscale(dist, scale, metric)) + ((best[3],) if runner_up else ())
 
     if block_size is None or block_size[0] >= x.shape[0]:
         return search_rows(x)
@@ -695,7 +692,6 @@ def nearest(
     p: ArrayLike = 2.0,
     w: ArrayLike | None = None,
     runner_up: bool = False,
-    runner_up_distance: bool = False,
     bias: ArrayLike | None = None,
     matmul: bool = True,
     exact_distance: bool = True,
@@ -741,9 +737,6 @@ def nearest(
       p: Minkowski exponent (``"minkowski"`` only); may be traced.
       w: optional non-negative feature weights ``[d]``.
       runner_up: also return each query's second-best candidate (needs ``m >= 2``).
-      runner_up_distance: also return the runner-up's distance (implies
-        ``runner_up``), derived from its ranking score as with
-        ``exact_distance=False`` (Hamerly's k-means keeps it as a lower bound).
       bias: optional ``[m]`` amounts subtracted from the candidates' distances before
         ranking (in distance units); the returned distance stays rho, unbiased.
       matmul: rank the inner-product metrics by a matrix product (fast path).
@@ -759,9 +752,8 @@ def nearest(
     Returns:
       ``(index, distance)``: int32 ``[n]`` winners into ``y`` and the ``[n]``
       distances rho(x_i, y_l(i)) (under jit, bad data give NaN distances and
-      index -1); with ``runner_up_distance=True``, ``(index,
-      distance, second, second_distance)``; with ``runner_up=True``, ``(index, distance,
-      second)`` with int32 ``[n]`` runner-ups.
+      index -1); with ``runner_up=True``, ``(index, distance, second)`` with int32
+      ``[n]`` runner-ups.
 
     Raises:
       ValueError: bad shapes, NaN/Inf, an unknown metric, p <= 0, negative or
@@ -773,7 +765,7 @@ def nearest(
       >>> first, dist, second = distances.nearest(x, som_units, runner_up=True)
     """
     x, y, metric, p, w = _prepare(x, y, metric, p, w, 2, "[n, d]")
-    runner_up = bool(runner_up or runner_up_distance)
+    runner_up = bool(runner_up)
     if runner_up and y.shape[0] < 2:
         raise ValueError(f"runner_up needs at least 2 candidates in y; got {y.shape[0]}.")
     if bias is not None:
@@ -781,8 +773,7 @@ def nearest(
     blocks = _block_shape(block_size, metric, x.shape[0], y.shape[0])
     traced_p, static_p = _static_or_traced(p)
     found = _nearest(x, y, w, bias, traced_p, metric=metric, static_p=static_p,
-                      block_size=blocks, runner_up=runner_up,
-                      runner_up_distance=bool(runner_up_distance), matmul=bool(matmul),
+                      block_size=blocks, runner_up=runner_up, matmul=bool(matmul),
                       exact_distance=bool(exact_distance), centre=bool(centre))
     if bias is not None and not _validation.is_concrete(bias):
         found = _validation.nan_unless(jnp.all(jnp.isfinite(bias)), found)  # a traced NaN bias

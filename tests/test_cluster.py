@@ -253,6 +253,16 @@ def test_bounded_kmeans_reseeds_an_emptied_cluster_as_lloyd(fashion_3000):
     assert np.all(np.isfinite(lloyd.centers))
 
 
+@pytest.mark.parametrize("algorithm", ["elkan", "hamerly"])
+def test_bounded_kmeans_with_a_traced_nan_is_nan_not_a_plausible_fit(fashion_3000, algorithm):
+    x = fashion_3000[:500].copy()
+    x[7, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        cluster.kmeans(x, 4, key=KEY, algorithm=algorithm)
+    fit = jax.jit(lambda rows: cluster.kmeans(rows, 4, key=KEY, algorithm=algorithm))(x)
+    assert np.all(np.isnan(fit.centers)) and np.isnan(float(fit.inertia))
+
+
 def test_auto_picks_bounds_only_where_the_triangle_inequality_holds(fashion_3000):
     x = fashion_3000[:800]
     fits = {a: cluster.kmeans(x, 4, key=KEY, metric="manhattan", algorithm=a)

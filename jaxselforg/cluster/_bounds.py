@@ -45,7 +45,6 @@ from jax import lax
 from jaxselforg import _segments, distances
 
 
-
 class _Bounds(NamedTuple):
     lloyd: NamedTuple  # the KMeansState the plain loop would carry
     labels: jax.Array  # [n] int32, -1 before the first pass
@@ -59,7 +58,8 @@ def default_capacity(n: int) -> int:
 
 
 def tiers(capacity: int) -> tuple[int, ...]:
-    """Buffer sizes, smallest first: capacity, capacity / 4, capacity / 16 (>= 64 rows).
+    """Buffer sizes, smallest first: capacity and its halvings down to capacity / 32
+    (those of at least 64 rows).
 
     A compacted iteration costs what its buffer holds, not how many points fail in
     it, so each iteration takes the smallest buffer its failing points fit in.
@@ -81,6 +81,7 @@ def _half_distances(centers, margin):
 def fit(
     state: NamedTuple,
     x: jax.Array,
+    x_sq: jax.Array,
     weights: jax.Array,
     tol: jax.Array,
     max_iter: int,
@@ -94,6 +95,7 @@ def fit(
     Args:
       state: the initial ``KMeansState`` (centres, zero iterations, empty history).
       x: ``[n, d]`` data, centred and scaled into [-1, 1] as the plain loop sees it.
+      x_sq: ``[n]`` |x_i|^2, the plain loop's (computed once per fit).
       weights: ``[n]`` point weights.
       tol: the convergence threshold on the largest centre shift.
       max_iter: cap on the updates.
@@ -110,7 +112,6 @@ def fit(
     k = state.centers.shape[0]
     sizes = tiers(capacity)
     eps = jnp.finfo(x.dtype).eps
-    x_sq = jnp.sum(x * x, axis=1)
     r_sq = jnp.max(x_sq)
     margin = (2 * d + 16) * eps * (x_sq + r_sq)  # the score's rounding, per point
     gap_margin = (2 * d + 16) * eps * 8 * r_sq  # centre-centre (centred by pairwise)

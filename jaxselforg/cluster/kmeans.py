@@ -243,8 +243,8 @@ def _fit(x, key, init_centers, tol, weights, w, *, k, init, n_init, max_iter, me
     def fit_one(key):
         start = init_state(first_centers(key), max_iter)
         if bounds != "lloyd":  # Lloyd's iterations, fewer distances
-            state = _bounds.fit(start, x, weights, tol, max_iter, assign, update_fn, capacity,
-                                elkan=bounds == "elkan")
+            state = _bounds.fit(start, x, x_sq, weights, tol, max_iter, assign, update_fn,
+                                capacity, elkan=bounds == "elkan")
         else:
             state = lax.while_loop(
                 lambda s: (s.iteration < max_iter) & (s.shift > tol),
@@ -326,8 +326,9 @@ def kmeans(
         2003: a lower bound per point and centre; Hamerly 2010: one per point), so
         only the points whose bounds fail are searched; from the same start, the
         same labels, centres (bit for bit) and iteration count as Lloyd
-        (``cluster/_bounds.py``). They need the Euclidean metrics, the mean update, no feature weights and
-        k >= 2; their restarts run one after another (``lax.map``). ``"auto"``:
+        (``cluster/_bounds.py``). They need the Euclidean metrics, the mean update,
+        no feature weights and k >= 2; their restarts run one after another
+        (``lax.map``). ``"auto"``:
         Elkan (Hamerly past 2^25 bounds) for n >= 16,384 where they apply, else
         Lloyd.
       capacity: the largest buffer of points the bounded fits search in one
