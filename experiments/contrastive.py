@@ -1,10 +1,13 @@
 """Embeddings learned from similarity (the lecture's training techniques): SimCLR on
 augmented views without labels, and metric learning (triplet with semi-hard or
 batch-hard mining, Hadsell's contrastive loss) on class-balanced batches, against raw
-pixels and PCA. Every representation is judged frozen by the same toolkit: a linear
+pixels, PCA, a VAE's posterior means, an RBM's hidden units and a supervised CNN's
+features (the ceiling). Every representation is judged frozen by the same toolkit: a linear
 probe and k-NN accuracy (train -> test), precision@1 and MAP@R (test queries against
 the training set); metric learning also on held-out classes (trained on the others,
 retrieved among the unseen ones); a SimCLR temperature sweep as one vmapped program.
+Figures: view pairs, t-SNE maps and a Kohonen map (``jaxselforg.som``) of the test
+embeddings, nearest-neighbour retrieval grids (pixels against SimCLR), training curves.
 
     python -m experiments.contrastive [--quick] [--datasets fashion_mnist] [--simclr_epochs 20]
 """
@@ -22,13 +25,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from experiments import harness
-from jaxselforg import augment, contrastive, data, evaluation, viz
+from experiments import transfer as transfer_experiment
+from jaxselforg import augment, contrastive, data, distances, evaluation, som, transfer, viz
 
 TITLE = "SimCLR and metric learning: embeddings from similarity, judged by probes and retrieval"
 
 BASELINES = ("raw pixels", "PCA")
-LEARNED = ("SimCLR", "triplet (semi-hard)", "triplet (batch-hard)", "contrastive")
-METHODS = BASELINES + LEARNED
+METRIC = ("triplet (semi-hard)", "triplet (batch-hard)", "contrastive")
+LEARNED = ("SimCLR",) + METRIC
+# Representations of the other topics' networks (transfer.encoder_of): the kind of
+# experiments.transfer.train_encoder that trains each.
+ENCODED = {"VAE (posterior mean)": "vae", "RBM (hidden units)": "rbm",
+           "supervised CNN (ceiling)": "cnn"}
+METHODS = BASELINES + tuple(ENCODED)[:2] + LEARNED + tuple(ENCODED)[2:]
 
 
 @dataclasses.dataclass
@@ -64,6 +73,15 @@ class Config:
     triplet_margin: float = 0.2
     contrastive_margin: float = 1.0
     held_out_classes: tuple[int, ...] = (6, 7, 8, 9)  # () skips the held-out-class run
+    # The other topics' networks (the CNN is the SimCLR encoder trained on the labels).
+    encoder_epochs: int = 10
+    vae_latent: int = 16
+    rbm_hidden: int = 500
+    # Figures: t-SNE and Kohonen maps of test embeddings, retrieval grids.
+    tsne_points: int = 3_000
+    som_grid: tuple[int, int] = (12, 12)
+    som_epochs: int = 10
+    retrieval_queries: int = 6
 
 
 QUICK = {"datasets": ("fashion_mnist",), "methods": ("raw pixels", "PCA", "SimCLR",
@@ -72,7 +90,7 @@ QUICK = {"datasets": ("fashion_mnist",), "methods": ("raw pixels", "PCA", "SimCL
          "channels": (8, 16), "features": 32, "head": (32, 16), "embedding_dim": 16,
          "simclr_epochs": 3, "simclr_batch_size": 128, "sweep_temperatures": (0.2, 0.5),
          "sweep_epochs": 1, "metric_epochs": 3, "n_per_class": 8, "learning_rate": 3e-3,
-         "held_out_classes": ()}
+         "held_out_classes": (), "tsne_points": 500, "som_grid": (8, 8), "som_epochs": 5}
 
 
 def _unit(images):
@@ -119,13 +137,23 @@ def _metric(config: Config, dataset: str, name: str, x, y, run: harness.Run, key
         metrics_path=run.out / f"train_metrics_{dataset}_{slug}.jsonl", desc=name)
 
 
+def _encoder(config: Config, dataset: str, name: str, x, y, run: harness.Run, key):
+    kind = ENCODED[name]
+    files = {"metrics_path": run.out / f"train_metrics_{dataset}_{kind}.jsonl",
+             "checkpoint_dir": run.out / "checkpoints" / f"{dataset}_{kind}", "desc": name}
+    return transfer_experiment.train_encoder(
+        kind, x, y, key=key, epochs=config.encoder_epochs, channels=config.channels,
+        features=config.features, vae_latent=config.vae_latent, rbm_hidden=config.rbm_hidden,
+        flip=dataset == "fashion_mnist", files=files, learning_rate=config.learning_rate)
+
+
 def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
     images, labels = data.load(dataset, "train")
     test_images, test_labels = data.load(dataset, "test")
     x, y = _unit(images[: config.n_train]), np.asarray(labels[: config.n_train])
     xt, yt = _unit(test_images[: config.n_test]), np.asarray(test_labels[: config.n_test])
     key = jax.random.fold_in(jax.random.key(config.seed), list(data.DATASETS).index(dataset))
-    results, histories = {}, {}
+    results, histories, features = {}, {}, {}
     pixels, test_pixels = data.flatten(x), data.flatten(xt)
     for i, name in enumerate(config.methods):
         if name not in METHODS:
@@ -138,6 +166,10 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
             fitted, seconds = harness.timed(lambda: data.pca(pixels, config.pca_components))
             train_f = data.pca_project(pixels, fitted)
             test_f = data.pca_project(test_pixels, fitted)
+        elif name in ENCODED:
+            encoder, seconds = harness.timed(
+                lambda n=name, k=method_key: _encoder(config, dataset, n, x, y, run, k))
+            train_f, test_f = transfer.encode(encoder, x), transfer.encode(encoder, xt)
         elif name == "SimCLR":
             trained, seconds = harness.timed(
                 lambda k=method_key: _simclr(config, dataset, x, run, k))
@@ -154,13 +186,15 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
         result["train_seconds"] = round(seconds, 2)
         result["dim"] = int(train_f.shape[1])
         results[name] = result
+        features[name] = (train_f, test_f)
         run.log(dataset=dataset, method=name, **result)
-    out = {"methods": results, "histories": histories}
+    out = {"methods": results, "histories": histories,
+           "maps": embedding_maps(config, features, x, y, xt, yt, key)}
     if "SimCLR" in config.methods and len(config.sweep_temperatures) > 1:
         out["sweep"] = temperature_sweep(config, dataset, x, y, xt, yt, key)
         for tau, accuracy in out["sweep"].items():
             run.log(dataset=dataset, sweep_temperature=float(tau), linear_probe=accuracy)
-    held = [m for m in config.methods if m in LEARNED[1:]]
+    held = [m for m in METRIC if m in config.methods]
     if config.held_out_classes and held:
         out["held_out"] = held_out(config, dataset, held[0], x, y, xt, yt, run, key)
         run.log(dataset=dataset, held_out=out["held_out"])
@@ -168,6 +202,43 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
         contrastive.simclr_augmentation(config.crop_scale, flip=dataset == "fashion_mnist"),
         jax.random.fold_in(key, 99), x[:8]))
     return out
+
+
+def embedding_maps(config: Config, features: dict, x, y, xt, yt, key) -> dict:
+    """What the figures show of the frozen features: t-SNE coordinates of the first
+    ``tsne_points`` test images under raw pixels, the main learned representation, the
+    first metric learner and the supervised ceiling; a Kohonen map of the main learned
+    one's test embeddings; and the 8 nearest training images of one test query per
+    class, under pixels and under it."""
+    from sklearn.manifold import TSNE  # the reference t-SNE ([reference] extra)
+
+    main = next((m for m in LEARNED if m in features), None)
+    shown = [m for m in ("raw pixels", main, next((m for m in METRIC if m in features), None),
+                         "supervised CNN (ceiling)") if m in features]
+    shown = list(dict.fromkeys(shown))
+    n = min(config.tsne_points, len(yt))
+    maps: dict = {"tsne_labels": yt[:n], "tsne": {}, "main": main}
+    for name in shown:
+        maps["tsne"][name] = TSNE(init="pca", random_state=config.seed).fit_transform(
+            np.asarray(features[name][1][:n], np.float64))
+    if main is None:
+        return maps
+    test_f = features[main][1]
+    fitted = som.train(test_f, config.som_grid, key=jax.random.fold_in(key, 3000),
+                       mode="batch", epochs=config.som_epochs)
+    maps["som"] = (som.u_matrix(fitted.weights), som.hit_map(fitted.weights, test_f),
+                   som.label_map(fitted.weights, test_f, yt, n_classes=10))
+    classes = range(min(config.retrieval_queries, 10))
+    queries = np.asarray([np.flatnonzero(yt == c)[0] for c in classes if np.any(yt == c)])
+    rows, labels = [], []
+    for q in queries:
+        for name in [m for m in ("raw pixels", main) if m in features]:
+            train_f, query_f = features[name][0], features[name][1][q:q + 1]
+            neighbours = np.asarray(distances.k_nearest(query_f, train_f, 8)[0][0])
+            rows.append(np.concatenate([xt[q:q + 1], x[neighbours]]))
+            labels.append(f"{name}: {int(np.sum(y[neighbours] == yt[q]))}/8")
+    maps["retrieval"] = (np.stack(rows), labels)
+    return maps
 
 
 def temperature_sweep(config: Config, dataset: str, x, y, xt, yt, key) -> dict:
@@ -233,6 +304,23 @@ def views_figure(results: dict) -> plt.Figure:
                              "of the same images (columns)", row_labels=labels)
 
 
+def tsne_figure(results: dict) -> plt.Figure:
+    cols = max(len(result["maps"]["tsne"]) for result in results.values())
+    fig, axes = plt.subplots(len(results), cols, figsize=(5.2 * cols, 4.8 * len(results)),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.set_visible(False)
+    for row, dataset in enumerate(results):
+        maps = results[dataset]["maps"]
+        for col, (name, coords) in enumerate(maps["tsne"].items()):
+            axes[row, col].set_visible(True)
+            viz.latent_scatter(coords, maps["tsne_labels"], data.CLASS_NAMES[dataset],
+                               f"{dataset}: {name}", axis_labels=("t-SNE 1", "t-SNE 2"),
+                               ax=axes[row, col])
+    fig.tight_layout()
+    return fig
+
+
 def sweep_figure(results: dict) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6, 4))
     for dataset, result in results.items():
@@ -269,7 +357,13 @@ def run(config: Config, run: harness.Run) -> dict:
         f"(p = 1/2) for Fashion-MNIST only, no labels. Metric learning: class-balanced "
         f"batches of 10 classes x {config.n_per_class} images, {config.metric_epochs} epochs "
         f"(an epoch: the smallest class's count / {config.n_per_class} steps), triplet margin "
-        f"{config.triplet_margin:g}, contrastive margin {config.contrastive_margin:g}.")
+        f"{config.triplet_margin:g}, contrastive margin {config.contrastive_margin:g}. "
+        f"The other topics' networks, {config.encoder_epochs} epochs on the same training "
+        f"images (``experiments.transfer.train_encoder``, features by "
+        f"``transfer.encode``): an MLP VAE's posterior means (latent {config.vae_latent}, "
+        f"binarized pixels), an RBM's {config.rbm_hidden} hidden-unit probabilities (CD-1), "
+        f"and the SimCLR encoder's network trained on the labels (2-pixel jitter) as the "
+        f"supervised ceiling.")
     summary: dict = {}
     for dataset, result in results.items():
         methods = result["methods"]
@@ -303,9 +397,29 @@ def run(config: Config, run: harness.Run) -> dict:
     if any(r.get("sweep") for r in results.values()):
         run.figure(sweep_figure(results), "temperature_sweep",
                    "Linear-probe accuracy of SimCLR against the NT-Xent temperature")
-    run.text("Not yet in this report (issue 16): the VAE, RBM and supervised-CNN rows, t-SNE "
-             "and Kohonen maps of the embeddings, nearest-neighbour retrieval grids, and "
-             "alignment/uniformity figures beyond the curves above.")
+    if any(r["maps"]["tsne"] for r in results.values()):
+        run.figure(tsne_figure(results), "tsne",
+                   f"t-SNE (scikit-learn, PCA start) of the first {config.tsne_points:,} test "
+                   f"images' frozen features, coloured by class")
+    for dataset, result in results.items():
+        maps = result["maps"]
+        if "som" in maps:
+            fig = viz.som_maps_figure(
+                *maps["som"], data.CLASS_NAMES[dataset], inputs="test embeddings",
+                title=f"{dataset}: a {config.som_grid[0]}x{config.som_grid[1]} Kohonen map of "
+                      f"{maps['main']}'s test embeddings")
+            run.figure(fig, f"som_{dataset}",
+                       f"{dataset}: the lecture's self-organizing map applied to learned "
+                       f"features: U-matrix, hits and majority class per unit of a batch map "
+                       f"({config.som_epochs} epochs) of {maps['main']}'s test embeddings")
+            images, labels = maps["retrieval"]
+            run.figure(viz.mosaic_figure(images, images.shape[1],
+                                         f"{dataset}: a test query (left) and its 8 nearest "
+                                         f"training images", row_labels=labels),
+                       f"retrieval_{dataset}",
+                       f"{dataset}: nearest training images of one test query per class, "
+                       f"by raw pixels and by {maps['main']} (row label: neighbours of the "
+                       f"query's class)")
     return summary
 
 

@@ -343,36 +343,55 @@ ENCODERS = {"mnist_cnn": "CNN trained on MNIST labels", "simclr": "SimCLR (Fashi
 MODES = {"probe": "linear probe", "frozen": "frozen + new head", "fine_tune": "fine-tuned"}
 
 
+def train_encoder(kind: str, images, labels, *, key, epochs: int, channels, features: int,
+                  vae_latent: int, rbm_hidden: int, flip: bool, files: dict,
+                  learning_rate: float | None = None):
+    """One network whose representation is transferred or judged frozen (also by the
+    contrastive experiment): ``"cnn"`` a CNN on ``labels`` (2-pixel jitter),
+    ``"simclr"`` the same CNN by SimCLR without labels, ``"vae"`` an MLP VAE (binarized
+    pixels), ``"rbm"`` an RBM (CD-1, Hinton's practical-guide defaults). ``learning_rate``
+    replaces the trainer's default (not the RBM's). Returns its :class:`transfer.Encoder`."""
+    conv = {"channels": channels, "features": features}
+    if learning_rate is not None:
+        files = {**files, "learning_rate": learning_rate}
+    if kind == "cnn":
+        trained = classify.train_classifier(images, labels, key=key, epochs=epochs,
+                                            augmentation=augment.RandomShift(2), **conv,
+                                            **files)
+    elif kind == "simclr":
+        trained = contrastive.train_simclr(
+            images, key=key, epochs=epochs, augmentation=contrastive.simclr_augmentation(
+                (0.3, 1.0), flip=flip), head=(features, 64), **conv, **files)
+    elif kind == "vae":
+        trained = vae.train_vae(images, key=key, latent_dim=vae_latent, architecture="mlp",
+                                epochs=epochs, binarize=True, **files)
+    elif kind == "rbm":
+        trained = rbm.fit(data.flatten(images), rbm_hidden, key=key, epochs=epochs)
+    else:
+        raise ValueError(f"Unknown encoder kind {kind!r}; accepted: cnn, simclr, vae, rbm.")
+    return transfer.encoder_of(trained)
+
+
 def pretrained_encoders(config: Config, run: harness.Run) -> dict:
     """The encoders to transfer: a CNN trained on MNIST's labels, and SimCLR, a VAE
     and an RBM trained on Fashion-MNIST's training images without their labels."""
     unknown = sorted(set(config.label_encoders) - set(ENCODERS))
     if unknown:
         raise ValueError(f"Unknown label_encoders {unknown}; accepted: {sorted(ENCODERS)}.")
-    n, epochs = config.pretrain_n_train, config.pretrain_epochs
+    n = config.pretrain_n_train
     fashion = data.to_unit_range(data.load("fashion_mnist", "train")[0][:n])
+    mnist, mnist_labels = data.load("mnist", "train")
     key = jax.random.key(config.seed + 2)
-    conv = {"channels": config.encoder_channels, "features": config.encoder_features}
     encoders = {}
     for i, name in enumerate(config.label_encoders):
-        files = _training_files(config, run, f"pretrain_{name}")
-        k = jax.random.fold_in(key, i)
-        if name == "mnist_cnn":
-            images, labels = data.load("mnist", "train")
-            trained = classify.train_classifier(
-                data.to_unit_range(images[:n]), np.asarray(labels[:n]), key=k, epochs=epochs,
-                augmentation=augment.RandomShift(2), **conv, **files)
-        elif name == "simclr":
-            trained = contrastive.train_simclr(
-                fashion, key=k, epochs=epochs, augmentation=contrastive.simclr_augmentation(
-                    (0.3, 1.0), flip=True), head=(config.encoder_features, 64), **conv,
-                **files)
-        elif name == "vae":
-            trained = vae.train_vae(fashion, key=k, latent_dim=config.vae_latent,
-                                    architecture="mlp", epochs=epochs, binarize=True, **files)
-        else:  # an RBM: Hinton's practical-guide defaults, CD-1
-            trained = rbm.fit(data.flatten(fashion), config.rbm_hidden, key=k, epochs=epochs)
-        encoders[name] = transfer.encoder_of(trained)
+        images, labels = ((data.to_unit_range(mnist[:n]), np.asarray(mnist_labels[:n]))
+                          if name == "mnist_cnn" else (fashion, None))
+        encoders[name] = train_encoder(
+            "cnn" if name == "mnist_cnn" else name, images, labels,
+            key=jax.random.fold_in(key, i), epochs=config.pretrain_epochs,
+            channels=config.encoder_channels, features=config.encoder_features,
+            vae_latent=config.vae_latent, rbm_hidden=config.rbm_hidden, flip=True,
+            files=_training_files(config, run, f"pretrain_{name}"))
     return encoders
 
 

@@ -13,12 +13,14 @@ from experiments import harness
 
 def test_contrastive_experiment_end_to_end_tiny(tmp_path):
     config = contrastive_experiment.Config(
-        datasets=("mnist",), methods=("raw pixels", "PCA", "SimCLR", "triplet (batch-hard)",
-                                      "contrastive"),
+        datasets=("mnist",), methods=("raw pixels", "PCA", "VAE (posterior mean)",
+                                      "RBM (hidden units)", "SimCLR", "triplet (batch-hard)",
+                                      "contrastive", "supervised CNN (ceiling)"),
         n_train=600, n_test=200, pca_components=10, probe_max_iter=50, channels=(4, 8),
         features=16, head=(16, 8), embedding_dim=8, simclr_epochs=1, simclr_batch_size=64,
         sweep_temperatures=(0.2, 1.0), sweep_epochs=1, metric_epochs=4, n_per_class=4,
-        held_out_classes=(8, 9))
+        held_out_classes=(8, 9), encoder_epochs=8, vae_latent=8, rbm_hidden=32, learning_rate=1e-2,
+        tsne_points=150, som_grid=(4, 4), som_epochs=2, retrieval_queries=3)
     summary = harness.execute(contrastive_experiment, config, tmp_path, quick=True)["mnist"]
     methods = summary["methods"]
     assert list(methods) == list(config.methods)
@@ -29,13 +31,20 @@ def test_contrastive_experiment_end_to_end_tiny(tmp_path):
         assert scores["knn"] > 0.3, name
     assert methods["raw pixels"]["dim"] == 784 and methods["PCA"]["dim"] == 10
     assert methods["SimCLR"]["dim"] == 16 and methods["contrastive"]["dim"] == 8
-    assert all(methods[m]["final_embedding_std"] > 0 for m in config.methods[2:])
+    assert methods["VAE (posterior mean)"]["dim"] == 8
+    assert methods["RBM (hidden units)"]["dim"] == 32
+    assert methods["supervised CNN (ceiling)"]["dim"] == 16
+    # One epoch on the labels already beats one epoch of SimCLR on the same network.
+    assert methods["supervised CNN (ceiling)"]["linear_probe"] > methods["SimCLR"]["linear_probe"]
+    learned = [m for m in contrastive_experiment.LEARNED if m in methods]
+    assert len(learned) == 3 and all(methods[m]["final_embedding_std"] > 0 for m in learned)
     assert set(summary["sweep"]) == {"0.2", "1.0"}
     held = summary["held_out"]
     assert held["method"] == "triplet (batch-hard)" and held["classes"] == [8, 9]
     # Two unseen classes: P@1 well above the 0.5 of a coin.
     assert held["precision_at_1"] > 0.6 and held["pixels_precision_at_1"] > 0.6
-    for figure in ("views", "training_curves", "temperature_sweep"):
+    for figure in ("views", "training_curves", "temperature_sweep", "tsne", "som_mnist",
+                   "retrieval_mnist"):
         assert (tmp_path / f"{figure}.png").stat().st_size > 5_000, figure
     report = (tmp_path / "report.md").read_text()
     assert "| SimCLR | 16 |" in report and "unseen by the metric learner" in report

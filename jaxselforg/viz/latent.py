@@ -11,9 +11,9 @@ __all__ = ["latent_scatter"]
 
 
 def latent_scatter(codes: ArrayLike, labels: ArrayLike, class_names: Sequence[str], title: str,
-                   *, axis_labels: tuple[str, str] = ("$z_1$", "$z_2$")):
+                   *, axis_labels: tuple[str, str] = ("$z_1$", "$z_2$"), ax=None):
     """A scatter figure of 2-D codes ``[n, 2]`` (a VAE's means, an embedding), one colour
-    per class of ``labels [n]``.
+    per class of ``labels [n]``; drawn on ``ax`` (a panel of a larger figure) if given.
 
     Returns:
       The matplotlib figure.
@@ -24,7 +24,9 @@ def latent_scatter(codes: ArrayLike, labels: ArrayLike, class_names: Sequence[st
     if codes.ndim != 2 or codes.shape[1] != 2 or labels.shape != codes.shape[:1]:
         raise ValueError(f"codes must be [n, 2] with labels [n]; got {codes.shape} and "
                          f"{labels.shape}.")
-    fig, ax = plt.subplots(figsize=(8.5, 7))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.5, 7))
+    fig = ax.figure
     cmap = plt.get_cmap("tab10")
     for c, name in enumerate(class_names):
         chosen = labels == c
@@ -33,7 +35,7 @@ def latent_scatter(codes: ArrayLike, labels: ArrayLike, class_names: Sequence[st
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_title(title)
-    ax.legend(markerscale=6, fontsize=8, loc="best")
+    ax.legend(markerscale=6, fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -11,10 +11,12 @@ __all__ = ["som_maps_figure"]
 
 
 def som_maps_figure(u_matrix: ArrayLike, hits: ArrayLike, unit_labels: ArrayLike,
-                    class_names: Sequence[str]):
+                    class_names: Sequence[str], *, title: str | None = None,
+                    inputs: str = "training images"):
     """Three panels for a ``[rows, cols]`` map: the U-matrix (mean distance to grid
     neighbours), the hit map (inputs won per unit) and the label map (majority class
-    per unit, -1 for units that won nothing), each with its colour scale or names.
+    per unit, -1 for units that won nothing), each with its colour scale or names;
+    ``inputs`` names what was mapped (the hit map's title), ``title`` heads the figure.
 
     Returns:
       The matplotlib figure.
@@ -27,7 +29,7 @@ def som_maps_figure(u_matrix: ArrayLike, hits: ArrayLike, unit_labels: ArrayLike
     axes[0].set_title("U-matrix (mean distance to grid neighbours)")
     fig.colorbar(image, ax=axes[0], fraction=0.046)
     image = axes[1].imshow(hits, cmap="viridis")
-    axes[1].set_title("hit map (training images won)")
+    axes[1].set_title(f"hit map ({inputs} won)")
     fig.colorbar(image, ax=axes[1], fraction=0.046)
     cmap = plt.get_cmap("tab10")
     colours = np.where(unit_labels[..., None] >= 0, cmap(np.maximum(unit_labels, 0))[..., :3], 1.0)
@@ -39,5 +41,7 @@ def som_maps_figure(u_matrix: ArrayLike, hits: ArrayLike, unit_labels: ArrayLike
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
+    if title is not None:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
