@@ -282,9 +282,10 @@ def held_out(config: Config, dataset: str, name: str, x, y, xt, yt, run, key) ->
 def curves_figure(results: dict) -> plt.Figure:
     datasets = list(results)
     panels = (("loss", "training loss"), ("embedding_std", "embedding std (0 = collapse)"),
+              ("alignment", "SimCLR alignment (lower: views closer)"),
               ("uniformity", "SimCLR uniformity (lower: more spread)"))
-    fig, axes = plt.subplots(len(datasets), len(panels), figsize=(14, 3.8 * len(datasets)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(datasets), len(panels),
+                             figsize=(4.6 * len(panels), 3.8 * len(datasets)), squeeze=False)
     for row, dataset in enumerate(datasets):
         histories = results[dataset]["histories"]
         for col, (metric, label) in enumerate(panels):
@@ -392,8 +393,8 @@ def run(config: Config, run: harness.Run) -> dict:
             summary[dataset]["methods"][name]["final_embedding_std"] = std
     run.figure(views_figure(results), "views", "Augmented view pairs (SimCLR's positives)")
     run.figure(curves_figure(results), "training_curves",
-               "Training loss, embedding spread (collapse detection) and SimCLR's uniformity "
-               "per epoch")
+               "Training loss, embedding spread (collapse detection) and SimCLR's alignment "
+               "and uniformity (Wang & Isola 2020) per epoch")
     if any(r.get("sweep") for r in results.values()):
         run.figure(sweep_figure(results), "temperature_sweep",
                    "Linear-probe accuracy of SimCLR against the NT-Xent temperature")
