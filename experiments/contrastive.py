@@ -15,6 +15,7 @@ embeddings, nearest-neighbour retrieval grids (pixels against SimCLR), training 
 from __future__ import annotations
 
 import dataclasses
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -155,10 +156,12 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
     key = jax.random.fold_in(jax.random.key(config.seed), list(data.DATASETS).index(dataset))
     results, histories, features = {}, {}, {}
     pixels, test_pixels = data.flatten(x), data.flatten(xt)
-    for i, name in enumerate(config.methods):
+    for name in config.methods:
         if name not in METHODS:
             raise ValueError(f"Unknown method {name!r}; accepted: {METHODS}.")
-        method_key = jax.random.fold_in(key, i)
+        # Keyed by name, not position: a run of a subset of the methods (or a new row in
+        # METHODS) trains each one as the full run does, and resumes its checkpoints.
+        method_key = jax.random.fold_in(key, zlib.crc32(name.encode()) & 0x7FFFFFFF)
         seconds = 0.0
         if name == "raw pixels":
             train_f, test_f = pixels, test_pixels
