@@ -24,7 +24,7 @@ of whole fits, (T(1 + n) - T(1)) / n, so set-up and compilation cancel; the firs
 
 Augmentation. One jitted call on ``--aug_rows`` images: the classifier's pipeline
 above, and SimCLR's two views (``augment.simclr_views`` of
-``contrastive.simclr_augmentation((0.3, 1.0), flip=True)``: a random resized crop and
+``contrastive.simclr_augmentation((0.3, 1.0), flip=True, jitter=0.0)``: a random resized crop and
 a flip with probability 1/2), against the same on PyTorch tensors (the gather above;
 ``affine_grid`` + ``grid_sample`` as in ``benchmarks/contrastive.py``).
 
@@ -70,7 +70,7 @@ CNN = {"channels": (32, 64), "features": 256, "dropout": 0.3}
 SETTINGS = {"default CNN": {**CNN, "stride1_convs": 0},
             "VGG-style CNN": {**CNN, "stride1_convs": 1}}
 AUGMENTATION = augment.Compose([augment.RandomShift(MAX_SHIFT), (augment.HorizontalFlip(), 0.5)])
-SIMCLR_AUGMENTATION = contrastive.simclr_augmentation((0.3, 1.0), flip=True)
+SIMCLR_AUGMENTATION = contrastive.simclr_augmentation((0.3, 1.0), flip=True, jitter=0.0)
 TORCH = "PyTorch (eager)"
 SCIPY = "numpy/scipy sqrtm (float64)"
 TINY = {"rows": 512, "epochs": 2, "repeat": 1, "aug_rows": 4_096, "fcd_rows": 1_000}

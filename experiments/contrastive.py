@@ -27,7 +27,7 @@ import numpy as np
 
 from experiments import harness
 from experiments import transfer as transfer_experiment
-from jaxselforg import augment, contrastive, data, distances, evaluation, som, transfer, viz
+from jaxselforg import augment, contrastive, data, distances, evaluation, som, train, transfer, viz
 
 TITLE = "SimCLR and metric learning: embeddings from similarity, judged by probes and retrieval"
 
@@ -64,6 +64,7 @@ class Config:
     simclr_batch_size: int = 256
     temperature: float = 0.5
     crop_scale: tuple[float, float] = (0.3, 1.0)
+    jitter: float = 0.4  # brightness/contrast strength, applied with p = 0.8 (0: none)
     learning_rate: float = 1e-3
     optimizer: str = "adam"
     sweep_temperatures: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0)
@@ -109,16 +110,42 @@ def scores(train_f, train_y, test_f, test_y, config: Config) -> dict:
             "map_at_r": float(retrieval.map_at_r)}
 
 
+def _slug(name: str) -> str:
+    """The file name of a learned representation's checkpoints and metrics."""
+    if name in ENCODED:
+        return ENCODED[name]
+    return name.lower().replace(" ", "_").replace("(", "").replace(")", "")
+
+
+def _metrics_path(run: harness.Run, dataset: str, name: str, tag: str = ""):
+    return run.out / f"train_metrics_{dataset}_{_slug(name)}{tag}.jsonl"
+
+
+def _training_seconds(run: harness.Run, dataset: str, name: str, measured: float) -> float:
+    """The training's seconds summed over its epochs' records (compilation included),
+    so a run resumed from its checkpoints reports the whole training, not the restore;
+    ``measured`` when the model keeps no per-epoch records (the RBM)."""
+    path = _metrics_path(run, dataset, name)
+    if not path.exists():
+        return measured
+    return float(sum(r["seconds"] for r in train.read_metrics(path) if "epoch" in r))
+
+
+def _views(config: Config, dataset: str):
+    """SimCLR's augmentation for ``dataset`` (flips for Fashion-MNIST only)."""
+    return contrastive.simclr_augmentation(config.crop_scale, flip=dataset == "fashion_mnist",
+                                           jitter=config.jitter)
+
+
 def _simclr(config: Config, dataset: str, x, run: harness.Run, key):
-    augmentation = contrastive.simclr_augmentation(config.crop_scale,
-                                                   flip=dataset == "fashion_mnist")
+    augmentation = _views(config, dataset)
     return contrastive.train_simclr(
         x, key=key, temperature=config.temperature, epochs=config.simclr_epochs,
         batch_size=config.simclr_batch_size, augmentation=augmentation,
         optimizer=config.optimizer, learning_rate=config.learning_rate,
         channels=config.channels, features=config.features, head=config.head,
         checkpoint_dir=run.out / "checkpoints" / f"{dataset}_simclr",
-        metrics_path=run.out / f"train_metrics_{dataset}_simclr.jsonl", desc="SimCLR")
+        metrics_path=_metrics_path(run, dataset, "SimCLR"), desc="SimCLR")
 
 
 def _metric(config: Config, dataset: str, name: str, x, y, run: harness.Run, key,
@@ -128,22 +155,21 @@ def _metric(config: Config, dataset: str, name: str, x, y, run: harness.Run, key
                 "triplet (batch-hard)": {"loss": "triplet", "miner": "batch_hard",
                                          "margin": config.triplet_margin},
                 "contrastive": {"loss": "contrastive", "margin": config.contrastive_margin}}
-    slug = name.replace(" ", "_").replace("(", "").replace(")", "") + tag
     return contrastive.train_metric(
         x, y, key=key, **settings[name], n_per_class=config.n_per_class,
         epochs=config.metric_epochs, learning_rate=config.learning_rate,
         channels=config.channels, features=config.features,
         embedding_dim=config.embedding_dim,
-        checkpoint_dir=run.out / "checkpoints" / f"{dataset}_{slug}",
-        metrics_path=run.out / f"train_metrics_{dataset}_{slug}.jsonl", desc=name)
+        checkpoint_dir=run.out / "checkpoints" / f"{dataset}_{_slug(name)}{tag}",
+        metrics_path=_metrics_path(run, dataset, name, tag), desc=name)
 
 
 def _encoder(config: Config, dataset: str, name: str, x, y, run: harness.Run, key):
-    kind = ENCODED[name]
-    files = {"metrics_path": run.out / f"train_metrics_{dataset}_{kind}.jsonl",
-             "checkpoint_dir": run.out / "checkpoints" / f"{dataset}_{kind}", "desc": name}
+    files = {"metrics_path": _metrics_path(run, dataset, name),
+             "checkpoint_dir": run.out / "checkpoints" / f"{dataset}_{_slug(name)}",
+             "desc": name}
     return transfer_experiment.train_encoder(
-        kind, x, y, key=key, epochs=config.encoder_epochs, channels=config.channels,
+        ENCODED[name], x, y, key=key, epochs=config.encoder_epochs, channels=config.channels,
         features=config.features, vae_latent=config.vae_latent, rbm_hidden=config.rbm_hidden,
         flip=dataset == "fashion_mnist", files=files, learning_rate=config.learning_rate)
 
@@ -185,6 +211,8 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
             histories[name] = trained.history
             train_f = contrastive.embed(trained.model, x, projection=True)
             test_f = contrastive.embed(trained.model, xt, projection=True)
+        if name not in BASELINES:
+            seconds = _training_seconds(run, dataset, name, seconds)
         result = scores(train_f, y, test_f, yt, config)
         result["train_seconds"] = round(seconds, 2)
         result["dim"] = int(train_f.shape[1])
@@ -201,9 +229,8 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
     if config.held_out_classes and held:
         out["held_out"] = held_out(config, dataset, held[0], x, y, xt, yt, run, key)
         run.log(dataset=dataset, held_out=out["held_out"])
-    out["views"] = np.asarray(augment.simclr_views(
-        contrastive.simclr_augmentation(config.crop_scale, flip=dataset == "fashion_mnist"),
-        jax.random.fold_in(key, 99), x[:8]))
+    out["views"] = np.asarray(augment.simclr_views(_views(config, dataset),
+                                                   jax.random.fold_in(key, 99), x[:8]))
     return out
 
 
@@ -250,11 +277,9 @@ def temperature_sweep(config: Config, dataset: str, x, y, xt, yt, key) -> dict:
     sweep = contrastive.train_simclr(
         x, key=jax.random.fold_in(key, 1000), temperature=taus, epochs=config.sweep_epochs,
         batch_size=config.simclr_batch_size,
-        augmentation=contrastive.simclr_augmentation(config.crop_scale,
-                                                     flip=dataset == "fashion_mnist"),
-        optimizer=config.optimizer, learning_rate=config.learning_rate,
-        channels=config.channels, features=config.features, head=config.head,
-        desc="temperature sweep")
+        augmentation=_views(config, dataset), optimizer=config.optimizer,
+        learning_rate=config.learning_rate, channels=config.channels,
+        features=config.features, head=config.head, desc="temperature sweep")
     accuracy = {}
     for i, tau in enumerate(config.sweep_temperatures):
         model = sweep.model_of(i)
@@ -358,7 +383,8 @@ def run(config: Config, run: harness.Run) -> dict:
         f"{config.simclr_epochs} epochs, batch {config.simclr_batch_size} (2x views), "
         f"{config.optimizer} at {config.learning_rate:g} with cosine decay, random resized "
         f"crop of area {tuple(config.crop_scale)} and aspect (3/4, 4/3), horizontal flips "
-        f"(p = 1/2) for Fashion-MNIST only, no labels. Metric learning: class-balanced "
+        f"(p = 1/2) for Fashion-MNIST only, a random brightness and contrast (factors in "
+        f"1 +- {config.jitter:g}, p = 0.8; ``augment.BrightnessContrast``), no labels. Metric learning: class-balanced "
         f"batches of 10 classes x {config.n_per_class} images, {config.metric_epochs} epochs "
         f"(an epoch: the smallest class's count / {config.n_per_class} steps), triplet margin "
         f"{config.triplet_margin:g}, contrastive margin {config.contrastive_margin:g}. "

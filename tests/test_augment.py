@@ -13,6 +13,7 @@ IMAGES = jnp.asarray(np.random.default_rng(0).random((6, 12, 10)), jnp.float32)
 KEY = jax.random.key(3)
 TRANSFORMS = [augment.RandomShift(2), augment.RandomResizedCrop((0.3, 1.0)),
               augment.GaussianNoise(0.1), augment.RandomErasing(),
+              augment.BrightnessContrast(0.4, 0.4),
               augment.Compose([augment.RandomResizedCrop((0.3, 1.0)),
                                (augment.HorizontalFlip(), 0.5)])]
 
@@ -34,6 +35,7 @@ def test_deterministic_per_example_fixed_shape_and_jit_equals_eager(transform):
 def test_identity_at_zero_strength():
     for transform in (augment.RandomShift(0), augment.RandomResizedCrop((1.0, 1.0), (10 / 12, 10 / 12)),
                       augment.GaussianNoise(0.0), augment.RandomErasing((0.0, 0.0)),
+                      augment.BrightnessContrast(0.0, 0.0),
                       augment.Compose([(augment.HorizontalFlip(), 0.0)])):
         np.testing.assert_allclose(transform(KEY, IMAGES), IMAGES, atol=1e-6)
 
@@ -63,6 +65,21 @@ def test_resized_crop_of_an_aligned_box_equals_resizing_the_slice():
                                expected[2:-2, 2:-2], atol=1e-5)
 
 
+def test_brightness_contrast_is_torchvision_color_jitter_on_grayscale():
+    # torchvision's adjust_brightness (scale, clamp) then adjust_contrast (blend with
+    # the image's mean, clamp), in numpy: some pair of factors in the stated ranges (a
+    # grid of step 0.0025) reproduces every output.
+    out = np.asarray(augment.BrightnessContrast(0.4, 0.3)(KEY, IMAGES), np.float64)
+    b = np.linspace(0.6, 1.4, 321)[:, None, None, None]
+    c = np.linspace(0.7, 1.3, 241)[None, :, None, None]
+    for image, result in zip(np.asarray(IMAGES, np.float64), out):
+        bright = np.clip(image * b, 0, 1)
+        mean = bright.mean(axis=(2, 3), keepdims=True)
+        candidates = np.clip(c * (bright - mean) + mean, 0, 1)
+        assert np.abs(candidates - result).max(axis=(2, 3)).min() < 2e-3
+        assert not np.allclose(result, image, atol=1e-2)
+
+
 def test_erasing_changes_one_rectangle_only():
     out = np.asarray(augment.RandomErasing(value=0.5)(KEY, IMAGES))
     for image, result in zip(np.asarray(IMAGES), out):
@@ -79,6 +96,10 @@ def test_bad_settings_and_inputs_are_clear_errors():
         augment.RandomResizedCrop((0.5, 1.5))
     with pytest.raises(ValueError, match="std must be a finite number"):
         augment.GaussianNoise(-0.1)
+    with pytest.raises(ValueError, match=r"brightness must be in \[0, 1\]"):
+        augment.BrightnessContrast(brightness=1.5)
+    with pytest.raises(ValueError, match=r"contrast must be in \[0, 1\]"):
+        augment.BrightnessContrast(contrast=-0.1)
     with pytest.raises(ValueError, match="probability"):
         augment.Compose([(augment.HorizontalFlip(), 1.5)])
     with pytest.raises(ValueError, match=r"\[n, h, w\] or \[n, h, w, c\]"):

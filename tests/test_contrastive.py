@@ -306,6 +306,17 @@ def fashion():
     return small(x[:256]), np.asarray(y[:256]), small(xt[:200]), np.asarray(yt[:200])
 
 
+def test_simclr_augmentation_is_crop_flip_and_brightness_contrast():
+    steps = contrastive.simclr_augmentation((0.3, 1.0), flip=True).steps
+    assert [(type(t).__name__, p) for t, p in steps] == [
+        ("RandomResizedCrop", 1.0), ("HorizontalFlip", 0.5), ("BrightnessContrast", 0.8)]
+    assert steps[0][0].scale == (0.3, 1.0) and steps[2][0].contrast == 0.4
+    plain = contrastive.simclr_augmentation(jitter=0.0).steps
+    assert [type(t).__name__ for t, _ in plain] == ["RandomResizedCrop"]
+    with pytest.raises(ValueError, match=r"brightness must be in \[0, 1\]"):
+        contrastive.simclr_augmentation(jitter=1.5)
+
+
 def _simclr(x, **kwargs):
     settings = {"epochs": 2, "batch_size": 32, "learning_rate": 3e-3, "head": (16, 8),
                 "progress": False, **TINY}

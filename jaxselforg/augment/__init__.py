@@ -13,6 +13,7 @@ probabilities::
 
 from jaxselforg.augment.pipeline import Compose, simclr_views
 from jaxselforg.augment.transforms import (
+    BrightnessContrast,
     GaussianNoise,
     HorizontalFlip,
     RandomErasing,
@@ -23,6 +24,7 @@ from jaxselforg.augment.transforms import (
 )
 
 __all__ = [
+    "BrightnessContrast",
     "Compose",
     "GaussianNoise",
     "HorizontalFlip",

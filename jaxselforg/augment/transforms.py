@@ -7,8 +7,10 @@ it splits ``key`` into one key per image and ``vmap``s the one-image rule, so it
 inside a jitted step on device, differently for every example and the same for the
 same key. Outputs keep the input's shape, dtype and [0, 1] range.
 
-dm-pix does the flip; it has no random translation, resized crop or erasing, which
-are written here on ``jax.image.scale_and_translate`` and fixed-shape masks.
+dm-pix does the flip and the contrast; it has no random translation, resized crop or
+erasing, which are written here on ``jax.image.scale_and_translate`` and fixed-shape
+masks, and its brightness is additive, where torchvision's (SimCLR's colour jitter)
+scales the image.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import jax.numpy as jnp
 from jaxselforg import _validation
 from jaxselforg.augment import _batch
 
-__all__ = ["GaussianNoise", "HorizontalFlip", "RandomErasing", "RandomResizedCrop",
+__all__ = ["BrightnessContrast", "GaussianNoise", "HorizontalFlip", "RandomErasing", "RandomResizedCrop",
            "RandomShift", "crop_box", "resized_crop"]
 
 
@@ -146,6 +148,45 @@ class HorizontalFlip:
 
     def __call__(self, key: jax.Array, images) -> jax.Array:
         return _batch.per_example(lambda _, image: dm_pix.flip_left_right(image), key, images)
+
+
+@dataclasses.dataclass(frozen=True)
+class BrightnessContrast:
+    """SimCLR's colour jitter without the colour: a random brightness and contrast.
+
+    torchvision's ``ColorJitter(brightness, contrast)`` semantics, in that order: the
+    image is scaled by ``b ~ U(1 - brightness, 1 + brightness)`` and clipped to [0, 1],
+    then its deviations from its mean are scaled by ``c ~ U(1 - contrast, 1 + contrast)``
+    (``dm_pix.adjust_contrast``), and clipped to [0, 1]. On grayscale images this is
+    what is left of the colour distortion that Chen et al. found essential: without it
+    two crops of one image are matched by their intensity histogram alone.
+
+    Args:
+      brightness: the scale's half-range, in [0, 1] (0: no change).
+      contrast: the contrast factor's half-range, in [0, 1] (0: no change).
+
+    References:
+      Chen et al., SimCLR, ICML 2020, section 3 and appendix A.
+    """
+
+    brightness: float = 0.4
+    contrast: float = 0.4
+
+    def __post_init__(self):
+        for name in ("brightness", "contrast"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1] (a factor's half-range around 1); "
+                                 f"got {value!r}.")
+
+    def __call__(self, key: jax.Array, images) -> jax.Array:
+        def one(key, image):
+            factors = jax.random.uniform(key, (2,), image.dtype, -1.0, 1.0)
+            image = jnp.clip(image * (1.0 + self.brightness * factors[0]), 0.0, 1.0)
+            image = dm_pix.adjust_contrast(image, 1.0 + self.contrast * factors[1])
+            return jnp.clip(image, 0.0, 1.0)
+
+        return _batch.per_example(one, key, images)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -59,15 +59,22 @@ are traced state."""
 _DEFAULT_RATES = {"adam": 1e-3, "lars": 0.3}
 
 
-def simclr_augmentation(scale: tuple[float, float] = (0.3, 1.0), *,
-                        flip: bool = False) -> augment.Compose:
+def simclr_augmentation(scale: tuple[float, float] = (0.3, 1.0), *, flip: bool = False,
+                        jitter: float = 0.4, jitter_probability: float = 0.8
+                        ) -> augment.Compose:
     """SimCLR's views for grayscale digits and clothes: a random resized crop back to
-    the full size (area ``scale``, aspect (3/4, 4/3)), and a horizontal flip with
+    the full size (area ``scale``, aspect (3/4, 4/3)), a horizontal flip with
     probability 1/2 when ``flip`` (Fashion-MNIST only: a mirrored digit is another
-    symbol). No colour transforms on grayscale."""
+    symbol), and with probability ``jitter_probability`` a random brightness and
+    contrast of strength ``jitter`` (``augment.BrightnessContrast``: the grayscale part
+    of SimCLR's colour jitter, which it applies with p = 0.8; 0: none). Without it, a
+    Fashion-MNIST encoder matched two crops by their intensities: linear probe 0.795
+    after 20 epochs, below raw pixels' 0.836 (reports/full/contrastive)."""
     steps: list = [augment.RandomResizedCrop(scale=scale)]
     if flip:
         steps.append((augment.HorizontalFlip(), 0.5))
+    if jitter:
+        steps.append((augment.BrightnessContrast(jitter, jitter), jitter_probability))
     return augment.Compose(steps)
 
 
@@ -308,8 +315,8 @@ def train_simclr(
       epochs: passes over the data (a resumed run continues up to it).
       batch_size: N images per step (2N views), >= 2.
       augmentation: the view transform; default :func:`simclr_augmentation` (crop
-        area (0.3, 1), no flip; pass ``simclr_augmentation(flip=True)`` for
-        Fashion-MNIST).
+        area (0.3, 1), brightness and contrast jitter, no flip; pass
+        ``simclr_augmentation(flip=True)`` for Fashion-MNIST).
       optimizer: ``"adam"`` (AdamW) or ``"lars"`` (``optax.lars``).
       learning_rate: peak rate (traced; default 1e-3 for Adam, 0.3 for LARS).
       weight_decay: decoupled weight decay (traced).
