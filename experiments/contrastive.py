@@ -56,13 +56,14 @@ class Config:
     # The network (SimCLR's small-MNIST notebook: conv 32/64/64 + dense 128, head 256 -> 64;
     # 28x28 images allow two stride-2 halvings, so conv 32/64 here).
     channels: tuple[int, ...] = (32, 64)
-    features: int = 128
+    features: int = 128  # the dense layer ending the metric learners' and the CNN's encoder
+    simclr_features: int | None = None  # SimCLR's: None evaluates the convolution maps
     head: tuple[int, ...] = (256, 64)
     embedding_dim: int = 64
     # SimCLR.
-    simclr_epochs: int = 20
+    simclr_epochs: int = 40
     simclr_batch_size: int = 256
-    temperature: float = 0.5
+    temperature: float = 0.2  # 10 epochs on Fashion-MNIST: 0.880 at 0.2, 0.877 at 0.1
     crop_scale: tuple[float, float] = (0.3, 1.0)
     jitter: float = 0.4  # brightness/contrast strength, applied with p = 0.8 (0: none)
     learning_rate: float = 1e-3
@@ -143,7 +144,7 @@ def _simclr(config: Config, dataset: str, x, run: harness.Run, key):
         x, key=key, temperature=config.temperature, epochs=config.simclr_epochs,
         batch_size=config.simclr_batch_size, augmentation=augmentation,
         optimizer=config.optimizer, learning_rate=config.learning_rate,
-        channels=config.channels, features=config.features, head=config.head,
+        channels=config.channels, features=config.simclr_features, head=config.head,
         checkpoint_dir=run.out / "checkpoints" / f"{dataset}_simclr",
         metrics_path=_metrics_path(run, dataset, "SimCLR"), desc="SimCLR")
 
@@ -227,7 +228,8 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
             run.log(dataset=dataset, sweep_temperature=float(tau), linear_probe=accuracy)
     held = [m for m in METRIC if m in config.methods]
     if config.held_out_classes and held:
-        out["held_out"] = held_out(config, dataset, held[0], x, y, xt, yt, run, key)
+        out["held_out"] = held_out(config, dataset, held[0], x, y, xt, yt, run, key,
+                                   features)
         run.log(dataset=dataset, held_out=out["held_out"])
     out["views"] = np.asarray(augment.simclr_views(_views(config, dataset),
                                                    jax.random.fold_in(key, 99), x[:8]))
@@ -279,7 +281,7 @@ def temperature_sweep(config: Config, dataset: str, x, y, xt, yt, key) -> dict:
         batch_size=config.simclr_batch_size,
         augmentation=_views(config, dataset), optimizer=config.optimizer,
         learning_rate=config.learning_rate, channels=config.channels,
-        features=config.features, head=config.head, desc="temperature sweep")
+        features=config.simclr_features, head=config.head, desc="temperature sweep")
     accuracy = {}
     for i, tau in enumerate(config.sweep_temperatures):
         model = sweep.model_of(i)
@@ -290,8 +292,11 @@ def temperature_sweep(config: Config, dataset: str, x, y, xt, yt, key) -> dict:
     return accuracy
 
 
-def held_out(config: Config, dataset: str, name: str, x, y, xt, yt, run, key) -> dict:
-    """P@1 and MAP@R among classes unseen in training: the learned embedding vs pixels."""
+def held_out(config: Config, dataset: str, name: str, x, y, xt, yt, run, key,
+             features: dict) -> dict:
+    """P@1 and MAP@R among classes unseen in training: the metric learner trained on the
+    other classes against raw pixels, and (``label_free``) the representations of
+    ``features`` that never saw a label (PCA, SimCLR: fitted on every image)."""
     unseen = np.isin(y, config.held_out_classes)
     unseen_test = np.isin(yt, config.held_out_classes)
     trained = _metric(config, dataset, name, x[~unseen], y[~unseen], run,
@@ -301,10 +306,17 @@ def held_out(config: Config, dataset: str, name: str, x, y, xt, yt, run, key) ->
                                            embed(x[unseen]), y[unseen])
     pixels = evaluation.retrieval_metrics(data.flatten(xt[unseen_test]), yt[unseen_test],
                                           data.flatten(x[unseen]), y[unseen])
+    label_free = {}
+    for other in [m for m in ("PCA", "SimCLR") if m in features]:
+        train_f, test_f = features[other]
+        found = evaluation.retrieval_metrics(test_f[unseen_test], yt[unseen_test],
+                                             train_f[unseen], y[unseen])
+        label_free[other] = {"precision_at_1": float(found.precision_at_1),
+                             "map_at_r": float(found.map_at_r)}
     return {"method": name, "classes": list(config.held_out_classes),
             "precision_at_1": float(learned.precision_at_1), "map_at_r": float(learned.map_at_r),
             "pixels_precision_at_1": float(pixels.precision_at_1),
-            "pixels_map_at_r": float(pixels.map_at_r)}
+            "pixels_map_at_r": float(pixels.map_at_r), "label_free": label_free}
 
 
 def curves_figure(results: dict) -> plt.Figure:
@@ -368,6 +380,8 @@ def sweep_figure(results: dict) -> plt.Figure:
 
 def run(config: Config, run: harness.Run) -> dict:
     results = {dataset: evaluate_dataset(config, dataset, run) for dataset in config.datasets}
+    simclr_encoder = ("the flattened maps (no dense layer)" if config.simclr_features is None
+                      else f"a dense layer of {config.simclr_features}")
     run.text(
         f"Every representation is frozen and judged by the same toolkit "
         f"(``jaxselforg.evaluation``): an L-BFGS multinomial linear probe (standardized "
@@ -376,10 +390,14 @@ def run(config: Config, run: harness.Run) -> dict:
         f"against the training images (Euclidean). Training: the first {config.n_train:,} "
         f"training images; test: the first {config.n_test:,}. The network "
         f"(``contrastive.EmbeddingNet``): 3x3 stride-2 convolutions {list(config.channels)} "
-        f"with BatchNorm, a dense layer of {config.features}; SimCLR adds a projection head "
-        f"{list(config.head)} and is evaluated on the encoder's {config.features} features; "
-        f"metric learning uses one linear layer to {config.embedding_dim} unit-normalized "
-        f"dimensions and is evaluated there. SimCLR: NT-Xent at tau = {config.temperature:g}, "
+        f"with BatchNorm, then {simclr_encoder}; SimCLR adds a projection head "
+        f"{list(config.head)} and is evaluated on the encoder's output (as SimCLR's ResNet "
+        f"on its pooled convolution maps); the metric learners' encoder ends in a dense "
+        f"layer of {config.features}, then one linear layer to {config.embedding_dim} "
+        f"unit-normalized dimensions, evaluated there. The earlier design, SimCLR on a "
+        f"dense layer of 128 and views without the brightness and contrast jitter, gave "
+        f"0.795 on Fashion-MNIST after 20 epochs at tau 0.5: below raw pixels. "
+        f"SimCLR: NT-Xent at tau = {config.temperature:g}, "
         f"{config.simclr_epochs} epochs, batch {config.simclr_batch_size} (2x views), "
         f"{config.optimizer} at {config.learning_rate:g} with cosine decay, random resized "
         f"crop of area {tuple(config.crop_scale)} and aspect (3/4, 4/3), horizontal flips "
@@ -414,7 +432,9 @@ def run(config: Config, run: harness.Run) -> dict:
         if held:
             run.table(["embedding", "P@1", "MAP@R"],
                       [[held["method"], held["precision_at_1"], held["map_at_r"]],
-                       ["raw pixels", held["pixels_precision_at_1"], held["pixels_map_at_r"]]],
+                       ["raw pixels", held["pixels_precision_at_1"], held["pixels_map_at_r"]]]
+                      + [[f"{other} (no labels, every image)", r["precision_at_1"],
+                          r["map_at_r"]] for other, r in held["label_free"].items()],
                       caption=f"{dataset}: retrieval among classes {held['classes']}, unseen "
                               f"by the metric learner (trained on the other classes).")
         for name, history in result["histories"].items():

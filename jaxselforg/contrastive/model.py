@@ -27,7 +27,9 @@ class EmbeddingNet(nnx.Module):
       image_shape: ``(h, w)``, multiples of ``2 ** len(channels)``.
       channels: the stride-2 convolutions' channels (SimCLR's small-MNIST notebook has
         32, 64, 64; 28x28 images allow two halvings, so 32, 64 by default).
-      features: width of the encoder's output h (the representation evaluated).
+      features: width of the dense layer ending the encoder (its output h is the
+        representation evaluated), or None for none: h is then the flattened
+        convolution maps (SimCLR's choice, :func:`train_simclr`'s default).
       head: widths of the head's layers (ReLU between them, the last linear):
         SimCLR's 2-layer projection (256, 64); one layer (64,) for metric learning.
       normalize: L2-normalize the head's output (the triplet loss's convention).
@@ -36,7 +38,7 @@ class EmbeddingNet(nnx.Module):
     """
 
     def __init__(self, image_shape: Sequence[int] = (28, 28),
-                 channels: Sequence[int] = (32, 64), features: int = 128,
+                 channels: Sequence[int] = (32, 64), features: int | None = 128,
                  head: Sequence[int] = (256, 64), *, normalize: bool = False,
                  batch_norm: bool = True, rngs: nnx.Rngs):
         self.image_shape = tuple(image_shape)
