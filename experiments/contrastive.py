@@ -9,7 +9,7 @@ retrieved among the unseen ones); a SimCLR temperature sweep as one vmapped prog
 Figures: view pairs, t-SNE maps and a Kohonen map (``jaxselforg.som``) of the test
 embeddings, nearest-neighbour retrieval grids (pixels against SimCLR), training curves.
 
-    python -m experiments.contrastive [--quick] [--datasets fashion_mnist] [--simclr_epochs 20]
+    python -m experiments.contrastive [--quick] [--datasets fashion_mnist] [--simclr_epochs 40]
 """
 
 from __future__ import annotations
