@@ -24,9 +24,9 @@ of whole fits, (T(1 + n) - T(1)) / n, so set-up and compilation cancel; the firs
 
 Augmentation. One jitted call on ``--aug_rows`` images: the classifier's pipeline
 above, and SimCLR's two views (``augment.simclr_views`` of
-``contrastive.simclr_augmentation((0.3, 1.0), flip=True, jitter=0.0)``: a random resized crop and
-a flip with probability 1/2), against the same on PyTorch tensors (the gather above;
-``affine_grid`` + ``grid_sample`` as in ``benchmarks/contrastive.py``).
+``contrastive.simclr_augmentation((0.3, 1.0), flip=True, jitter=0.0)``: a random
+resized crop and a flip with probability 1/2), against the same on PyTorch tensors
+(the gather above; ``affine_grid`` + ``grid_sample`` as in ``benchmarks/contrastive.py``).
 
 Fréchet distance. ``evaluation.frechet_distance`` (float64, eigenvalues of
 S_a^(1/2) S_b S_a^(1/2)) against the pytorch-fid formula in numpy/scipy (float64,

@@ -8,10 +8,11 @@ batch of 256 (both through the network as one batch of 512), NT-Xent at tau = 0.
 mean over the 2N anchors), Adam at 1e-3. The views: a random resized crop (area in
 (0.3, 1), aspect in (3/4, 4/3), bilinear, back to 28x28) and a horizontal flip with
 probability 1/2 (the brightness/contrast jitter, a few elementwise operations, is off
-on both sides: the numbers in BENCHMARKS.md were measured without it). Ours is ``contrastive.train_simclr`` as a user calls it, the views
-drawn inside the jitted step; PyTorch's is the usual eager loop with the same crops
-done on tensors (``affine_grid`` + ``grid_sample`` for the whole batch; torchvision's
-per-image transforms would be slower). Per-epoch times are differences of whole fits,
+on both sides: the numbers in BENCHMARKS.md were measured without it). Ours is
+``contrastive.train_simclr`` as a user calls it, the views drawn inside the jitted step;
+PyTorch's is the usual eager loop with the same crops done on tensors (``affine_grid``
++ ``grid_sample`` for the whole batch; torchvision's per-image transforms would be
+slower). Per-epoch times are differences of whole fits,
 (T(1 + n) - T(1)) / n, so set-up and compilation cancel.
 
 The sweep row trains 4 temperatures (0.1, 0.2, 0.5, 1.0) as one vmapped program against

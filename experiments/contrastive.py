@@ -15,6 +15,7 @@ embeddings, nearest-neighbour retrieval grids (pixels against SimCLR), training 
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import zlib
 
 import jax
@@ -118,7 +119,7 @@ def _slug(name: str) -> str:
     return name.lower().replace(" ", "_").replace("(", "").replace(")", "")
 
 
-def _metrics_path(run: harness.Run, dataset: str, name: str, tag: str = ""):
+def _metrics_path(run: harness.Run, dataset: str, name: str, tag: str = "") -> pathlib.Path:
     return run.out / f"train_metrics_{dataset}_{_slug(name)}{tag}.jsonl"
 
 
@@ -402,8 +403,9 @@ def run(config: Config, run: harness.Run) -> dict:
         f"{config.optimizer} at {config.learning_rate:g} with cosine decay, random resized "
         f"crop of area {tuple(config.crop_scale)} and aspect (3/4, 4/3), horizontal flips "
         f"(p = 1/2) for Fashion-MNIST only, a random brightness and contrast (factors in "
-        f"1 +- {config.jitter:g}, p = 0.8; ``augment.BrightnessContrast``), no labels. Metric learning: class-balanced "
-        f"batches of 10 classes x {config.n_per_class} images, {config.metric_epochs} epochs "
+        f"1 +- {config.jitter:g}, p = 0.8; ``augment.BrightnessContrast``), no labels. "
+        f"Metric learning: class-balanced batches of 10 classes x {config.n_per_class} "
+        f"images, {config.metric_epochs} epochs "
         f"(an epoch: the smallest class's count / {config.n_per_class} steps), triplet margin "
         f"{config.triplet_margin:g}, contrastive margin {config.contrastive_margin:g}. "
         f"The other topics' networks, {config.encoder_epochs} epochs on the same training "

@@ -25,8 +25,8 @@ import jax.numpy as jnp
 from jaxselforg import _validation
 from jaxselforg.augment import _batch
 
-__all__ = ["BrightnessContrast", "GaussianNoise", "HorizontalFlip", "RandomErasing", "RandomResizedCrop",
-           "RandomShift", "crop_box", "resized_crop"]
+__all__ = ["BrightnessContrast", "GaussianNoise", "HorizontalFlip", "RandomErasing",
+           "RandomResizedCrop", "RandomShift", "crop_box", "resized_crop"]
 
 
 @dataclasses.dataclass(frozen=True)
