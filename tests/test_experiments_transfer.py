@@ -53,7 +53,7 @@ def test_transfer_experiment_end_to_end_tiny(tmp_path):
     assert "| student distilled, T = 20 |" in report and "| 206 | 133 |" in report
     assert (tmp_path / "train_distilled.jsonl").read_text().count("\n") == 2
     fashion = summary["fashion_mnist"]
-    assert [len(a) for a in fashion["test_accuracy"].values()] == [1, 2, 2, 2]  # seeds
+    assert [len(a) for a in fashion["test_accuracy"].values()] == [1, 2, 2, 2, 2]  # seeds
     grid = np.asarray(fashion["sweep"]["test_accuracy"])
     assert grid.shape == (2, 3) and np.all((0 <= grid) & (grid <= 1))
     assert (tmp_path / "temperature_soft_weight.png").stat().st_size > 10_000
