@@ -211,6 +211,17 @@ def test_n_init_is_the_best_of_single_fits_with_the_split_keys(small):
     assert int(best.n_iter) == int(winner.n_iter)
 
 
+def test_every_family_returns_one_result_type_that_reads_through_to_its_params(small):
+    gmm = mixture.gaussian_mixture(small, 3, key=KEY, covariance_type="diag")
+    bmm = mixture.bernoulli_mixture((small > small.mean()).astype(np.float32), 3, key=KEY)
+    assert type(gmm) is type(bmm) is mixture.EMResult
+    assert gmm.covariances is gmm.params.covariances and bmm.means is bmm.params.means
+    assert gmm.covariance_type == "diag" and gmm.collapsed.shape == (3,)
+    assert gmm.restart_log_likelihood.shape == bmm.restart_log_likelihood.shape == (1,)
+    with pytest.raises(AttributeError, match="'covariances'.*BernoulliMixtureParams"):
+        bmm.covariances
+
+
 def test_zero_weight_rows_are_ignored_and_weights_count_rows(small):
     # Weight 2 = the row twice; weight 0 = the row absent, even if it is huge.
     x, kwargs = small[:100], dict(covariance_type="diag", tol=0.0, max_iter=10)
@@ -492,7 +503,7 @@ def test_a_new_family_gets_the_whole_api_from_em():
     start = _UnitGaussianParams(jnp.asarray([0.5, 0.5]), jnp.asarray([[1.0, 1.0], [4.0, 4.0]]))
     fit = jax.jit(lambda x, key: mixture.em.fit_restarts(
         _UNIT, lambda key, m_step: start, x, key=key, sample_weight=jnp.ones(x.shape[0]),
-        tol=1e-6, max_iter=50, n_init=1)[0])(jnp.asarray(x), KEY)
+        tol=1e-6, max_iter=50, n_init=1))(jnp.asarray(x), KEY)
     assert bool(fit.converged)
     as_gaussian = gaussian.GaussianMixtureParams(fit.params.weights, fit.params.means,
                                                  jnp.ones((2, 2)), jnp.ones((2, 2)), "diag")

@@ -25,7 +25,6 @@ from __future__ import annotations
 from jaxselforg.mixture import bernoulli, em, gaussian
 from jaxselforg.mixture.bernoulli import (
     BernoulliMixtureParams,
-    BernoulliMixtureResult,
     bernoulli_mixture,
 )
 from jaxselforg.mixture.em import (
@@ -46,19 +45,16 @@ from jaxselforg.mixture.em import (
 from jaxselforg.mixture.gaussian import (
     COVARIANCE_TYPES,
     GaussianMixtureParams,
-    GaussianMixtureResult,
     gaussian_mixture,
 )
 
 __all__ = [
     "COVARIANCE_TYPES",
     "BernoulliMixtureParams",
-    "BernoulliMixtureResult",
     "EMResult",
     "EMState",
     "Family",
     "GaussianMixtureParams",
-    "GaussianMixtureResult",
     "aic",
     "bernoulli",
     "bernoulli_mixture",

@@ -37,7 +37,6 @@ __all__ = [
     "FAMILY",
     "INITS",
     "BernoulliMixtureParams",
-    "BernoulliMixtureResult",
     "bernoulli_mixture",
     "log_density",
     "m_step",
@@ -59,38 +58,6 @@ class BernoulliMixtureParams(NamedTuple):
 
     weights: jax.Array
     means: jax.Array
-
-
-class BernoulliMixtureResult(NamedTuple):
-    """A fitted Bernoulli mixture.
-
-    ``result.weights`` and ``result.means`` read through to ``result.params``.
-
-    Attributes:
-      params: the fitted ``BernoulliMixtureParams``.
-      n_iter: EM iterations made by the best restart.
-      converged: whether its last iteration gained less than ``tol``.
-      log_likelihood: mean per-sample log-likelihood of the fitted parameters.
-      lower_bound: mean log-likelihood at the last E-step.
-      history: ``[max_iter]`` mean log-likelihood at each E-step, NaN after the end.
-      restart_log_likelihood: ``[n_init]`` final mean log-likelihood of every restart.
-    """
-
-    params: BernoulliMixtureParams
-    n_iter: jax.Array
-    converged: jax.Array
-    log_likelihood: jax.Array
-    lower_bound: jax.Array
-    history: jax.Array
-    restart_log_likelihood: jax.Array
-
-    @property
-    def weights(self) -> jax.Array:
-        return self.params.weights
-
-    @property
-    def means(self) -> jax.Array:
-        return self.params.means
 
 
 def _log_means(means):
@@ -197,11 +164,9 @@ def _fit(x, key, sample_weight, tol, alpha, weights_init, means_init, *, k, init
             params = params._replace(means=means_init)
         return params
 
-    best, restart_log_likelihood = em.fit_restarts(
+    return em.fit_restarts(
         FAMILY, initial_params, x, key=key, sample_weight=sample_weight, tol=tol,
         max_iter=max_iter, n_init=n_init, settings={"alpha": alpha})
-    return BernoulliMixtureResult(best.params, best.n_iter, best.converged, best.log_likelihood,
-                                  best.lower_bound, best.history, restart_log_likelihood)
 
 
 def bernoulli_mixture(
@@ -217,7 +182,7 @@ def bernoulli_mixture(
     weights_init: ArrayLike | None = None,
     means_init: ArrayLike | None = None,
     sample_weight: ArrayLike | None = None,
-) -> BernoulliMixtureResult:
+) -> em.EMResult:
     """Fits a mixture of independent Bernoulli pixels by EM.
 
     p(x) = sum_j w_j F(x, mu_j) with ln F(x, mu_j) = sum_a x_a ln mu_ja +
@@ -247,7 +212,8 @@ def bernoulli_mixture(
       sample_weight: optional ``[n]`` non-negative point weights; 0 ignores a row.
 
     Returns:
-      A ``BernoulliMixtureResult``; use it with :func:`jaxselforg.mixture.log_likelihood`,
+      An :class:`~jaxselforg.mixture.em.EMResult` (``params`` a
+      ``BernoulliMixtureParams``); use it with :func:`jaxselforg.mixture.log_likelihood`,
       ``predict_proba``, ``predict``, ``bic``, ``aic`` and ``sample``.
 
     Raises:

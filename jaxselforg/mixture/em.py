@@ -194,17 +194,23 @@ class EMState(NamedTuple):
 
 
 class EMResult(NamedTuple):
-    """A finished EM run.
+    """A finished EM fit, of any family: the parameters and how the fit went.
+
+    The parameters' fields read through: ``result.weights`` is ``result.params.weights``
+    (likewise ``means``, and a Gaussian's ``covariances``, ``precisions_cholesky``,
+    ``covariance_type`` and ``collapsed``).
 
     Attributes:
       params: the fitted parameters (after the last M-step).
-      n_iter: number of EM iterations made.
+      n_iter: number of EM iterations made (by the best restart).
       converged: whether the last iteration gained less than ``tol``.
       log_likelihood: mean log-likelihood of ``params`` (a final E-step; scikit-learn's
         ``score(X)``). NaN or infinite if the fit broke down.
       lower_bound: mean log-likelihood at the last E-step, of the parameters before the
         last M-step (scikit-learn's ``lower_bound_``).
       history: ``[max_iter]`` mean log-likelihood at each E-step, NaN after the end.
+      restart_log_likelihood: ``[n_init]`` final mean log-likelihood of every restart
+        (``[1]`` from :func:`run`, one start).
     """
 
     params: Any
@@ -213,6 +219,17 @@ class EMResult(NamedTuple):
     log_likelihood: jax.Array
     lower_bound: jax.Array
     history: jax.Array
+    restart_log_likelihood: jax.Array
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for names that are neither fields nor methods of the result.
+        if name.startswith("_"):  # copy/pickle protocol lookups: not the parameters'
+            raise AttributeError(name)
+        try:
+            return getattr(self.params, name)
+        except AttributeError:
+            raise AttributeError(f"EMResult has no attribute {name!r}, and neither have its "
+                                 f"params ({type(self.params).__name__})") from None
 
 
 def e_step(log_joint: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -371,13 +388,15 @@ def run(
 
     state = lax.while_loop(keep_going, body, init_state(params, max_iter, x.dtype))
     _, log_marginal = e_step(log_component_prob(state.params, x))
+    log_likelihood = mean_log_likelihood(log_marginal, sample_weight)
     result = EMResult(
         params=state.params,
         n_iter=state.iteration,
         converged=state.converged,
-        log_likelihood=mean_log_likelihood(log_marginal, sample_weight),
+        log_likelihood=log_likelihood,
         lower_bound=state.log_likelihood,
         history=state.history,
+        restart_log_likelihood=log_likelihood[None],
     )
     # tol only enters a comparison: a traced bad one (NaN, see _check_fit_arguments) is
     # reported on every float result.
@@ -386,7 +405,7 @@ def run(
 
 def best_of_restarts(
     fit_one: Callable[[jax.Array], EMResult], key: jax.Array, n_init: int
-) -> tuple[EMResult, jax.Array]:
+) -> EMResult:
     """Runs ``fit_one`` from ``n_init`` keys as one vmapped program; keeps the best.
 
     Restart i uses ``jax.random.split(key, n_init)[i]`` (with ``n_init == 1``, ``key``
@@ -394,13 +413,13 @@ def best_of_restarts(
     final mean log-likelihood; restarts that broke down (NaN) lose to any other.
 
     Returns:
-      ``(best, restart_log_likelihood)``: the best ``EMResult`` and the final mean
+      The best restart's ``EMResult``, its ``restart_log_likelihood`` the final mean
       log-likelihood ``[n_init]`` of every restart.
     """
     runs = _restarts.run_restarts(fit_one, key, n_init)
     score = jnp.where(jnp.isnan(runs.log_likelihood), -jnp.inf, runs.log_likelihood)
-    best = jnp.argmax(score)
-    return jax.tree.map(lambda leaf: leaf[best], runs), runs.log_likelihood
+    best = jax.tree.map(lambda leaf: leaf[jnp.argmax(score)], runs)
+    return best._replace(restart_log_likelihood=runs.log_likelihood)
 
 
 def _check_fit_arguments(x, k, tol, max_iter, n_init, sample_weight):
@@ -437,7 +456,7 @@ def fit_restarts(
     max_iter: int,
     n_init: int,
     settings: Mapping[str, Any] | None = None,
-) -> tuple[EMResult, jax.Array]:
+) -> EMResult:
     """EM from ``n_init`` starting points as one vmapped program; the best is kept.
 
     Restart i starts from ``initial_params(key_i, m_step)``, with
@@ -459,7 +478,7 @@ def fit_restarts(
         ``{"reg_covar": reg_covar, "covariance_type": "full"}`` (default none).
 
     Returns:
-      ``(best, restart_log_likelihood)`` as :func:`best_of_restarts`.
+      The best restart's ``EMResult``, as :func:`best_of_restarts`.
     """
     m_step = functools.partial(family.m_step, **(settings or {}))
 

@@ -3,8 +3,8 @@
 p(x) = sum_j w_j N(x; mu_j, Sigma_j), with four covariance types ("full", "tied",
 "diag", "spherical"). The family's ideas, one module each:
 
-* :mod:`~jaxselforg.mixture.gaussian.params`: the parameters, a fit's result and
-  their number of free parameters;
+* :mod:`~jaxselforg.mixture.gaussian.params`: the parameters and their number of
+  free parameters;
 * :mod:`~jaxselforg.mixture.gaussian.densities`: ln N(x; mu_j, Sigma_j) through the
   Cholesky factor U_j of the precision (Sigma_j^{-1} = U_j U_j^T), the factors, and
   the sampler;
@@ -33,7 +33,6 @@ from jaxselforg.mixture.gaussian.m_steps import m_step
 from jaxselforg.mixture.gaussian.params import (
     COVARIANCE_TYPES,
     GaussianMixtureParams,
-    GaussianMixtureResult,
     n_component_parameters,
 )
 
@@ -42,7 +41,6 @@ __all__ = [
     "FAMILY",
     "INITS",
     "GaussianMixtureParams",
-    "GaussianMixtureResult",
     "densities",
     "family",
     "gaussian_mixture",

@@ -15,7 +15,6 @@ from jaxselforg.mixture.gaussian import densities, initialization, m_steps
 from jaxselforg.mixture.gaussian.params import (
     COVARIANCE_TYPES,
     GaussianMixtureParams,
-    GaussianMixtureResult,
     n_component_parameters,
 )
 
@@ -23,14 +22,6 @@ FAMILY = em.register_family(em.Family(
     name="Gaussian", params_type=GaussianMixtureParams, log_density=densities.log_density,
     m_step=m_steps.m_step, n_component_parameters=n_component_parameters,
     sample=densities.sample))
-
-
-def _collapsed(params: GaussianMixtureParams) -> jax.Array:
-    factor = params.precisions_cholesky
-    k = params.weights.shape[0]
-    if params.covariance_type == "tied":
-        return jnp.full((k,), ~jnp.all(jnp.isfinite(factor)))
-    return ~jnp.all(jnp.isfinite(factor.reshape(k, -1)), axis=1)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "covariance_type", "init", "n_init",
@@ -42,16 +33,13 @@ def _fit(x, key, sample_weight, tol, reg_covar, weights_init, means_init, precis
             key, x, sample_weight, step_fn, k=k, init=init, covariance_type=covariance_type,
             weights_init=weights_init, means_init=means_init, precisions_init=precisions_init)
 
-    best, restart_log_likelihood = em.fit_restarts(
+    return em.fit_restarts(
         FAMILY, initial_params, x, key=key, sample_weight=sample_weight, tol=tol,
         max_iter=max_iter, n_init=n_init,
         settings={"reg_covar": reg_covar, "covariance_type": covariance_type})
-    return GaussianMixtureResult(best.params, best.n_iter, best.converged, best.log_likelihood,
-                                 best.lower_bound, best.history, restart_log_likelihood,
-                                 _collapsed(best.params))
 
 
-def _raise_if_broken(result: GaussianMixtureResult, reg_covar) -> None:
+def _raise_if_broken(result: em.EMResult, reg_covar) -> None:
     """The host-side check after the compiled fit (spec: never NaN silently)."""
     if not _validation.is_concrete(result.log_likelihood):
         return
@@ -90,7 +78,7 @@ def gaussian_mixture(
     means_init: ArrayLike | None = None,
     precisions_init: ArrayLike | None = None,
     sample_weight: ArrayLike | None = None,
-) -> GaussianMixtureResult:
+) -> em.EMResult:
     """Fits a Gaussian mixture by EM, as ``sklearn.mixture.GaussianMixture``.
 
     E-step: g_ij = w_j N(x_i; mu_j, Sigma_j) / sum_l w_l N(x_i; mu_l, Sigma_l) (in log
@@ -128,7 +116,8 @@ def gaussian_mixture(
       sample_weight: optional ``[n]`` non-negative point weights; 0 ignores a row.
 
     Returns:
-      A ``GaussianMixtureResult``; use it with :func:`jaxselforg.mixture.log_likelihood`,
+      An :class:`~jaxselforg.mixture.em.EMResult` (``params`` a
+      ``GaussianMixtureParams``); use it with :func:`jaxselforg.mixture.log_likelihood`,
       ``predict_proba``, ``predict``, ``bic``, ``aic`` and ``sample``.
 
     Raises:

@@ -1,12 +1,11 @@
-"""What a Gaussian mixture is: its parameters, a fit's result, and their count."""
+"""What a Gaussian mixture is: its parameters and their count."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import NamedTuple
-
 import jax
+import jax.numpy as jnp
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -37,56 +36,16 @@ class GaussianMixtureParams:
     precisions_cholesky: jax.Array
     covariance_type: str
 
-
-class GaussianMixtureResult(NamedTuple):
-    """A fitted Gaussian mixture.
-
-    ``result.weights``, ``.means``, ``.covariances``, ``.precisions_cholesky`` and
-    ``.covariance_type`` read through to ``result.params``.
-
-    Attributes:
-      params: the fitted ``GaussianMixtureParams``.
-      n_iter: EM iterations made by the best restart.
-      converged: whether its last iteration gained less than ``tol``.
-      log_likelihood: mean per-sample log-likelihood of the fitted parameters
-        (scikit-learn's ``score(X)``).
-      lower_bound: mean log-likelihood at the last E-step (scikit-learn's
-        ``lower_bound_``).
-      history: ``[max_iter]`` mean log-likelihood at each E-step, NaN after the end.
-      restart_log_likelihood: ``[n_init]`` final mean log-likelihood of every restart.
-      collapsed: ``[k]`` whether a component's covariance broke down (non-finite
-        Cholesky factor). Always all False in a result returned eagerly (a collapse
-        raises); check it yourself when tracing the fit inside jit or vmap.
-    """
-
-    params: GaussianMixtureParams
-    n_iter: jax.Array
-    converged: jax.Array
-    log_likelihood: jax.Array
-    lower_bound: jax.Array
-    history: jax.Array
-    restart_log_likelihood: jax.Array
-    collapsed: jax.Array
-
     @property
-    def weights(self) -> jax.Array:
-        return self.params.weights
-
-    @property
-    def means(self) -> jax.Array:
-        return self.params.means
-
-    @property
-    def covariances(self) -> jax.Array:
-        return self.params.covariances
-
-    @property
-    def precisions_cholesky(self) -> jax.Array:
-        return self.params.precisions_cholesky
-
-    @property
-    def covariance_type(self) -> str:
-        return self.params.covariance_type
+    def collapsed(self) -> jax.Array:
+        """``[k]`` whether a component's covariance broke down (a non-finite Cholesky
+        factor; "tied": all components or none). Never True in the result of an eager
+        :func:`~jaxselforg.mixture.gaussian_mixture` (a collapse raises); check it
+        yourself when the fit is traced inside jit or vmap."""
+        k = self.weights.shape[0]
+        if self.covariance_type == "tied":
+            return jnp.full((k,), ~jnp.all(jnp.isfinite(self.precisions_cholesky)))
+        return ~jnp.all(jnp.isfinite(self.precisions_cholesky.reshape(k, -1)), axis=1)
 
 
 def n_component_parameters(params: GaussianMixtureParams) -> int:
