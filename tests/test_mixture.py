@@ -219,7 +219,7 @@ def test_every_family_returns_one_result_type_that_reads_through_to_its_params(s
     assert gmm.covariance_type == "diag" and gmm.collapsed.shape == (3,)
     assert gmm.restart_log_likelihood.shape == bmm.restart_log_likelihood.shape == (1,)
     with pytest.raises(AttributeError, match="'covariances'.*BernoulliMixtureParams"):
-        bmm.covariances
+        _ = bmm.covariances
 
 
 def test_zero_weight_rows_are_ignored_and_weights_count_rows(small):
