@@ -86,6 +86,18 @@ def test_bad_input_is_refused(fashion):
         classify.train_classifier(x, y, key=jax.random.key(0), weight_decay=-0.1, **SMALL_CNN)
 
 
+def test_test_accuracy_fn_scores_one_run_or_every_run_of_a_sweep(cnn, fashion):
+    _, _, xt, yt = fashion
+    expected = classify.accuracy(cnn.model, xt, yt)
+    score = classify.test_accuracy_fn(cnn.graphdef, xt, yt, (28, 28), 10)
+    assert score(cnn.state)["test_accuracy"] == pytest.approx(expected)
+    sweep = jax.tree.map(lambda leaf: np.stack([leaf, leaf]), cnn.state)
+    assert score(sweep)["test_accuracy"] == pytest.approx([expected, expected])
+    assert classify.test_accuracy_fn(cnn.graphdef, None, None, (28, 28), 10) is None
+    with pytest.raises(ValueError, match="test_labels"):
+        classify.test_accuracy_fn(cnn.graphdef, xt, yt + 1, (28, 28), 10)
+
+
 def test_accuracy_refuses_labels_the_model_cannot_predict(fashion):
     x, y, _, _ = fashion
     model = classify.make_classifier("mlp", hidden=(8,), rngs=nnx.Rngs(0))

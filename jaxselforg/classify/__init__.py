@@ -19,10 +19,11 @@ from jaxselforg.classify.training import (
     accuracy,
     features,
     predict,
+    test_accuracy_fn,
     train_classifier,
 )
 
 __all__ = ["ARCHITECTURES", "CNN", "OPTIMIZER", "ClassifierObjective", "ClassifierTraining",
            "GenerativeClassifier", "MLPClassifier", "accuracy", "features",
            "fit_generative_classifier", "generative", "make_classifier", "predict",
-           "train_classifier"]
+           "test_accuracy_fn", "train_classifier"]

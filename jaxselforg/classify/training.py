@@ -26,7 +26,7 @@ from jaxselforg import _rows, _validation, train
 from jaxselforg.classify.model import ARCHITECTURES, make_classifier
 
 __all__ = ["OPTIMIZER", "ClassifierObjective", "ClassifierTraining", "accuracy", "features",
-           "predict", "train_classifier"]
+           "predict", "test_accuracy_fn", "train_classifier"]
 
 OPTIMIZER = optax.inject_hyperparams(train.cosine_decay_adamw)(
     learning_rate=1e-3, decay_steps=0, weight_decay=0.0)
@@ -128,6 +128,39 @@ def accuracy(model: nnx.Module, images: ArrayLike, labels: ArrayLike) -> float:
     return float(jnp.mean(jnp.argmax(probabilities, axis=1) == labels))
 
 
+def test_accuracy_fn(
+    graphdef,
+    test_images: ArrayLike | None,
+    test_labels: ArrayLike | None,
+    image_shape: tuple[int, ...],
+    n_classes: int,
+    *,
+    role: str | None = None,
+    classifier: Callable[[nnx.Module], nnx.Module] = lambda model: model,
+) -> Callable[[train.TrainState], dict[str, Any]] | None:
+    """``train.fit``'s ``eval_fn`` reporting ``test_accuracy``: one value for a single
+    run, one per run for a sweep (``train.evaluate_runs``). None without test images.
+
+    Args:
+      graphdef, role: the trained network, as :func:`jaxselforg.train.model_of`.
+      test_images, test_labels: the labelled test set (checked here, once).
+      image_shape, n_classes: what the network takes and predicts.
+      classifier: the network's classifier (e.g. a student without its hint regressor).
+
+    Raises:
+      ValueError: test images or labels of the wrong shape, range or class.
+    """
+    if test_images is None:
+        return None
+    test_images, test_labels = _validation.labelled_images(
+        test_images, test_labels, image_shape, n_classes, ("test_images", "test_labels"))
+
+    def evaluate(model):
+        return {"test_accuracy": accuracy(classifier(model), test_images, test_labels)}
+
+    return lambda state: train.evaluate_runs(evaluate, graphdef, state, role=role)
+
+
 def train_classifier(
     images: ArrayLike,
     labels: ArrayLike,
@@ -198,16 +231,8 @@ def train_classifier(
                                          learning_rate=learning_rate, decay_steps=decay_steps,
                                          weight_decay=weight_decay)
     step = train.make_step(graphdef, ClassifierObjective(augmentation), OPTIMIZER)
-    eval_fn = None
-    if test_images is not None:
-        test_images, test_labels = _validation.labelled_images(
-            test_images, test_labels, model_fn.image_shape, n_classes,
-            ("test_images", "test_labels"))
-
-        def eval_fn(state):
-            model = train.model_of(graphdef, state)
-            return {"test_accuracy": accuracy(model, test_images, test_labels)}
-
+    eval_fn = test_accuracy_fn(graphdef, test_images, test_labels, model_fn.image_shape,
+                               n_classes)
     config = {"model": "classifier", "architecture": architecture, "n_classes": n_classes,
               "settings": model_settings,
               "augmentation": repr(augmentation), "learning_rate_decay": learning_rate_decay,

@@ -353,18 +353,8 @@ def train_distilled(
     step = train.make_step(graphdefs, DistillationObjective(augmentation, hint_sizes is not None),
                            optimizers)
 
-    eval_fn = None
-    if test_images is not None:
-        test_images, test_labels = _validation.labelled_images(
-            test_images, test_labels, image_shape, n_classes, ("test_images", "test_labels"))
-
-        def evaluate(student):
-            return {"test_accuracy": classify.accuracy(_classifier(student), test_images,
-                                                       test_labels)}
-
-        def eval_fn(state):
-            return train.evaluate_runs(evaluate, graphdefs, state, role="student")
-
+    eval_fn = classify.test_accuracy_fn(graphdefs, test_images, test_labels, image_shape,
+                                        n_classes, role="student", classifier=_classifier)
     config = {"model": "distill", "architecture": architecture, "n_classes": n_classes,
               "settings": model_settings,
               "hint": hint_sizes is not None, "augmentation": repr(augmentation),

@@ -145,12 +145,10 @@ def train_transfer(
     if batch_size > images.shape[0]:
         raise ValueError(f"batch_size {batch_size} is larger than the {images.shape[0]} "
                          "training images; pass at most that many.")
-    for name, value in (("learning_rate", learning_rate),
-                        ("encoder_learning_rate", encoder_learning_rate)):
-        if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite positive number; got {value!r}.")
-    if not (np.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"weight_decay must be finite and >= 0; got {weight_decay!r}.")
+    learning_rate = _validation.hyperparameter(learning_rate, "learning_rate", strict=True)
+    encoder_learning_rate = _validation.hyperparameter(
+        encoder_learning_rate, "encoder_learning_rate", strict=True)
+    weight_decay = _validation.hyperparameter(weight_decay, "weight_decay")
     keys = _validation.prng_key(key, allow_batch=True)
     decay_steps = train.decay_steps("cosine", epochs, images.shape[0] // batch_size)
     values = {"head.learning_rate": learning_rate, "decay_steps": decay_steps,
@@ -167,16 +165,8 @@ def train_transfer(
                                          keys, values)
     step = train.make_step(graphdef, classify.ClassifierObjective(augmentation),
                            _OPTIMIZERS[mode])
-    eval_fn = None
-    if test_images is not None:
-        test_images, test_labels = _validation.labelled_images(
-            test_images, test_labels, encoder.image_shape, n_classes,
-            ("test_images", "test_labels"))
-
-        def eval_fn(state):
-            return train.evaluate_runs(lambda model: {"test_accuracy": classify.accuracy(
-                model, test_images, test_labels)}, graphdef, state)
-
+    eval_fn = classify.test_accuracy_fn(graphdef, test_images, test_labels,
+                                        encoder.image_shape, n_classes)
     config = {"model": "transfer", "mode": mode, "encoder": encoder.kind,
               "n_classes": n_classes, "hidden": list(hidden), "dropout": dropout,
               "augmentation": repr(augmentation), "decay_steps": decay_steps,
