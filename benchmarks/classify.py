@@ -146,7 +146,7 @@ def parameter_counts(settings: dict) -> tuple[int, int]:
 
 
 def training_timings(x_all, y_all, args, key) -> list[runner.Timing]:
-    rows, timed = args.rows, {"epochs": args.epochs, "repeat": args.repeat}
+    rows, timed = args.rows, runner.timing(args)
     x, y = jax.device_put(x_all[:rows]), jax.device_put(y_all[:rows])
     x_torch = torch.from_numpy(x_all[:rows, None].copy())
     y_torch = torch.from_numpy(y_all[:rows].astype(np.int64))
@@ -260,8 +260,7 @@ def frechet_timings(x_all, y_all, args, key) -> tuple[list[runner.Timing], dict]
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__, epochs=1)
-    parser.add_argument("--rows", type=int, default=5_120, help="CNN training images")
+    parser = runner.parser(__doc__, epochs=1, rows=5_120)
     parser.add_argument("--aug_rows", type=int, default=60_000, help="images augmented")
     parser.add_argument("--fcd_rows", type=int, default=10_000, help="features per set")
     parser.add_argument("--tiny", action="store_true",

@@ -93,8 +93,7 @@ def fits(x, repeat):
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__)
-    parser.add_argument("--rows", type=int, default=60_000)
+    parser = runner.parser(__doc__, rows=60_000)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--pca", type=int, default=100)

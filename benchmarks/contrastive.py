@@ -115,11 +115,9 @@ def ours_fit(x, epochs: int, *, key, temperature=TEMPERATURE):
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__, epochs=1)
-    parser.add_argument("--rows", type=int, default=5_120, help="training images")
-    parser.add_argument("--sweep_rows", type=int, default=2_560)
+    parser = runner.parser(__doc__, epochs=1, rows=5_120, sweep_rows=2_560)
     args = parser.parse_args(argv)
-    timed = {"epochs": args.epochs, "repeat": args.repeat}
+    timed = runner.timing(args)
 
     x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)

@@ -79,11 +79,9 @@ def ours_fit(x, y, teacher, epochs: int, *, key, temperature=TEMPERATURE, soft_w
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__, epochs=2)
-    parser.add_argument("--rows", type=int, default=10_000, help="training images")
-    parser.add_argument("--sweep_rows", type=int, default=5_000)
+    parser = runner.parser(__doc__, epochs=2, rows=10_000, sweep_rows=5_000)
     args = parser.parse_args(argv)
-    timed = {"epochs": args.epochs, "repeat": args.repeat}
+    timed = runner.timing(args)
 
     x_all, y_all = runner.unit_images("mnist")
     key = jax.random.key(0)

@@ -161,7 +161,7 @@ def report(timings: list[runner.Timing], reference: str) -> None:
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__, repeat=1, epochs=3)
+    parser = runner.parser(__doc__, repeat=1, epochs=3, sweep_rows=1024)
     parser.add_argument("--dcgan_rows", type=int, default=512,
                         help="training images of the DCGAN rows (CPU widths)")
     parser.add_argument("--keras_widths", action="store_true",
@@ -169,7 +169,6 @@ def main(argv=None):
     parser.add_argument("--keras_rows", type=int, default=512)
     parser.add_argument("--mlp_rows", type=int, default=4096, help="fully connected GAN images")
     parser.add_argument("--sweep_architecture", choices=gan.ARCHITECTURES, default="mlp")
-    parser.add_argument("--sweep_rows", type=int, default=1024)
     parser.add_argument("--sweep_runs", type=int, default=8)
     parser.add_argument("--driver_rows", type=int, default=256,
                         help="images of the scan-vs-loop DCGAN rows")
@@ -181,7 +180,7 @@ def main(argv=None):
     if args.tiny:
         args.dcgan_rows = args.keras_rows = args.mlp_rows = args.sweep_rows = 128
         args.driver_rows, args.repeat, args.epochs = 128, 1, 1
-    timed = {"epochs": args.epochs, "repeat": args.repeat}
+    timed = runner.timing(args)
 
     x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)
@@ -250,7 +249,7 @@ def measure_sweep(args, x_all, key, configs) -> list[runner.Timing]:
     def torch_sequential(n):
         return [torch_fit(sweep_networks, x_torch, n, seed=i) for i in range(runs)]
 
-    timed = {"epochs": args.epochs, "repeat": args.repeat}
+    timed = runner.timing(args)
     sweep = [
         *runner.sweep_versus_sequential(
             task, lambda n: ours_fit(x, n, key=keys, **sweep_settings), ours_sequential, work,

@@ -26,8 +26,7 @@ from jaxselforg import data, rbm
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__)
-    parser.add_argument("--rows", type=int, default=60_000)
+    parser = runner.parser(__doc__, rows=60_000)
     parser.add_argument("--hidden", type=int, default=500)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--learning_rate", type=float, default=0.01)

@@ -100,18 +100,30 @@ def sweep_versus_sequential(task: str, vmapped: Callable[[int], object],
                             repeat=repeat)]
 
 
-def parser(doc: str, *, repeat: int = 3, epochs: int | None = None) -> argparse.ArgumentParser:
+def parser(doc: str, *, repeat: int = 3, epochs: int | None = None, rows: int | None = None,
+           sweep_rows: int | None = None) -> argparse.ArgumentParser:
     """A benchmark's command line, described by the first line of its ``doc``, with the
     runner's own options: ``--repeat`` (timed calls per row), ``--json`` (a path for
-    the raw timings) and, given a default ``epochs``, ``--epochs`` (the n of
-    ``per_iteration``'s difference T(1 + n) - T(1))."""
+    the raw timings) and, given their defaults, ``--epochs`` (the n of
+    ``per_iteration``'s difference T(1 + n) - T(1)), ``--rows`` (the training rows) and
+    ``--sweep_rows`` (the rows of each run of a vmapped sweep)."""
     arguments = argparse.ArgumentParser(description=doc.split("\n")[0])
     if epochs is not None:
         arguments.add_argument("--epochs", type=int, default=epochs,
                                help="epochs in the difference")
+    if rows is not None:
+        arguments.add_argument("--rows", type=int, default=rows, help="training rows")
+    if sweep_rows is not None:
+        arguments.add_argument("--sweep_rows", type=int, default=sweep_rows,
+                               help="training rows of each run of the vmapped sweep")
     arguments.add_argument("--repeat", type=int, default=repeat, help="timed calls per row")
     arguments.add_argument("--json", default=None, help="also write the raw timings here")
     return arguments
+
+
+def timing(args: argparse.Namespace) -> dict[str, int]:
+    """The ``epochs`` and ``repeat`` of the command line, as the timers take them."""
+    return {"epochs": args.epochs, "repeat": args.repeat}
 
 
 def unit_images(dataset: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:

@@ -20,8 +20,7 @@ from jaxselforg import data, som
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__)
-    parser.add_argument("--rows", type=int, default=60_000)
+    parser = runner.parser(__doc__, rows=60_000)
     parser.add_argument("--grid", type=int, nargs=2, default=(10, 10))
     parser.add_argument("--epochs", type=int, default=3, help="online epochs in the difference")
     parser.add_argument("--batch_epochs", type=int, default=20,

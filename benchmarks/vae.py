@@ -99,13 +99,11 @@ def ours_fit(x, epochs: int, *, key, **settings):
 
 
 def main(argv=None):
-    parser = runner.parser(__doc__, epochs=2)
-    parser.add_argument("--rows", type=int, default=60_000, help="MLP training images")
+    parser = runner.parser(__doc__, epochs=2, rows=60_000, sweep_rows=10_000)
     parser.add_argument("--conv_rows", type=int, default=20_000, help="conv training images")
-    parser.add_argument("--sweep_rows", type=int, default=10_000)
     parser.add_argument("--sweep_runs", type=int, default=8)
     args = parser.parse_args(argv)
-    timed = {"epochs": args.epochs, "repeat": args.repeat}
+    timed = runner.timing(args)
 
     x_all, _ = runner.unit_images("fashion_mnist")
     key = jax.random.key(0)
