@@ -310,8 +310,10 @@ def run(config: Config, run: harness.Run) -> dict:
         f"{'-'.join(map(str, config.mlp_generator))}, D "
         f"{'-'.join(map(str, config.mlp_discriminator))} (leaky ReLU 0.2). DCGAN: the Keras "
         f"example's layout (G dense 7x7 -> two 4x4 stride-2 transposed convolutions -> 7x7 "
-        f"conv, sigmoid; D two 3x3 stride-2 convolutions, global max pool, dense) at "
-        f"widths G {g}, D {d} (the example's are G (128, 128), D (64, 128)). The CGAN "
+        f"conv, sigmoid; D two 3x3 stride-2 convolutions, then, as Radford et al. and "
+        f"`train_gan`'s default, the flattened maps (the example's global max pool learns "
+        f"slower), dense) at widths G {g}, D {d} (the example's are G (128, 128), "
+        f"D (64, 128)). The CGAN "
         "concatenates onehot(y) to z and broadcasts it as 10 extra channels of D's input; "
         "InfoGAN adds a categorical code of 10 and 2 continuous codes, and a Q head on D.")
     summary = {}

@@ -197,6 +197,16 @@ def test_seed_sweep_is_the_single_runs_in_one_program(mnist):
         sweep.generator  # noqa: B018
 
 
+def test_train_gans_dcgan_discriminator_flattens_its_maps_unless_told(mnist):
+    tiny = {"architecture": "dcgan", "latent_dim": 2, "generator_widths": (2, 2),
+            "discriminator_widths": (2, 2), "batch_size": 32, "epochs": 1, "progress": False}
+    default = gan.train_gan(mnist[0][:32], key=jax.random.key(0), **tiny)
+    assert default.discriminator.trunk.pool == "flatten"  # Radford et al.: learns faster
+    keras = gan.train_gan(mnist[0][:32], key=jax.random.key(0), discriminator_pool="max",
+                          **tiny)
+    assert keras.discriminator.trunk.pool == "max"
+
+
 def test_conditional_wgan_gp_and_infogan_train_and_sample(mnist):
     images, labels = mnist
     cgan = gan.train_gan(images, labels, key=jax.random.key(0), conditional=True,

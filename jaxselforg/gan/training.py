@@ -59,6 +59,13 @@ def _default_batch_norm(architecture: str, loss: str) -> tuple[str, ...]:
     return _ROLES
 
 
+# The DCGAN discriminator's pool in train_gan: Radford et al.'s flatten. Measured on
+# MNIST (19,200 images, batch 64, the experiment's CPU widths, one seed): FCD 404 / 314
+# after 300 / 600 steps with flatten against 799 / 536 with the Keras example's global
+# max pool (the Discriminator class's own default, which reproduces that example).
+_DEFAULT_DCGAN_POOL = "flatten"
+
+
 def _normalized_roles(batch_norm, architecture: str, loss: str) -> tuple[str, ...]:
     """``batch_norm`` as the roles that get BatchNorm: None (the default), True (both),
     False (neither), or a sequence of role names."""
@@ -181,8 +188,9 @@ def train_gan(
       batch_norm: the roles with BatchNorm: True (both), False (neither), a sequence
         such as ``("generator",)``, or None: both for a DCGAN, the generator only for
         the fully connected GAN and for WGAN-GP (whose critic must not have it).
-      discriminator_pool: a DCGAN discriminator's pool before its heads: ``"max"`` (the
-        Keras example; None means it), ``"mean"`` or ``"flatten"`` (Radford et al.).
+      discriminator_pool: a DCGAN discriminator's pool before its heads: ``"flatten"``
+        (Radford et al.; None means it: it learns faster), ``"max"`` (the Keras
+        example's global max pool) or ``"mean"``. None for an MLP.
       dropout: dropout rate of an MLP discriminator.
       epochs: total epochs (a resumed run continues up to it).
       batch_size: real images per step.
@@ -224,6 +232,8 @@ def train_gan(
         raise ValueError(f"info must be gan.InfoCodes(...) or None; got {info!r}.")
     rate, beta1, beta2, critic_steps = _DEFAULTS[loss]
     normalized = _normalized_roles(batch_norm, architecture, loss)
+    if discriminator_pool is None and architecture == "dcgan":
+        discriminator_pool = _DEFAULT_DCGAN_POOL
     if loss == "wasserstein_gp" and "discriminator" in normalized:
         raise ValueError("WGAN-GP's critic must not use BatchNorm: the gradient penalty is "
                          "per example and BatchNorm couples a batch (Gulrajani et al. 2017).")
