@@ -28,7 +28,7 @@ import numpy as np
 
 from experiments import harness
 from experiments import transfer as transfer_experiment
-from jaxselforg import augment, contrastive, data, distances, evaluation, som, train, transfer, viz
+from jaxselforg import augment, contrastive, data, distances, evaluation, som, transfer, viz
 
 TITLE = "SimCLR and metric learning: embeddings from similarity, judged by probes and retrieval"
 
@@ -123,16 +123,6 @@ def _metrics_path(run: harness.Run, dataset: str, name: str, tag: str = "") -> p
     return run.out / f"train_metrics_{dataset}_{_slug(name)}{tag}.jsonl"
 
 
-def _training_seconds(run: harness.Run, dataset: str, name: str, measured: float) -> float:
-    """The training's seconds summed over its epochs' records (compilation included),
-    so a run resumed from its checkpoints reports the whole training, not the restore;
-    ``measured`` when the model keeps no per-epoch records (the RBM)."""
-    path = _metrics_path(run, dataset, name)
-    if not path.exists():
-        return measured
-    return float(sum(r["seconds"] for r in train.read_metrics(path) if "epoch" in r))
-
-
 def _views(config: Config, dataset: str):
     """SimCLR's augmentation for ``dataset`` (flips for Fashion-MNIST only)."""
     return contrastive.simclr_augmentation(config.crop_scale, flip=dataset == "fashion_mnist",
@@ -214,7 +204,7 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
             train_f = contrastive.embed(trained.model, x, projection=True)
             test_f = contrastive.embed(trained.model, xt, projection=True)
         if name not in BASELINES:
-            seconds = _training_seconds(run, dataset, name, seconds)
+            seconds = harness.training_seconds(_metrics_path(run, dataset, name), seconds)
         result = scores(train_f, y, test_f, yt, config)
         result["train_seconds"] = round(seconds, 2)
         result["dim"] = int(train_f.shape[1])

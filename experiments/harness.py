@@ -182,6 +182,15 @@ def timed(fn):
     return result, time.perf_counter() - start
 
 
+def training_seconds(metrics_path: str | os.PathLike, measured: float) -> float:
+    """A training's seconds summed over its epochs' records in ``metrics_path``
+    (compilation included), so that a run resumed from its checkpoints reports the whole
+    training, not the restore; ``measured`` when there are no per-epoch records."""
+    path = pathlib.Path(metrics_path)
+    records = [r for r in train.read_metrics(path) if "epoch" in r] if path.exists() else []
+    return float(sum(r["seconds"] for r in records)) if records else measured
+
+
 def execute(module: types.ModuleType, config, out: str | os.PathLike, *, quick: bool) -> dict:
     """Runs one experiment into ``out``: config, metrics, summary, figures, report."""
     run = Run(out, quick=quick)

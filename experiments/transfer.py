@@ -315,10 +315,11 @@ def fashion_section(config: Config, run: harness.Run) -> dict:
                            len(config.sweep_temperatures))
     # One seed for every cell: the cells differ by their settings only.
     keys = jnp.stack([key_sweep] * len(temperatures))
+    files = _training_files(config, run, "fashion_sweep")
     grid, seconds = harness.timed(lambda: distill.train_distilled(
         x, y, teacher, key=keys, temperature=temperatures, soft_weight=soft_weights,
-        hard_weight=1.0 - soft_weights, **student,
-        **_training_files(config, run, "fashion_sweep")))
+        hard_weight=1.0 - soft_weights, **student, **files))
+    seconds = harness.training_seconds(files["metrics_path"], seconds)  # true when resumed
     grid_accuracy = _sweep_accuracies(grid, xt, yt).reshape(len(config.sweep_temperatures),
                                                             len(config.sweep_soft_weights))
     rows = [["teacher CNN", f"{n_teacher:,}", f"{100 * accuracies['teacher'][0]:.2f}"]]
