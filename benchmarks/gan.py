@@ -142,6 +142,8 @@ def torch_fit(networks, x: torch.Tensor, epochs: int, seed: int = 0):
 
 
 def ours_fit(x, epochs: int, *, key, **settings):
+    if settings.get("architecture") == "dcgan":  # the Keras example's global max pool
+        settings.setdefault("discriminator_pool", "max")
     result = gan.train_gan(x, key=key, epochs=epochs, batch_size=BATCH, latent_dim=LATENT_DIM,
                            batch_norm=False, learning_rate=LEARNING_RATE, b1=BETAS[0],
                            b2=BETAS[1], progress=False, **settings)
