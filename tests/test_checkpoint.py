@@ -454,6 +454,16 @@ def test_config_json_cannot_hold_is_refused_naming_the_key(tmp_path):
     Checkpointer(tmp_path, config=config).close()
 
 
+def test_a_prng_key_in_the_config_is_saved_as_its_key_data(tmp_path):
+    keys = jax.random.split(jax.random.key(3), 2)
+    Checkpointer(tmp_path, config={"key": keys}).close()
+    saved = json.loads((tmp_path / "config.json").read_text())["key"]
+    assert saved == np.asarray(jax.random.key_data(keys)).tolist()
+    Checkpointer(tmp_path, config={"key": keys}).close()  # equal on the next open
+    with pytest.raises(CheckpointMismatchError, match="key"):
+        Checkpointer(tmp_path, config={"key": jax.random.split(jax.random.key(4), 2)})
+
+
 def test_unreadable_config_file_is_a_clear_error(tmp_path):
     Checkpointer(tmp_path, config=CONFIG).close()
     (tmp_path / "config.json").write_text("{broken")

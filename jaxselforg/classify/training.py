@@ -236,7 +236,7 @@ def train_classifier(
     config = {"model": "classifier", "architecture": architecture, "n_classes": n_classes,
               "settings": model_settings,
               "augmentation": repr(augmentation), "learning_rate_decay": learning_rate_decay,
-              "decay_steps": decay_steps, "key": np.asarray(jax.random.key_data(key)).tolist()}
+              "decay_steps": decay_steps, "key": key}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
                        eval_fn=eval_fn, progress=progress, desc=desc, mesh=mesh)

@@ -22,7 +22,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
 from jax.sharding import Mesh
@@ -256,7 +255,7 @@ def _train(factory, objective, optimizer, key, hyperparams, values, data, config
     config = {**config, "settings": factory.settings, "optimizer": optimizer,
               "learning_rate_decay": learning_rate_decay,
               "augmentation": repr(objective.augmentation),
-              "key": np.asarray(jax.random.key_data(config_key)).tolist()}
+              "key": config_key}
     eval_fn = None if evaluate is None else (
         lambda state: train.evaluate_runs(evaluate, graphdef, state))
     result = train.fit(step, state, data, config=config, eval_fn=eval_fn, **fit_args)

@@ -360,7 +360,7 @@ def train_distilled(
               "hint": hint_sizes is not None, "augmentation": repr(augmentation),
               "learning_rate_decay": learning_rate_decay, "decay_steps": decay_steps,
               "teacher": _fingerprint(nnx.state(teacher)),
-              "key": np.asarray(jax.random.key_data(key)).tolist()}
+              "key": key}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
                        eval_fn=eval_fn, progress=progress, desc=desc, mesh=mesh)

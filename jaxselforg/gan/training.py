@@ -303,7 +303,7 @@ def train_gan(
         "info": None if info is None else dataclasses.asdict(info), "n_critic": n_critic,
         "generator_widths": factories["generator"].settings,
         "discriminator_widths": factories["discriminator"].settings,
-        "key": np.asarray(jax.random.key_data(key)).tolist(),
+        "key": key,
     }
     result = train.fit(step, state, data, batch_size=batch_size, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config,

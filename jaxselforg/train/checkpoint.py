@@ -59,8 +59,9 @@ class CorruptCheckpointWarning(UserWarning):
 
 def _plain_config(value, key: str):
     """JSON-ready config values: paths as strings, numpy scalars and arrays as numbers
-    and lists; anything else that JSON cannot hold is refused (a function's repr would
-    differ on the next run and refuse its own checkpoints)."""
+    and lists, PRNG keys as their key data; anything else that JSON cannot hold is
+    refused (a function's repr would differ on the next run and refuse its own
+    checkpoints)."""
     if isinstance(value, Mapping):
         return {str(k): _plain_config(v, f"{key}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -69,6 +70,8 @@ def _plain_config(value, key: str):
         return os.fspath(value)
     if isinstance(value, (np.generic, np.ndarray)) or (
             isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer)):
+        if jax.dtypes.issubdtype(value.dtype, jax.dtypes.prng_key):
+            value = jax.random.key_data(value)
         return np.asarray(value).tolist()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value

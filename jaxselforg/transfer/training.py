@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 from jax.typing import ArrayLike
 
@@ -170,7 +169,7 @@ def train_transfer(
     config = {"model": "transfer", "mode": mode, "encoder": encoder.kind,
               "n_classes": n_classes, "hidden": list(hidden), "dropout": dropout,
               "augmentation": repr(augmentation), "decay_steps": decay_steps,
-              "key": np.asarray(jax.random.key_data(keys)).tolist()}
+              "key": keys}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
                        eval_fn=eval_fn, progress=progress, desc=desc)

@@ -173,7 +173,7 @@ def train_vae(
         "model": "vae", "architecture": architecture, "latent_dim": latent_dim,
         "hidden": hidden, "activation": activation, "binarize": binarize,
         "learning_rate_decay": learning_rate_decay, "decay_steps": decay_steps,
-        "key": np.asarray(jax.random.key_data(key)).tolist(),
+        "key": key,
     }
     result = train.fit(step, state, images, batch_size=batch_size, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config, save_every=save_every,
