@@ -22,8 +22,8 @@ compilation cancel; the first call (compilation) is reported separately as warm-
 The sweep trains ``--sweep_runs`` seeds as one vmapped program
 (``key=jax.random.split(key, 8)``) against the same runs one after another (ours and
 PyTorch's). The driver rows train the DCGAN with ``epoch_driver="scan"`` (one jitted
-``lax.scan`` per epoch) and ``"loop"`` (a Python loop of jitted steps, the CPU default
-for a DCGAN).
+``lax.scan`` per epoch, ``train_gan``'s default) and ``"loop"`` (a Python loop of
+jitted steps).
 
     python -m benchmarks.gan [--dcgan_rows 512] [--mlp_rows 4096] [--sweep_runs 8] [--keras_widths]
     python -m benchmarks.gan --tiny   # a smoke run: every row at 128 images
