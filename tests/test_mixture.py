@@ -222,6 +222,20 @@ def test_every_family_returns_one_result_type_that_reads_through_to_its_params(s
         _ = bmm.covariances
 
 
+@pytest.mark.parametrize("covariance_type", gaussian.COVARIANCE_TYPES)
+def test_collapsed_flags_each_run_of_stacked_parameters(covariance_type):
+    # Two runs of k = 3 components in d = 2, as a vmapped fit returns them; run 1's
+    # component 2 (or, tied, its one shared factor) is broken.
+    shapes = {"full": (3, 2, 2), "tied": (2, 2), "diag": (3, 2), "spherical": (3,)}
+    factor = np.ones((2, *shapes[covariance_type]), np.float32)
+    factor[(1, 2) if covariance_type != "tied" else (1,)] = np.nan
+    params = gaussian.GaussianMixtureParams(jnp.full((2, 3), 1 / 3), jnp.zeros((2, 3, 2)),
+                                            jnp.asarray(factor), jnp.asarray(factor),
+                                            covariance_type)
+    expected = [[False] * 3, [True] * 3 if covariance_type == "tied" else [False, False, True]]
+    np.testing.assert_array_equal(params.collapsed, expected)
+
+
 def test_zero_weight_rows_are_ignored_and_weights_count_rows(small):
     # Weight 2 = the row twice; weight 0 = the row absent, even if it is huge.
     x, kwargs = small[:100], dict(covariance_type="diag", tol=0.0, max_iter=10)

@@ -40,13 +40,17 @@ class GaussianMixtureParams:
     @property
     def collapsed(self) -> jax.Array:
         """``[k]`` whether a component's covariance broke down (a non-finite Cholesky
-        factor; "tied": all components or none). Never True in the result of an eager
+        factor; "tied": all components or none), ``[..., k]`` for a sweep's stacked
+        parameters. Never True in the result of an eager
         :func:`~jaxselforg.mixture.gaussian_mixture` (a collapse raises); check it
         yourself when the fit is traced inside jit or vmap."""
-        k = self.weights.shape[0]
-        if self.covariance_type == "tied":
-            return jnp.full((k,), ~jnp.all(jnp.isfinite(self.precisions_cholesky)))
-        return ~jnp.all(jnp.isfinite(self.precisions_cholesky.reshape(k, -1)), axis=1)
+        # Leading axes (the runs of a vmapped fit) are kept: weights are [..., k].
+        finite = jnp.isfinite(self.precisions_cholesky)
+        if self.covariance_type == "tied":  # [..., d, d]: one factor for every component
+            healthy = jnp.all(finite, axis=(-2, -1))[..., None]
+        else:  # [..., k, ...]
+            healthy = jnp.all(finite.reshape(*self.weights.shape, -1), axis=-1)
+        return jnp.broadcast_to(~healthy, self.weights.shape)
 
 
 def n_component_parameters(params: GaussianMixtureParams) -> int:
