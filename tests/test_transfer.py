@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxselforg import classify, contrastive, data, evaluation, rbm, transfer, vae
+from jaxselforg import classify, contrastive, data, evaluation, rbm, train, transfer, vae
 
 SHAPE = (8, 8)
 
@@ -96,6 +96,21 @@ def test_a_seed_sweep_is_the_single_runs(tiny):
     np.testing.assert_allclose(classify.predict(run, images), classify.predict(single.model,
                                                                                images),
                                rtol=1e-4, atol=1e-6)
+
+
+def test_a_transfer_resumes_only_with_its_encoder(tiny, tmp_path):
+    images, labels = tiny
+    settings = {"key": jax.random.key(2), "mode": "fine_tune", "n_classes": 3, "batch_size": 16,
+                "epochs": 2, "checkpoint_dir": tmp_path, "progress": False}
+    encoder = transfer.encoder_of(_cnn())
+    trained = transfer.train_transfer(images, labels, encoder, **settings)
+    again = transfer.train_transfer(images, labels, encoder, **settings)  # restored
+    for a, b in zip(jax.tree.leaves(again.state), jax.tree.leaves(trained.state)):
+        np.testing.assert_array_equal(a, b)
+    # The same architecture with other weights (a retrained encoder) is another run: its
+    # checkpoints must not be taken for this one's.
+    with pytest.raises(train.CheckpointMismatchError, match="encoder_weights"):
+        transfer.train_transfer(images, labels, transfer.encoder_of(_cnn(seed=1)), **settings)
 
 
 def test_features_of_an_mnist_cnn_transfer_to_fashion_mnist():

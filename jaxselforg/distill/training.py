@@ -21,7 +21,6 @@ vmapped program::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -193,14 +192,6 @@ def _teacher_module(teacher) -> nnx.Module:
     return teacher
 
 
-def _fingerprint(tree) -> str:
-    """A digest of a pytree's bytes: the checkpoint config refuses another teacher."""
-    digest = hashlib.sha256()
-    for leaf in jax.tree.leaves(tree):
-        digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
-    return digest.hexdigest()[:16]
-
-
 def _with_teacher(state: train.TrainState, teacher: nnx.Module,
                   n_runs: int | None) -> tuple[nnx.GraphDef, train.TrainState]:
     """``state`` (the student's, from ``create_state``/``init_states``, whose one role is
@@ -359,7 +350,7 @@ def train_distilled(
               "settings": model_settings,
               "hint": hint_sizes is not None, "augmentation": repr(augmentation),
               "learning_rate_decay": learning_rate_decay, "decay_steps": decay_steps,
-              "teacher": _fingerprint(nnx.state(teacher)),
+              "teacher": train.fingerprint(nnx.state(teacher)),
               "key": key}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
                        checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,

@@ -34,6 +34,7 @@ from jaxselforg.train.checkpoint import (
     CheckpointMismatchError,
     CorruptCheckpointError,
     CorruptCheckpointWarning,
+    fingerprint,
 )
 from jaxselforg.train.loop import (
     EPOCH_DRIVERS,
@@ -99,6 +100,7 @@ __all__ = [
     "create_state",
     "decay_steps",
     "evaluate_runs",
+    "fingerprint",
     "fit",
     "get_hyperparams",
     "get_model",

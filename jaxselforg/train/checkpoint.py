@@ -39,7 +39,7 @@ import orbax.checkpoint as ocp
 from jaxselforg import parallel
 
 __all__ = ["CheckpointMismatchError", "Checkpointer", "CorruptCheckpointError",
-           "CorruptCheckpointWarning"]
+           "CorruptCheckpointWarning", "fingerprint"]
 
 _CONFIG_FILE = "config.json"
 _CORRUPT = "corrupt"
@@ -100,6 +100,16 @@ def _digest(leaves: list[tuple[Any, np.ndarray]]) -> str:
         digest.update(f"{_path(path)}|{leaf.dtype}|{leaf.shape}|".encode())
         digest.update(np.ascontiguousarray(leaf).tobytes())
     return digest.hexdigest()
+
+
+def fingerprint(tree) -> str:
+    """A short digest of a pytree's bytes (16 hex digits): put in a run's checkpoint
+    config, it makes the checkpoint refuse to resume with another input network (a
+    distillation's teacher, a transferred encoder) whose shapes are the same."""
+    digest = hashlib.sha256()
+    for _, leaf in _host_leaves(tree):
+        digest.update(np.ascontiguousarray(leaf).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _describe(leaf) -> tuple[tuple[int, ...], str]:

@@ -167,6 +167,7 @@ def train_transfer(
     eval_fn = classify.test_accuracy_fn(graphdef, test_images, test_labels,
                                         encoder.image_shape, n_classes)
     config = {"model": "transfer", "mode": mode, "encoder": encoder.kind,
+              "encoder_weights": train.fingerprint(nnx.state(encoder)),
               "n_classes": n_classes, "hidden": list(hidden), "dropout": dropout,
               "augmentation": repr(augmentation), "decay_steps": decay_steps,
               "key": keys}
