@@ -129,15 +129,29 @@ def _views(config: Config, dataset: str):
                                            jitter=config.jitter)
 
 
-def _simclr(config: Config, dataset: str, x, run: harness.Run, key):
-    augmentation = _views(config, dataset)
+def _dataset_key(config: Config, dataset: str) -> jax.Array:
+    return jax.random.fold_in(jax.random.key(config.seed), list(data.DATASETS).index(dataset))
+
+
+def method_key(config: Config, dataset: str, name: str) -> jax.Array:
+    """The PRNG key of one method's training on ``dataset``: keyed by name, not position,
+    so a run of a subset of the methods (or a new row in METHODS) trains each one as the
+    full run does, and resumes its checkpoints."""
+    return jax.random.fold_in(_dataset_key(config, dataset),
+                              zlib.crc32(name.encode()) & 0x7FFFFFFF)
+
+
+def simclr_network(config: Config, dataset: str, x, **files):
+    """This experiment's SimCLR (``config``'s network, views, temperature, optimizer and
+    epochs; its key ``method_key(config, dataset, "SimCLR")``) trained on ``x``: the
+    network of its table, and the one ``experiments.transfer`` transfers. ``files``:
+    ``train_simclr``'s checkpoint_dir, metrics_path, progress and desc."""
     return contrastive.train_simclr(
-        x, key=key, temperature=config.temperature, epochs=config.simclr_epochs,
-        batch_size=config.simclr_batch_size, augmentation=augmentation,
-        optimizer=config.optimizer, learning_rate=config.learning_rate,
-        channels=config.channels, features=config.simclr_features, head=config.head,
-        checkpoint_dir=run.out / "checkpoints" / f"{dataset}_simclr",
-        metrics_path=_metrics_path(run, dataset, "SimCLR"), desc="SimCLR")
+        x, key=method_key(config, dataset, "SimCLR"), temperature=config.temperature,
+        epochs=config.simclr_epochs, batch_size=config.simclr_batch_size,
+        augmentation=_views(config, dataset), optimizer=config.optimizer,
+        learning_rate=config.learning_rate, channels=config.channels,
+        features=config.simclr_features, head=config.head, **{"desc": "SimCLR", **files})
 
 
 def _metric(config: Config, dataset: str, name: str, x, y, run: harness.Run, key,
@@ -163,7 +177,7 @@ def _encoder(config: Config, dataset: str, name: str, x, y, run: harness.Run, ke
     return transfer_experiment.train_encoder(
         ENCODED[name], x, y, key=key, epochs=config.encoder_epochs, channels=config.channels,
         features=config.features, vae_latent=config.vae_latent, rbm_hidden=config.rbm_hidden,
-        flip=dataset == "fashion_mnist", files=files, learning_rate=config.learning_rate)
+        files=files, learning_rate=config.learning_rate)
 
 
 def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
@@ -171,15 +185,13 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
     test_images, test_labels = data.load(dataset, "test")
     x, y = _unit(images[: config.n_train]), np.asarray(labels[: config.n_train])
     xt, yt = _unit(test_images[: config.n_test]), np.asarray(test_labels[: config.n_test])
-    key = jax.random.fold_in(jax.random.key(config.seed), list(data.DATASETS).index(dataset))
+    key = _dataset_key(config, dataset)
     results, histories, features = {}, {}, {}
     pixels, test_pixels = data.flatten(x), data.flatten(xt)
     for name in config.methods:
         if name not in METHODS:
             raise ValueError(f"Unknown method {name!r}; accepted: {METHODS}.")
-        # Keyed by name, not position: a run of a subset of the methods (or a new row in
-        # METHODS) trains each one as the full run does, and resumes its checkpoints.
-        method_key = jax.random.fold_in(key, zlib.crc32(name.encode()) & 0x7FFFFFFF)
+        name_key = method_key(config, dataset, name)
         seconds = 0.0
         if name == "raw pixels":
             train_f, test_f = pixels, test_pixels
@@ -189,17 +201,19 @@ def evaluate_dataset(config: Config, dataset: str, run: harness.Run) -> dict:
             test_f = data.pca_project(test_pixels, fitted)
         elif name in ENCODED:
             encoder, seconds = harness.timed(
-                lambda n=name, k=method_key: _encoder(config, dataset, n, x, y, run, k))
+                lambda n=name, k=name_key: _encoder(config, dataset, n, x, y, run, k))
             train_f, test_f = transfer.encode(encoder, x), transfer.encode(encoder, xt)
         elif name == "SimCLR":
+            files = {"checkpoint_dir": run.out / "checkpoints" / f"{dataset}_simclr",
+                     "metrics_path": _metrics_path(run, dataset, name)}
             trained, seconds = harness.timed(
-                lambda k=method_key: _simclr(config, dataset, x, run, k))
+                lambda f=files: simclr_network(config, dataset, x, **f))
             histories[name] = trained.history
             train_f = contrastive.embed(trained.model, x)
             test_f = contrastive.embed(trained.model, xt)
         else:
             trained, seconds = harness.timed(
-                lambda n=name, k=method_key: _metric(config, dataset, n, x, y, run, k))
+                lambda n=name, k=name_key: _metric(config, dataset, n, x, y, run, k))
             histories[name] = trained.history
             train_f = contrastive.embed(trained.model, x, projection=True)
             test_f = contrastive.embed(trained.model, xt, projection=True)

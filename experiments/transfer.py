@@ -32,7 +32,6 @@ from experiments import discriminative, harness
 from jaxselforg import (
     augment,
     classify,
-    contrastive,
     data,
     distill,
     evaluation,
@@ -107,7 +106,8 @@ class Config:
     encoder_channels: tuple[int, ...] = (32, 64)  # the CNN of the MNIST CNN, SimCLR, scratch
     encoder_features: int = 128
     pretrain_n_train: int = 60_000
-    pretrain_epochs: int = 10
+    pretrain_epochs: int = 10  # the MNIST CNN, VAE and RBM
+    simclr_epochs: int = 40  # the contrastive experiment's SimCLR recipe otherwise
     rbm_hidden: int = 256
     vae_latent: int = 16
 
@@ -117,7 +117,7 @@ QUICK = {"n_train": 3_000, "n_test": 2_000, "n_validation": 1_000, "learning_rat
          "student_epochs": 10, "fashion_epochs": 0, "label_budgets": (100, 1_000),
          "label_encoders": ("mnist_cnn", "simclr"), "label_seeds": 2, "label_steps": 150, "label_min_epochs": 1,
          "encoder_channels": (8, 16), "encoder_features": 32, "pretrain_n_train": 3_000,
-         "pretrain_epochs": 2, "rbm_hidden": 64}
+         "pretrain_epochs": 2, "simclr_epochs": 2, "rbm_hidden": 64}
 
 
 def _errors(model, images, labels, digit: int) -> tuple[int, int]:
@@ -354,12 +354,12 @@ MODES = {"probe": "linear probe", "frozen": "frozen + new head", "fine_tune": "f
 
 
 def train_encoder(kind: str, images, labels, *, key, epochs: int, channels, features: int,
-                  vae_latent: int, rbm_hidden: int, flip: bool, files: dict,
+                  vae_latent: int, rbm_hidden: int, files: dict,
                   learning_rate: float | None = None):
     """One network whose representation is transferred or judged frozen (also by the
-    contrastive experiment): ``"cnn"`` a CNN on ``labels`` (2-pixel jitter),
-    ``"simclr"`` the same CNN by SimCLR without labels, ``"vae"`` an MLP VAE (binarized
-    pixels), ``"rbm"`` an RBM (CD-1, Hinton's practical-guide defaults). ``learning_rate``
+    contrastive experiment): ``"cnn"`` a CNN on ``labels`` (2-pixel jitter), ``"vae"``
+    an MLP VAE (binarized pixels), ``"rbm"`` an RBM (CD-1, Hinton's practical-guide
+    defaults). (SimCLR's network is the contrastive experiment's own.) ``learning_rate``
     replaces the trainer's default (not the RBM's). Returns its :class:`transfer.Encoder`."""
     conv = {"channels": channels, "features": features}
     if learning_rate is not None:
@@ -368,23 +368,25 @@ def train_encoder(kind: str, images, labels, *, key, epochs: int, channels, feat
         trained = classify.train_classifier(images, labels, key=key, epochs=epochs,
                                             augmentation=augment.RandomShift(2), **conv,
                                             **files)
-    elif kind == "simclr":
-        trained = contrastive.train_simclr(
-            images, key=key, epochs=epochs, augmentation=contrastive.simclr_augmentation(
-                (0.3, 1.0), flip=flip), head=(features, 64), **conv, **files)
     elif kind == "vae":
         trained = vae.train_vae(images, key=key, latent_dim=vae_latent, architecture="mlp",
                                 epochs=epochs, binarize=True, **files)
     elif kind == "rbm":
         trained = rbm.fit(data.flatten(images), rbm_hidden, key=key, epochs=epochs)
     else:
-        raise ValueError(f"Unknown encoder kind {kind!r}; accepted: cnn, simclr, vae, rbm.")
+        raise ValueError(f"Unknown encoder kind {kind!r}; accepted: cnn, vae, rbm.")
     return transfer.encoder_of(trained)
 
 
 def pretrained_encoders(config: Config, run: harness.Run) -> dict:
     """The encoders to transfer: a CNN trained on MNIST's labels, and SimCLR, a VAE
-    and an RBM trained on Fashion-MNIST's training images without their labels."""
+    and an RBM trained on Fashion-MNIST's training images without their labels. SimCLR
+    is the contrastive experiment's network, recipe and key (``simclr_epochs`` epochs,
+    ``encoder_channels``): at the defaults the very network of its table, so either
+    experiment's checkpoint serves the other."""
+    # Imported here: the contrastive experiment imports this module (train_encoder).
+    from experiments import contrastive as contrastive_experiment
+
     unknown = sorted(set(config.label_encoders) - set(ENCODERS))
     if unknown:
         raise ValueError(f"Unknown label_encoders {unknown}; accepted: {sorted(ENCODERS)}.")
@@ -394,14 +396,21 @@ def pretrained_encoders(config: Config, run: harness.Run) -> dict:
     key = jax.random.key(config.seed + 2)
     encoders = {}
     for i, name in enumerate(config.label_encoders):
+        files = _training_files(config, run, f"pretrain_{name}")
+        if name == "simclr":
+            recipe = contrastive_experiment.Config(seed=config.seed,
+                                                   channels=config.encoder_channels,
+                                                   simclr_epochs=config.simclr_epochs)
+            encoders[name] = transfer.encoder_of(contrastive_experiment.simclr_network(
+                recipe, "fashion_mnist", fashion, **files))
+            continue
         images, labels = ((data.to_unit_range(mnist[:n]), np.asarray(mnist_labels[:n]))
                           if name == "mnist_cnn" else (fashion, None))
         encoders[name] = train_encoder(
             "cnn" if name == "mnist_cnn" else name, images, labels,
             key=jax.random.fold_in(key, i), epochs=config.pretrain_epochs,
             channels=config.encoder_channels, features=config.encoder_features,
-            vae_latent=config.vae_latent, rbm_hidden=config.rbm_hidden, flip=True,
-            files=_training_files(config, run, f"pretrain_{name}"))
+            vae_latent=config.vae_latent, rbm_hidden=config.rbm_hidden, files=files)
     return encoders
 
 
@@ -466,11 +475,13 @@ def label_section(config: Config, run: harness.Run) -> dict:
     run.text(
         f"Transfer learning on Fashion-MNIST. Encoders: a CNN ({list(config.encoder_channels)} "
         f"3x3 stride-2 convolutions with BatchNorm, a dense layer of "
-        f"{config.encoder_features}) trained on MNIST's labels; the same CNN trained by "
-        f"SimCLR on Fashion-MNIST images without labels; an MLP VAE's posterior mean "
+        f"{config.encoder_features}) trained on MNIST's labels; an MLP VAE's posterior mean "
         f"(latent {config.vae_latent}); an RBM's {config.rbm_hidden} hidden-unit "
-        f"probabilities (CD-1); each pretrained for {config.pretrain_epochs} epochs on "
-        f"{config.pretrain_n_train:,} images. On a class-balanced subset of each size: a "
+        f"probabilities (CD-1); each pretrained for {config.pretrain_epochs} epochs; and "
+        f"SimCLR without labels, the contrastive experiment's network and recipe (the same "
+        f"convolutions, evaluated on their flattened maps; NT-Xent at tau 0.2, crops, "
+        f"flips and brightness/contrast jitter; {config.simclr_epochs} epochs): all on "
+        f"{config.pretrain_n_train:,} Fashion-MNIST images (the CNN: MNIST's). On a class-balanced subset of each size: a "
         f"linear probe (L-BFGS logistic regression on the frozen features), a new head "
         f"{list(config.label_hidden)} -> 10 on the frozen encoder (eval mode), and "
         f"fine-tuning with a linear head (encoder at {config.label_encoder_learning_rate:g}, "

@@ -30,7 +30,7 @@ def test_transfer_experiment_end_to_end_tiny(tmp_path):
                                         label_budgets=(100,), label_seeds=2, label_steps=20,
                                         label_min_epochs=1, label_hidden=(8,),
                                         encoder_channels=(2, 4), encoder_features=8,
-                                        pretrain_n_train=512, pretrain_epochs=1,
+                                        pretrain_n_train=512, pretrain_epochs=1, simclr_epochs=1,
                                         rbm_hidden=16, vae_latent=4)
     summary = harness.execute(transfer_experiment, config, tmp_path, quick=True)
     results = summary["test_errors"]
