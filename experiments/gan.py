@@ -153,12 +153,12 @@ def _mean_std_best(values, best=min) -> str:
 
 
 def progression_figure(progressions: dict, dataset: str):
-    names = list(progressions)
-    epochs = sorted({e for p in progressions.values() for e in p})
+    """Each model's grids at the snapshot epochs it has: a run resumed past a snapshot
+    (its checkpoint is not kept) has no grid of it."""
     rows, labels = [], []
-    for name in names:
-        for e in epochs:
-            rows.append(progressions[name][e])
+    for name, grids in progressions.items():
+        for e in sorted(grids):
+            rows.append(grids[e])
             labels.append(f"{name}, epoch {e}")
     return viz.mosaic_figure(np.stack(rows), 10, f"Training progression on {dataset}: the "
                              "same z (and codes) after each snapshot epoch (seed 0)",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from experiments import gan as gan_experiment
@@ -53,3 +54,12 @@ def test_gan_experiment_rejects_bad_settings(tmp_path, change, message):
     config = gan_experiment.Config(epochs=2, **change)
     with pytest.raises(ValueError, match=message):
         gan_experiment.run(config, harness.Run(tmp_path, quick=True))
+
+
+def test_the_progression_figure_shows_a_resumed_models_grids_without_the_skipped_one():
+    grid = np.full((10, 28, 28), 0.5, np.float32)
+    # dcgan resumed past epoch 2 (its checkpoint not kept): only epoch 8 exists.
+    figure = gan_experiment.progression_figure({"dcgan": {8: grid}, "fc": {2: grid, 8: grid}},
+                                               "fashion_mnist")
+    labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    assert labels == ["dcgan, epoch 8", "fc, epoch 2", "fc, epoch 8"]
