@@ -61,6 +61,31 @@ def test_probe_penalty_is_traced_and_bad_input_is_refused(pixels):
         evaluation.linear_probe(x, y, x[:, :10], y)
 
 
+def test_the_probe_penalty_is_chosen_on_held_out_training_rows_as_separate_fits(pixels):
+    x, y, _, _ = pixels
+    choice = evaluation.choose_probe_c(x, y, (1.0, 1e-3, 0.1), n_validation=100, tol=1e-6)
+    assert choice.candidates == (1e-3, 0.1, 1.0)
+    # Each candidate's score is that of its own fit on the first 200 rows, scored on the
+    # last 100 (sklearn's same objective as reference).
+    for c, accuracy in zip(choice.candidates, choice.validation_accuracy):
+        scaler = StandardScaler().fit(x[:200])
+        reference = LogisticRegression(C=c, tol=1e-10, max_iter=5000).fit(
+            scaler.transform(x[:200]), y[:200])
+        assert accuracy == pytest.approx(reference.score(scaler.transform(x[200:]), y[200:]),
+                                         abs=1.5 / 100), c
+    assert choice.validation_accuracy[choice.candidates.index(choice.C)] == max(
+        choice.validation_accuracy)
+    assert choice.validation_accuracy[0] < max(choice.validation_accuracy)  # C matters here
+    # A tie goes to the strongest penalty: one candidate repeated.
+    assert evaluation.choose_probe_c(x, y, (0.1, 0.1)).C == 0.1
+    with pytest.raises(ValueError, match="at least one value of C"):
+        evaluation.choose_probe_c(x, y, ())
+    with pytest.raises(ValueError, match="C must be > 0"):
+        evaluation.choose_probe_c(x, y, (0.1, -1.0))
+    with pytest.raises(ValueError, match="at most 299 of the 300 rows; got 300"):
+        evaluation.choose_probe_c(x, y, n_validation=300)
+
+
 def _frechet_reference(a, b):
     """pytorch-fid's formula in float64 with scipy.linalg.sqrtm."""
     import scipy.linalg

@@ -29,6 +29,7 @@ def test_contrastive_experiment_end_to_end_tiny(tmp_path):
             assert 0 <= scores[metric] <= 1, (name, metric)
         # Chance is 0.1: even one tiny epoch (or raw pixels) is far above it.
         assert scores["knn"] > 0.3, name
+        assert scores["probe_C"] in config.probe_c, name
     assert methods["raw pixels"]["dim"] == 784 and methods["PCA"]["dim"] == 10
     # SimCLR is evaluated on the encoder's flattened 7 x 7 x 8 maps (no dense layer).
     assert methods["SimCLR"]["dim"] == 392 and methods["contrastive"]["dim"] == 8
@@ -48,6 +49,7 @@ def test_contrastive_experiment_end_to_end_tiny(tmp_path):
                    "retrieval_mnist"):
         assert (tmp_path / f"{figure}.png").stat().st_size > 5_000, figure
     report = (tmp_path / "report.md").read_text()
+    assert "| representation | dim | linear probe | probe C |" in report
     assert "| SimCLR | 392 |" in report and "unseen by the metric learner" in report
     assert "| SimCLR (no labels, every image) |" in report
     assert np.isfinite(summary["sweep"]["0.2"])
