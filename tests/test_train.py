@@ -322,6 +322,21 @@ def test_decay_steps_span_the_run_for_a_cosine_and_none_for_a_constant_rate():
         train.decay_steps("linear", 3, 7)
 
 
+def test_a_one_run_sweep_resumes_with_its_history_shaped_as_a_sweep(problem, tmp_path):
+    # metrics.jsonl writes a one-run sweep's [1] values as numbers; the epochs read back
+    # on resume must join this call's [1] arrays (they once raised "inhomogeneous shape").
+    _, states = train.init_states(Net, OPTIMIZER, jax.random.split(jax.random.key(5), 1))
+    step = train.make_step(problem["graphdef"], loss_fn, OPTIMIZER)
+    settings = {"batch_size": BATCH, "checkpoint_dir": tmp_path / "ckpt",
+                "metrics_path": tmp_path / "metrics.jsonl", "progress": False}
+    train.fit(step, states, problem["data"], epochs=1, **settings)
+    resumed = train.fit(step, states, problem["data"], epochs=2, **settings)
+    assert resumed.start_epoch == 1 and resumed.history["loss"].shape == (2, 1)
+    straight = train.fit(step, states, problem["data"], batch_size=BATCH, epochs=2,
+                         progress=False)
+    np.testing.assert_allclose(resumed.history["loss"], straight.history["loss"], rtol=1e-6)
+
+
 def test_model_of_names_the_run_of_a_sweep_and_evaluates_every_run(problem):
     graphdef, single = problem["graphdef"], problem["state"]
     _, states = train.init_states(Net, OPTIMIZER, jax.random.split(jax.random.key(5), 3))

@@ -257,11 +257,22 @@ def _epoch_record(epoch: int, step: int, metrics, seconds: float) -> dict[str, A
     return record
 
 
+def _stack(values: list, dtype) -> np.ndarray:
+    arrays = [np.asarray(np.nan if v is None else v, dtype=dtype) for v in values]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1 and len({a.size for a in arrays}) == 1:
+        # A one-run sweep's [1] values are written to metrics.jsonl as numbers; the
+        # epochs read back on resume then meet this call's [1] arrays.
+        shape = max(shapes, key=len)
+        arrays = [a.reshape(shape) for a in arrays]
+    return np.stack(arrays) if arrays else np.asarray([], dtype)
+
+
 def _history(records: Iterable[Mapping[str, Any]]) -> dict[str, np.ndarray]:
     records = [r for r in records if "epoch" in r and "error" not in r]
     names = dict.fromkeys(name for r in records for name in r)
-    return {name: np.asarray([np.nan if r.get(name) is None else r[name] for r in records],
-                             dtype=np.float64 if name not in ("epoch", "step") else np.int64)
+    return {name: _stack([r.get(name) for r in records],
+                         np.float64 if name not in ("epoch", "step") else np.int64)
             for name in names}
 
 
