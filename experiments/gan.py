@@ -117,7 +117,11 @@ def train_model(config: Config, name: str, dataset: str, x, y, extractor, eval_r
     directory = run.out / "checkpoints" / dataset / name
     metrics_path = run.out / f"train_metrics_{dataset}_{name}.jsonl"
     grid_key = jax.random.key(config.seed + 11)
-    progression = {}
+    # The grids are kept beside the checkpoints: a run resumed past a snapshot (whose
+    # checkpoint is no longer kept) still shows it.
+    grids = run.out / "checkpoints" / dataset / f"{name}_progression.npz"
+    resuming = directory.exists() and grids.exists()
+    progression = {int(e): g for e, g in np.load(grids).items()} if resuming else {}
     for epochs in sorted(set(config.snapshot_epochs) | {config.epochs}):
         result = gan.train_gan(x, y if settings.get("conditional") else None, key=keys,
                                epochs=epochs, evaluate=fcd, checkpoint_dir=directory,
@@ -126,9 +130,11 @@ def train_model(config: Config, name: str, dataset: str, x, y, extractor, eval_r
         # A resumed run may already be past this snapshot (the checkpoint is restored,
         # not rewound): label the grid with the epoch the state has reached.
         reached = int(np.max(np.asarray(result.state.step))) // (len(x) // config.batch_size)
-        if reached in config.snapshot_epochs:
+        if reached in config.snapshot_epochs and reached not in progression:
             progression[reached] = np.asarray(_samples(result.generator_of(0), settings, 10,
                                                        grid_key)[0])
+            grids.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(grids, **{str(e): g for e, g in progression.items()})
     return result, progression, train.read_metrics(metrics_path)
 
 

@@ -63,3 +63,25 @@ def test_the_progression_figure_shows_a_resumed_models_grids_without_the_skipped
                                                "fashion_mnist")
     labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
     assert labels == ["dcgan, epoch 8", "fc, epoch 2", "fc, epoch 8"]
+
+
+class _PixelFeatures:
+    """A stand-in for the reference CNN: the first 16 pixels as features."""
+
+    @staticmethod
+    def features(images):
+        return np.asarray(images).reshape(len(images), -1)[:, 300:316]
+
+
+def test_a_resumed_model_keeps_the_grids_of_the_snapshots_it_is_past(tmp_path):
+    x = np.random.default_rng(0).uniform(size=(128, 28, 28)).astype(np.float32)
+    config = gan_experiment.Config(n_seeds=1, epochs=2, snapshot_epochs=(1, 2), batch_size=32,
+                                   latent_dim=4, mlp_generator=(8,), mlp_discriminator=(8,),
+                                   n_eval=32)
+    run = harness.Run(tmp_path, quick=True)
+    args = (config, "fc", "mnist", x, None, _PixelFeatures(), x[:32], run)
+    _, first, _ = gan_experiment.train_model(*args)
+    _, resumed, _ = gan_experiment.train_model(*args)  # every checkpoint past epoch 1
+    assert sorted(first) == sorted(resumed) == [1, 2]
+    for epoch in first:
+        np.testing.assert_array_equal(resumed[epoch], first[epoch])
