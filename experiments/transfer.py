@@ -378,6 +378,15 @@ def train_encoder(kind: str, images, labels, *, key, epochs: int, channels, feat
     return transfer.encoder_of(trained)
 
 
+def simclr_recipe(config: Config):
+    """The contrastive experiment's config whose SimCLR network is transferred: its
+    defaults, with this config's seed, convolutions and ``simclr_epochs``."""
+    from experiments import contrastive as contrastive_experiment  # it imports this module
+
+    return contrastive_experiment.Config(seed=config.seed, channels=config.encoder_channels,
+                                         simclr_epochs=config.simclr_epochs)
+
+
 def pretrained_encoders(config: Config, run: harness.Run) -> dict:
     """The encoders to transfer: a CNN trained on MNIST's labels, and SimCLR, a VAE
     and an RBM trained on Fashion-MNIST's training images without their labels. SimCLR
@@ -398,11 +407,8 @@ def pretrained_encoders(config: Config, run: harness.Run) -> dict:
     for i, name in enumerate(config.label_encoders):
         files = _training_files(config, run, f"pretrain_{name}")
         if name == "simclr":
-            recipe = contrastive_experiment.Config(seed=config.seed,
-                                                   channels=config.encoder_channels,
-                                                   simclr_epochs=config.simclr_epochs)
             encoders[name] = transfer.encoder_of(contrastive_experiment.simclr_network(
-                recipe, "fashion_mnist", fashion, **files))
+                simclr_recipe(config), "fashion_mnist", fashion, **files))
             continue
         images, labels = ((data.to_unit_range(mnist[:n]), np.asarray(mnist_labels[:n]))
                           if name == "mnist_cnn" else (fashion, None))

@@ -86,3 +86,13 @@ def test_the_default_fashion_student_has_at_most_a_tenth_of_the_teachers_paramet
                                              features=config.fashion_student_features,
                                              rngs=nnx.Rngs(0)))
     assert student <= teacher / 10
+
+
+def test_the_default_simclr_encoder_is_the_contrastive_experiments_own():
+    # At the defaults the transferred SimCLR is trained exactly as the contrastive table's
+    # (the same recipe and key), so either experiment's checkpoint serves the other.
+    from experiments import contrastive as contrastive_experiment
+
+    config = transfer_experiment.Config()
+    assert transfer_experiment.simclr_recipe(config) == contrastive_experiment.Config()
+    assert config.pretrain_n_train == contrastive_experiment.Config().n_train
