@@ -478,6 +478,7 @@ def label_section(config: Config, run: harness.Run) -> dict:
             label = "same CNN from scratch" if name == "scratch" else \
                 f"{ENCODERS[name]}: {MODES[mode]}"
             table.append([label] + [_percent(by_budget[b]) for b in budgets])
+    recipe = simclr_recipe(config)
     run.text(
         f"Transfer learning on Fashion-MNIST. Encoders: a CNN ({list(config.encoder_channels)} "
         f"3x3 stride-2 convolutions with BatchNorm, a dense layer of "
@@ -485,8 +486,9 @@ def label_section(config: Config, run: harness.Run) -> dict:
         f"(latent {config.vae_latent}); an RBM's {config.rbm_hidden} hidden-unit "
         f"probabilities (CD-1); each pretrained for {config.pretrain_epochs} epochs; and "
         f"SimCLR without labels, the contrastive experiment's network and recipe (the same "
-        f"convolutions, evaluated on their flattened maps; NT-Xent at tau 0.2, crops, "
-        f"flips and brightness/contrast jitter; {config.simclr_epochs} epochs): all on "
+        f"convolutions, evaluated on their flattened maps; NT-Xent at tau "
+        f"{recipe.temperature:g}, crops of area {tuple(recipe.crop_scale)}, flips and "
+        f"brightness/contrast jitter {recipe.jitter:g}; {recipe.simclr_epochs} epochs): all on "
         f"{config.pretrain_n_train:,} Fashion-MNIST images (the CNN: MNIST's). On a class-balanced subset of each size: a "
         f"linear probe (L-BFGS logistic regression on the frozen features), a new head "
         f"{list(config.label_hidden)} -> 10 on the frozen encoder (eval mode), and "

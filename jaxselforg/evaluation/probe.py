@@ -61,6 +61,10 @@ def _logits(probe: LinearProbe, features: jax.Array) -> jax.Array:
     return ((features - probe.mean) / probe.scale) @ probe.weights + probe.bias
 
 
+def _accuracy(probe: LinearProbe, features: jax.Array, labels: jax.Array) -> jax.Array:
+    return jnp.mean(jnp.argmax(_logits(probe, features), axis=1) == labels)
+
+
 @functools.partial(jax.jit, static_argnames=("n_classes", "max_iter", "standardize"))
 def _fit(features, labels, c, tol, *, n_classes, max_iter, standardize):
     if standardize:
@@ -101,7 +105,7 @@ def _fit(features, labels, c, tol, *, n_classes, max_iter, standardize):
     params, state = lax.while_loop(cond, body, (params, solver.init(params)))
     probe = LinearProbe(params["weights"], params["bias"], mean, scale, jnp.zeros(()),
                         otu.tree_get(state, "count"), gradient_norm(state) < tol)
-    accuracy = jnp.mean(jnp.argmax(_logits(probe, features), axis=1) == labels)
+    accuracy = _accuracy(probe, features, labels)
     return probe._replace(train_accuracy=accuracy)
 
 
@@ -175,8 +179,8 @@ def choose_probe_c(features: ArrayLike, labels: ArrayLike,
 
     One probe per candidate C is fitted to all but the last ``n_validation`` training
     rows (the candidates as one vmapped program) and scored on those rows; the test set
-    is not looked at. Eager: its result is a choice, made on the host. Refit on every training row with the chosen C
-    (``linear_probe(..., C=choice.C)``). SimCLR's protocol tunes this penalty on a
+    is not looked at. Eager: the choice is made on the host. Refit on every training
+    row with the chosen C (``linear_probe(..., C=choice.C)``). SimCLR's protocol tunes this penalty on a
     validation split; with C = 1 wide features (SimCLR's 3,136 convolution outputs) are
     barely penalized and the probe overfits.
 
@@ -216,8 +220,7 @@ def choose_probe_c(features: ArrayLike, labels: ArrayLike,
                             n_classes=n_classes, max_iter=max_iter,
                             standardize=bool(standardize))
     probes = jax.vmap(lambda c: fit(c=c))(jnp.asarray(cs, features.dtype))
-    accuracy = jax.vmap(lambda probe: jnp.mean(
-        jnp.argmax(_logits(probe, val_x), axis=1) == val_y))(probes)
+    accuracy = jax.vmap(lambda probe: _accuracy(probe, val_x, val_y))(probes)
     scores = tuple(float(a) for a in accuracy)
     return ProbeChoice(cs[scores.index(max(scores))], tuple(cs), scores)
 
@@ -253,5 +256,4 @@ def linear_probe(train_features: ArrayLike, train_labels: ArrayLike, test_featur
     if test_features.shape[1] != probe.weights.shape[0]:
         raise ValueError(f"test_features must have {probe.weights.shape[0]} features as the "
                          f"training ones; got {test_features.shape[1]}.")
-    predicted = jnp.argmax(_logits(probe, test_features), axis=1)
-    return ProbeResult(float(jnp.mean(predicted == test_labels)), probe)
+    return ProbeResult(float(_accuracy(probe, test_features, test_labels)), probe)

@@ -105,7 +105,9 @@ def _digest(leaves: list[tuple[Any, np.ndarray]]) -> str:
 def fingerprint(tree) -> str:
     """A short digest of a pytree's bytes (16 hex digits): put in a run's checkpoint
     config, it makes the checkpoint refuse to resume with another input network (a
-    distillation's teacher, a transferred encoder) whose shapes are the same."""
+    distillation's teacher, a transferred encoder) whose shapes are the same. Bytes only
+    (not ``_digest``'s paths and shapes): the digest existing distillation checkpoints
+    hold."""
     digest = hashlib.sha256()
     for _, leaf in _host_leaves(tree):
         digest.update(np.ascontiguousarray(leaf).tobytes())

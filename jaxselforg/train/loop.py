@@ -265,7 +265,7 @@ def _stack(values: list, dtype) -> np.ndarray:
         # epochs read back on resume then meet this call's [1] arrays.
         shape = max(shapes, key=len)
         arrays = [a.reshape(shape) for a in arrays]
-    return np.stack(arrays) if arrays else np.asarray([], dtype)
+    return np.stack(arrays)
 
 
 def _history(records: Iterable[Mapping[str, Any]]) -> dict[str, np.ndarray]:
