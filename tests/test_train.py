@@ -5,6 +5,7 @@ and progress output. (The Checkpointer and metrics writer: tests/test_checkpoint
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 
 import jax
@@ -808,3 +809,18 @@ def test_an_int_seed_for_a_key_is_a_clear_error():
         train.create_state(Net, OPTIMIZER, key=0)
     with pytest.raises(ValueError, match="single PRNG key"):
         train.create_state(Net, OPTIMIZER, key=jax.random.split(jax.random.key(0), 2))
+
+
+def test_run_options_split_a_trainers_keywords():
+    run, settings = train.run_options("train_classifier", {"hidden": (8,), "keep": 1},
+                                      others=("hidden", "dropout"))
+    assert run == {"desc": "train_classifier", "keep": 1} and settings == {"hidden": (8,)}
+    run, _ = train.run_options("train_gan", {"desc": "mine", "mesh": None})
+    assert run == {"desc": "mine", "mesh": None}
+    assert set(train.RunOptions.__annotations__) <= set(inspect.signature(train.fit).parameters)
+    with pytest.raises(TypeError, match=r"train_gan\(\) got an unexpected keyword argument "
+                                        r"'hidden'; it takes the run options \['checkpoint_dir'"):
+        train.run_options("train_gan", {"hidden": (8,)})
+    with pytest.raises(TypeError, match=r"'chekpoint_dir'; it takes \['dropout', 'hidden'\] and"):
+        train.run_options("train_classifier", {"chekpoint_dir": "runs"},
+                          others=("hidden", "dropout"))

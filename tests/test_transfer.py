@@ -101,9 +101,14 @@ def test_a_seed_sweep_is_the_single_runs(tiny):
 def test_a_transfer_resumes_only_with_its_encoder(tiny, tmp_path):
     images, labels = tiny
     settings = {"key": jax.random.key(2), "mode": "fine_tune", "n_classes": 3, "batch_size": 16,
-                "epochs": 2, "checkpoint_dir": tmp_path, "progress": False}
+                "epochs": 2, "checkpoint_dir": tmp_path / "run", "progress": False}
     encoder = transfer.encoder_of(_cnn())
-    trained = transfer.train_transfer(images, labels, encoder, **settings)
+    trained = transfer.train_transfer(images, labels, encoder, keep=1,
+                                      tensorboard_dir=tmp_path / "tb", **settings)
+    # Every run option of train.fit reaches it (train.RunOptions): one checkpoint kept,
+    # TensorBoard events written.
+    assert len(list((tmp_path / "run").glob("[0-9]*"))) == 1
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
     again = transfer.train_transfer(images, labels, encoder, **settings)  # restored
     for a, b in zip(jax.tree.leaves(again.state), jax.tree.leaves(trained.state)):
         np.testing.assert_array_equal(a, b)
@@ -143,6 +148,9 @@ def test_bad_input_is_refused(tiny):
         progress=False, **kw)
     with pytest.raises(ValueError, match="mode"):
         fit(mode="linear")
+    with pytest.raises(TypeError, match=r"train_transfer\(\) got an unexpected keyword "
+                                        r"argument 'checkpoint'; .* run options .*'checkpoint_dir'"):
+        fit(checkpoint="runs/transfer")
     with pytest.raises(TypeError, match="transfer.Encoder"):
         fit(encoder=_cnn())
     with pytest.raises(ValueError, match="batch_size 128 is larger than the 64"):

@@ -15,6 +15,7 @@ from jaxselforg.classify.model import ARCHITECTURES, CNN, MLPClassifier, make_cl
 from jaxselforg.classify.training import (
     OPTIMIZER,
     ClassifierObjective,
+    ClassifierOptions,
     ClassifierTraining,
     accuracy,
     features,
@@ -23,7 +24,8 @@ from jaxselforg.classify.training import (
     train_classifier,
 )
 
-__all__ = ["ARCHITECTURES", "CNN", "OPTIMIZER", "ClassifierObjective", "ClassifierTraining",
+__all__ = ["ARCHITECTURES", "CNN", "OPTIMIZER", "ClassifierObjective", "ClassifierOptions",
+           "ClassifierTraining",
            "GenerativeClassifier", "MLPClassifier", "accuracy", "features",
            "fit_generative_classifier", "generative", "make_classifier", "predict",
            "test_accuracy_fn", "train_classifier"]

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Unpack
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
-from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxselforg import _rows, _validation, train
@@ -73,6 +70,19 @@ class _Factory:
     def __call__(self, rngs: nnx.Rngs):
         return make_classifier(self.architecture, image_shape=self.image_shape,
                                n_classes=self.n_classes, rngs=rngs, **dict(self.settings))
+
+
+class ClassifierOptions(train.RunOptions, total=False):
+    """The keywords of :func:`train_classifier` (and the student's of
+    ``distill.train_distilled``) past its own: the architecture's settings (``CNN``:
+    channels, features, dropout, stride1_convs; ``MLPClassifier``: hidden, dropout)
+    and the run options."""
+
+    channels: Sequence[int]
+    features: int
+    hidden: Sequence[int]
+    dropout: float
+    stride1_convs: int
 
 
 class ClassifierTraining(train.TrainingResult):
@@ -176,12 +186,7 @@ def train_classifier(
     augmentation: Callable | None = None,
     test_images: ArrayLike | None = None,
     test_labels: ArrayLike | None = None,
-    checkpoint_dir: str | os.PathLike | None = None,
-    metrics_path: str | os.PathLike | None = None,
-    progress: bool | None = None,
-    desc: str = "classifier",
-    mesh: Mesh | None = None,
-    **model_settings,
+    **options: Unpack[ClassifierOptions],
 ) -> ClassifierTraining:
     """Trains a ``CNN`` or ``MLPClassifier`` with AdamW (``train.fit`` underneath).
 
@@ -199,12 +204,9 @@ def train_classifier(
       augmentation: a ``jaxselforg.augment`` transform applied to every batch (e.g.
         ``augment.RandomShift(2)``, Hinton's jitter); None for none.
       test_images, test_labels: optional test set for a per-epoch ``test_accuracy``.
-      checkpoint_dir: Orbax checkpoints (resumed if present; the config must match).
-      metrics_path: per-epoch ``metrics.jsonl``.
-      progress, desc: the tqdm bar.
-      mesh: optional 1-D device mesh for data parallelism.
-      **model_settings: the architecture's arguments (``channels``, ``features``,
-        ``hidden``, ``dropout``).
+      **options: the architecture's arguments (``channels``, ``features``, ``hidden``,
+        ``dropout``) and :class:`~jaxselforg.train.RunOptions` (``checkpoint_dir``:
+        resumed if present, the config must match; ``metrics_path``, ``mesh``, ...).
 
     Returns:
       A :class:`ClassifierTraining`.
@@ -214,6 +216,8 @@ def train_classifier(
         rate <= 0 or a negative weight decay.
       NonFiniteLossError: the loss diverged (the last good checkpoint is kept).
     """
+    run, model_settings = train.run_options("train_classifier", options,
+                                            others=ClassifierOptions.__annotations__)
     _validation.choice(architecture, ARCHITECTURES, "architecture")
     n_classes = _validation.positive_int(n_classes, "n_classes")
     images = _validation.image_stack(images)
@@ -238,6 +242,5 @@ def train_classifier(
               "augmentation": repr(augmentation), "learning_rate_decay": learning_rate_decay,
               "decay_steps": decay_steps, "key": key}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
-                       eval_fn=eval_fn, progress=progress, desc=desc, mesh=mesh)
+                       config=config, eval_fn=eval_fn, **run)
     return ClassifierTraining(graphdef, result.state, result.history)

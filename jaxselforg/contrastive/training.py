@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
-from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxselforg import _rows, _validation, augment, schedules, train
@@ -287,12 +285,7 @@ def train_simclr(
     head: Sequence[int] = (256, 64),
     batch_norm: bool = True,
     evaluate: Callable[[EmbeddingNet], Mapping[str, Any]] | None = None,
-    eval_every: int = 1,
-    checkpoint_dir: str | os.PathLike | None = None,
-    metrics_path: str | os.PathLike | None = None,
-    progress: bool | None = None,
-    desc: str = "simclr",
-    mesh: Mesh | None = None,
+    **run: Unpack[train.RunOptions],
 ) -> ContrastiveTraining:
     """Trains SimCLR (an ``EmbeddingNet`` on NT-Xent of two augmented views).
 
@@ -328,11 +321,8 @@ def train_simclr(
         the maps 0.880 after 10.
       evaluate: ``evaluate(model) -> {name: value}`` logged every ``eval_every``
         epochs (e.g. an online linear probe), per run for a sweep.
-      eval_every: epochs between evaluations.
-      checkpoint_dir: Orbax checkpoints (resumed if present; the config must match).
-      metrics_path: per-epoch ``metrics.jsonl``.
-      progress, desc: the tqdm bar.
-      mesh: optional 1-D device mesh for data parallelism.
+      **run: :class:`~jaxselforg.train.RunOptions` (``checkpoint_dir``: resumed if
+        present, the config must match; ``metrics_path``, ``eval_every``, ``mesh``, ...).
 
     Returns:
       A :class:`ContrastiveTraining`; its history holds ``loss``, ``embedding_std``
@@ -354,6 +344,7 @@ def train_simclr(
       ...                                       flip=True), epochs=10)
       >>> h = contrastive.embed(result.model, x_test)
     """
+    run, _ = train.run_options("train_simclr", run)
     images = _checked_images(images)
     epochs = _validation.positive_int(epochs, "epochs")
     batch_size = _validation.positive_int(batch_size, "batch_size", at_most=images.shape[0],
@@ -371,8 +362,7 @@ def train_simclr(
     return _train(factory, SimCLRObjective(augmentation), optimizer, key,
                   {"temperature": temperature}, values, images, {"model": "simclr"},
                   batch_size=batch_size, epochs=epochs, learning_rate_decay=learning_rate_decay,
-                  evaluate=evaluate, eval_every=eval_every, checkpoint_dir=checkpoint_dir,
-                  metrics_path=metrics_path, progress=progress, desc=desc, mesh=mesh)
+                  evaluate=evaluate, **run)
 
 
 def train_metric(
@@ -397,12 +387,7 @@ def train_metric(
     embedding_dim: int = 64,
     batch_norm: bool = True,
     evaluate: Callable[[EmbeddingNet], Mapping[str, Any]] | None = None,
-    eval_every: int = 1,
-    checkpoint_dir: str | os.PathLike | None = None,
-    metrics_path: str | os.PathLike | None = None,
-    progress: bool | None = None,
-    desc: str = "metric",
-    mesh: Mesh | None = None,
+    **run: Unpack[train.RunOptions],
 ) -> ContrastiveTraining:
     """Trains unit embeddings with the triplet or contrastive loss on class-balanced batches.
 
@@ -431,8 +416,7 @@ def train_metric(
         :func:`train_simclr`.
       channels, features, embedding_dim, batch_norm: the :class:`EmbeddingNet`'s
         settings (its head is one linear layer to ``embedding_dim``, normalized).
-      evaluate, eval_every, checkpoint_dir, metrics_path, progress, desc, mesh: as
-        :func:`train_simclr`.
+      evaluate, **run: as :func:`train_simclr`.
 
     Returns:
       A :class:`ContrastiveTraining` (history: ``loss``, ``embedding_std``,
@@ -449,6 +433,7 @@ def train_metric(
       ...                                   n_classes=10, n_per_class=16, epochs=5)
       >>> e = contrastive.embed(result.model, x_test, projection=True)
     """
+    run, _ = train.run_options("train_metric", run)
     _validation.choice(loss, METRIC_LOSSES, "loss")
     _validation.choice(miner, losses.MINERS, "miner")
     metric = _validation.choice(metric, ("euclidean", "sqeuclidean", "cosine"), "metric")
@@ -474,6 +459,4 @@ def train_metric(
     return _train(factory, MetricObjective(loss, miner, metric, n_classes, augmentation),
                   optimizer, init_key, {"margin": margin}, values, table.images, config,
                   config_key=key, batch_size=k, epochs=epochs,
-                  learning_rate_decay=learning_rate_decay, evaluate=evaluate,
-                  eval_every=eval_every, checkpoint_dir=checkpoint_dir,
-                  metrics_path=metrics_path, progress=progress, desc=desc, mesh=mesh)
+                  learning_rate_decay=learning_rate_decay, evaluate=evaluate, **run)

@@ -21,15 +21,13 @@ vmapped program::
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Unpack
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation, classify, train
@@ -230,12 +228,7 @@ def train_distilled(
     augmentation: Callable | None = None,
     test_images: ArrayLike | None = None,
     test_labels: ArrayLike | None = None,
-    checkpoint_dir: str | os.PathLike | None = None,
-    metrics_path: str | os.PathLike | None = None,
-    progress: bool | None = None,
-    desc: str = "distill",
-    mesh: Mesh | None = None,
-    **model_settings,
+    **options: Unpack[classify.ClassifierOptions],
 ) -> DistillationTraining:
     """Trains a student classifier on a frozen teacher's soft targets and the labels.
 
@@ -268,13 +261,10 @@ def train_distilled(
         ``classify.train_classifier``.
       augmentation: a ``jaxselforg.augment`` transform (``augment.RandomShift(2)``).
       test_images, test_labels: optional test set for a per-epoch ``test_accuracy``.
-      checkpoint_dir: Orbax checkpoints (resumed if present; the config, including the
-        teacher's weights, must match).
-      metrics_path: per-epoch ``metrics.jsonl``.
-      progress, desc: the tqdm bar.
-      mesh: optional 1-D device mesh for data parallelism.
-      **model_settings: the student architecture's arguments (``hidden``, ``dropout``,
-        ``channels``, ``features``).
+      **options: the student architecture's arguments (``hidden``, ``dropout``,
+        ``channels``, ``features``) and :class:`~jaxselforg.train.RunOptions`
+        (``checkpoint_dir``: resumed if present, the config, including the teacher's
+        weights, must match; ``metrics_path``, ``mesh``, ...).
 
     Returns:
       A :class:`DistillationTraining`.
@@ -291,6 +281,8 @@ def train_distilled(
       ...                                  hidden=(800, 800), dropout=0.0, temperature=20.0)
       >>> classify.accuracy(result.model, x_test, y_test)
     """
+    run, model_settings = train.run_options("train_distilled", options,
+                                            others=classify.ClassifierOptions.__annotations__)
     teacher = _teacher_module(teacher)
     _validation.choice(architecture, classify.ARCHITECTURES, "architecture")
     images = _validation.image_stack(images)
@@ -353,7 +345,6 @@ def train_distilled(
               "teacher": train.fingerprint(nnx.state(teacher)),
               "key": key}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
-                       eval_fn=eval_fn, progress=progress, desc=desc, mesh=mesh)
+                       config=config, eval_fn=eval_fn, **run)
     return DistillationTraining(graphdefs, result.state, result.history)
 

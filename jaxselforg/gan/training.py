@@ -11,15 +11,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Unpack
 
 import jax
 import numpy as np
 import optax
 from flax import nnx
-from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation, train
@@ -160,15 +158,7 @@ def train_gan(
     gp_weight: ArrayLike = 10.0,
     info_weight: ArrayLike = 1.0,
     evaluate: Callable[[Generator], Mapping[str, Any]] | None = None,
-    eval_every: int = 1,
-    checkpoint_dir: str | os.PathLike | None = None,
-    save_every: int = 1,
-    keep: int = 3,
-    metrics_path: str | os.PathLike | None = None,
-    progress: bool | None = None,
-    desc: str = "gan",
-    mesh: Mesh | None = None,
-    epoch_driver: str = "scan",
+    **run: Unpack[train.RunOptions],
 ) -> GANTraining:
     """Trains a GAN: every step updates the discriminator ``n_critic`` times, then the
     generator once (``train.make_alternating_step``), with Adam for both.
@@ -202,16 +192,8 @@ def train_gan(
       info_weight: InfoGAN's lambda (traced).
       evaluate: ``evaluate(generator) -> {name: value}`` after every ``eval_every``
         epochs (FCD, classifier score), once per run of a sweep; logged in the history.
-      eval_every: evaluation interval in epochs.
-      checkpoint_dir: Orbax checkpoints (resumed if present; the config must match).
-      save_every, keep: checkpoint interval (epochs) and how many are kept.
-      metrics_path: per-epoch ``metrics.jsonl``.
-      progress, desc: the tqdm bar.
-      mesh: optional 1-D device mesh for data parallelism.
-      epoch_driver: ``"scan"`` (one jitted ``lax.scan`` per epoch) or ``"loop"`` (a
-        Python loop of jitted steps), ``train.EPOCH_DRIVERS``: the same batches and
-        steps. The scan is the faster on the CPU too, since ``nn.Conv``'s row-wise
-        im2col (BENCHMARKS.md: a DCGAN epoch 1.5-1.7x faster than the loop).
+      **run: :class:`~jaxselforg.train.RunOptions` (``checkpoint_dir``, resumed if
+        present, the config must match; ``metrics_path``, ``eval_every``, ``mesh``, ...).
 
     Returns:
       A :class:`GANTraining`.
@@ -224,6 +206,7 @@ def train_gan(
       NonFiniteLossError: a loss diverged (the last good checkpoint is kept).
       CheckpointMismatchError: ``checkpoint_dir`` belongs to another configuration.
     """
+    run, _ = train.run_options("train_gan", run)
     _validation.choice(architecture, ARCHITECTURES, "architecture")
     _validation.choice(loss, LOSSES, "loss")
     latent_dim = _validation.positive_int(latent_dim, "latent_dim")
@@ -307,8 +290,5 @@ def train_gan(
         "key": key,
     }
     result = train.fit(step, state, data, batch_size=batch_size, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=config,
-                       save_every=save_every, keep=keep, metrics_path=metrics_path,
-                       eval_fn=eval_fn, eval_every=eval_every, progress=progress, desc=desc,
-                       mesh=mesh, epoch_driver=epoch_driver)
+                       config=config, eval_fn=eval_fn, **run)
     return GANTraining(graphdefs, result.state, result.history, objective)

@@ -40,10 +40,12 @@ from jaxselforg.train.loop import (
     EPOCH_DRIVERS,
     FitResult,
     NonFiniteLossError,
+    RunOptions,
     fit,
     make_epoch,
     progress_enabled,
     run_epochs,
+    run_options,
 )
 from jaxselforg.train.metrics import MetricsWriter, TensorBoardWriter, read_metrics
 from jaxselforg.train.optimizers import (
@@ -90,6 +92,7 @@ __all__ = [
     "MetricsWriter",
     "NonFiniteLossError",
     "Phase",
+    "RunOptions",
     "Step",
     "StepFn",
     "TensorBoardWriter",
@@ -117,6 +120,7 @@ __all__ = [
     "progress_enabled",
     "read_metrics",
     "run_epochs",
+    "run_options",
     "select_run",
     "set_hyperparams",
     "split_model",

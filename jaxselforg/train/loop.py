@@ -24,7 +24,7 @@ import os
 import pathlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import jax
 import jax.numpy as jnp
@@ -74,6 +74,56 @@ class NonFiniteLossError(FloatingPointError):
         super().__init__(message)
         self.step = step
         self.last_checkpoint = last_checkpoint
+
+
+class RunOptions(TypedDict, total=False):
+    """How a run is kept and watched: the options of :func:`fit` that every trainer
+    (``train_classifier``, ``train_gan``, ``train_vae``, ...) takes as ``**run`` and
+    passes through unchanged. Each means what it means for :func:`fit`; ``desc``
+    defaults to the trainer's name.
+    """
+
+    checkpoint_dir: str | os.PathLike | None
+    save_every: int
+    keep: int
+    metrics_path: str | os.PathLike | None
+    tensorboard_dir: str | os.PathLike | None
+    eval_every: int
+    progress: bool | None
+    desc: str
+    mesh: Mesh | None
+    epoch_driver: str
+
+
+def run_options(trainer: str, options: Mapping[str, Any], *,
+                others: Iterable[str] = ()) -> tuple[RunOptions, dict[str, Any]]:
+    """Splits a trainer's ``**`` keywords into its :class:`RunOptions` and the rest.
+
+    Args:
+      trainer: the trainer's name: the default ``desc`` and the name errors give.
+      options: the keywords the trainer was called with.
+      others: the other names the trainer takes through ``**`` (a model's settings).
+
+    Returns:
+      ``(run, rest)``: the run options, ``desc`` set, and the keywords in ``others``.
+
+    Raises:
+      TypeError: a keyword that is neither a run option nor in ``others``.
+    """
+    run_names = RunOptions.__annotations__.keys()
+    others = frozenset(others) - run_names
+    run = RunOptions(desc=trainer)
+    rest = {}
+    for name, value in options.items():
+        if name in run_names:
+            run[name] = value
+        elif name in others:
+            rest[name] = value
+        else:
+            takes = f"{sorted(others)} and " if others else ""
+            raise TypeError(f"{trainer}() got an unexpected keyword argument {name!r}; "
+                            f"it takes {takes}the run options {sorted(run_names)}.")
+    return run, rest
 
 
 class FitResult(NamedTuple):

@@ -19,8 +19,8 @@ frozen features is ``evaluation.linear_probe(transfer.encode(encoder, x), ...)``
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
+from typing import Unpack
 
 import jax
 import jax.numpy as jnp
@@ -94,10 +94,7 @@ def train_transfer(
     augmentation: Callable | None = None,
     test_images: ArrayLike | None = None,
     test_labels: ArrayLike | None = None,
-    checkpoint_dir: str | os.PathLike | None = None,
-    metrics_path: str | os.PathLike | None = None,
-    progress: bool | None = None,
-    desc: str = "transfer",
+    **run: Unpack[train.RunOptions],
 ) -> classify.ClassifierTraining:
     """Trains a new head on ``encoder`` (``"frozen"``) or head and encoder together
     (``"fine_tune"``) on labelled images: one ``train.fit`` call.
@@ -121,7 +118,8 @@ def train_transfer(
       augmentation: a ``jaxselforg.augment`` transform applied to every batch.
       test_images, test_labels: optional test set for a per-epoch ``test_accuracy``
         (one value per run of a sweep).
-      checkpoint_dir, metrics_path, progress, desc: as ``classify.train_classifier``.
+      **run: :class:`~jaxselforg.train.RunOptions` (``checkpoint_dir``: resumed if
+        present, the config, including the encoder's weights, must match; ...).
 
     Returns:
       A ``classify.ClassifierTraining``: ``.model`` (a single run) or ``.model_of(i)``
@@ -136,6 +134,7 @@ def train_transfer(
     if not isinstance(encoder, Encoder):
         raise TypeError(f"train_transfer needs a transfer.Encoder (see encoder_of); got "
                         f"{type(encoder).__name__}.")
+    run, _ = train.run_options("train_transfer", run)
     mode = _validation.choice(mode, MODES, "mode")
     n_classes = _validation.positive_int(n_classes, "n_classes")
     images, labels = _validation.labelled_images(images, labels, encoder.image_shape, n_classes)
@@ -172,6 +171,5 @@ def train_transfer(
               "augmentation": repr(augmentation), "decay_steps": decay_steps,
               "key": keys}
     result = train.fit(step, state, (images, labels), batch_size=batch_size, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=config, metrics_path=metrics_path,
-                       eval_fn=eval_fn, progress=progress, desc=desc)
+                       config=config, eval_fn=eval_fn, **run)
     return classify.ClassifierTraining(graphdef, result.state, result.history)

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxselforg import _validation, train
@@ -69,14 +67,7 @@ def train_vae(
     beta: float = 1.0,
     binarize: bool = True,
     test_images: ArrayLike | None = None,
-    eval_every: int = 1,
-    checkpoint_dir: str | os.PathLike | None = None,
-    save_every: int = 1,
-    keep: int = 3,
-    metrics_path: str | os.PathLike | None = None,
-    progress: bool | None = None,
-    desc: str = "vae",
-    mesh: Mesh | None = None,
+    **run: Unpack[train.RunOptions],
 ) -> VAETraining:
     """Trains a VAE with Adam on ``images`` (``jaxselforg.train.fit`` underneath).
 
@@ -100,16 +91,10 @@ def train_vae(
       beta: KL weight (1 for likelihood numbers), a scalar or ``[n_runs]`` (traced:
         ``state.hyperparams["beta"]``).
       binarize: dynamic binarization, resampled for every batch of every epoch.
-      test_images: optional ``[m, h, w]`` images for a per-epoch test -ELBO.
-      eval_every: evaluate the test -ELBO every this many epochs.
-      checkpoint_dir: Orbax checkpoints (resumed if present; the config must match).
-      save_every: checkpoint every this many epochs.
-      keep: checkpoints kept.
-      metrics_path: per-epoch ``metrics.jsonl``.
-      progress: tqdm bar (default: unless ``JAXSELFORG_PROGRESS=0``).
-      desc: progress bar label.
-      mesh: optional 1-D device mesh for data parallelism (``parallel.data_mesh()``);
-        ``batch_size`` must be a multiple of its size.
+      test_images: optional ``[m, h, w]`` images for a test -ELBO every ``eval_every``
+        epochs.
+      **run: :class:`~jaxselforg.train.RunOptions` (``checkpoint_dir``: resumed if
+        present, the config must match; ``metrics_path``, ``eval_every``, ``mesh``, ...).
 
     Returns:
       A :class:`VAETraining`.
@@ -121,6 +106,7 @@ def train_vae(
       NonFiniteLossError: the loss diverged (the last good checkpoint is kept).
       CheckpointMismatchError: ``checkpoint_dir`` belongs to another configuration.
     """
+    run, _ = train.run_options("train_vae", run)
     _validation.choice(architecture, ARCHITECTURES, "architecture")
     latent_dim = _validation.positive_int(latent_dim, "latent_dim")
     if hidden is not None and not isinstance(hidden, int):
@@ -176,10 +162,7 @@ def train_vae(
         "key": key,
     }
     result = train.fit(step, state, images, batch_size=batch_size, epochs=epochs,
-                       checkpoint_dir=checkpoint_dir, config=config, save_every=save_every,
-                       keep=keep, metrics_path=metrics_path, eval_fn=eval_fn,
-                       eval_every=eval_every, progress=progress, desc=desc,
-                       mesh=mesh, data_per_run=per_run)
+                       config=config, eval_fn=eval_fn, data_per_run=per_run, **run)
     return VAETraining(graphdef, result.state, result.history)
 
 
