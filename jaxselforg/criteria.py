@@ -57,15 +57,9 @@ def _assigned_distances(x, prototypes, labels, metric, p, w):
         labels, prototypes
 
 
-def compactness(
-    x: ArrayLike,
-    prototypes: ArrayLike,
-    labels: ArrayLike | None = None,
-    metric: str = "euclidean",
-    *,
-    p: ArrayLike = 2.0,
-    w: ArrayLike | None = None,
-) -> jax.Array:
+def compactness(x: ArrayLike, prototypes: ArrayLike, labels: ArrayLike | None = None,
+                metric: str = "euclidean", *, p: ArrayLike = 2.0,
+                w: ArrayLike | None = None) -> jax.Array:
     """The lecture's compactness E = sum_k (1/|X_k|) sum_{X in X_k} rho(X, W_k).
 
     The sum of the clusters' mean distances to their prototype; empty clusters add 0.
@@ -86,10 +80,8 @@ def compactness(
     return jnp.sum(jnp.where(counts > 0, totals / jnp.maximum(counts, 1.0), 0.0))
 
 
-def separation(
-    prototypes: ArrayLike, metric: str = "euclidean", *, p: ArrayLike = 2.0,
-    w: ArrayLike | None = None,
-) -> jax.Array:
+def separation(prototypes: ArrayLike, metric: str = "euclidean", *, p: ArrayLike = 2.0,
+               w: ArrayLike | None = None) -> jax.Array:
     """The lecture's separation E = sum_{h<k} rho(W_h, W_k): each pair counted once.
 
     Args:
@@ -114,15 +106,9 @@ def inertia(x: ArrayLike, centers: ArrayLike, labels: ArrayLike | None = None, *
     return jnp.sum(_validation.sample_weight(sample_weight, dist.shape[0], dist.dtype) * dist)
 
 
-def quantization_error(
-    x: ArrayLike,
-    prototypes: ArrayLike,
-    metric: str = "euclidean",
-    *,
-    p: ArrayLike = 2.0,
-    w: ArrayLike | None = None,
-    sample_weight: ArrayLike | None = None,
-) -> jax.Array:
+def quantization_error(x: ArrayLike, prototypes: ArrayLike, metric: str = "euclidean", *,
+                       p: ArrayLike = 2.0, w: ArrayLike | None = None,
+                       sample_weight: ArrayLike | None = None) -> jax.Array:
     """The lecture's quantization error: the mean distance to the winner.
 
         E_q = sum_i s_i rho(X_i, W_l(i)) / sum_i s_i,   l(i) = argmin_j rho(X_i, W_j),

@@ -495,14 +495,8 @@ def _static_or_traced(p):
 # Public API.
 
 
-def distance(
-    x: ArrayLike,
-    y: ArrayLike,
-    metric: str = "euclidean",
-    *,
-    p: ArrayLike = 2.0,
-    w: ArrayLike | None = None,
-) -> jax.Array:
+def distance(x: ArrayLike, y: ArrayLike, metric: str = "euclidean", *, p: ArrayLike = 2.0,
+             w: ArrayLike | None = None) -> jax.Array:
     """Distance between two vectors.
 
     Args:
@@ -537,14 +531,8 @@ def _pairwise(x, y, w, traced_p, metric, static_p):
     return unscale(blocks[:n, :m], scale, metric)
 
 
-def pairwise(
-    x: ArrayLike,
-    y: ArrayLike,
-    metric: str = "euclidean",
-    *,
-    p: ArrayLike = 2.0,
-    w: ArrayLike | None = None,
-) -> jax.Array:
+def pairwise(x: ArrayLike, y: ArrayLike, metric: str = "euclidean", *, p: ArrayLike = 2.0,
+             w: ArrayLike | None = None) -> jax.Array:
     """Distances between all rows of ``x`` and all rows of ``y``.
 
     Equals ``scipy.spatial.distance.cdist(x, y, metric, p=p, w=w)`` (``"cityblock"``
@@ -793,15 +781,8 @@ def _k_nearest(x, y, w, traced_p, *, k, metric, static_p):
     return _rows.map_rows(block, x)
 
 
-def k_nearest(
-    x: ArrayLike,
-    y: ArrayLike,
-    k: int,
-    metric: str = "euclidean",
-    *,
-    p: ArrayLike = 2.0,
-    w: ArrayLike | None = None,
-) -> tuple[jax.Array, jax.Array]:
+def k_nearest(x: ArrayLike, y: ArrayLike, k: int, metric: str = "euclidean", *, p: ArrayLike = 2.0,
+              w: ArrayLike | None = None) -> tuple[jax.Array, jax.Array]:
     """The ``k`` nearest rows of ``y`` for every row of ``x``, nearest first.
 
     The neighbours of the k-NN classifier and of retrieval metrics: for each query

@@ -83,17 +83,9 @@ def _labels_and_inertia(x, centers, chunk: int = 65_536):
     return jnp.concatenate(labels), jnp.asarray(inertia, centers.dtype)
 
 
-def minibatch_kmeans(
-    x: ArrayLike,
-    k: int,
-    *,
-    key: jax.Array,
-    batch_size: int = 1024,
-    epochs: int = 10,
-    init: str | ArrayLike = "k-means++",
-    init_size: int | None = None,
-    tol: float = 1e-3,
-) -> KMeansResult:
+def minibatch_kmeans(x: ArrayLike, k: int, *, key: jax.Array, batch_size: int = 1024,
+                     epochs: int = 10, init: str | ArrayLike = "k-means++",
+                     init_size: int | None = None, tol: float = 1e-3) -> KMeansResult:
     """Mini-batch k-means (Euclidean).
 
     Args:

@@ -389,15 +389,9 @@ def run(
     state = lax.while_loop(keep_going, body, init_state(params, max_iter, x.dtype))
     _, log_marginal = e_step(log_component_prob(state.params, x))
     log_likelihood = mean_log_likelihood(log_marginal, sample_weight)
-    result = EMResult(
-        params=state.params,
-        n_iter=state.iteration,
-        converged=state.converged,
-        log_likelihood=log_likelihood,
-        lower_bound=state.log_likelihood,
-        history=state.history,
-        restart_log_likelihood=log_likelihood[None],
-    )
+    result = EMResult(params=state.params, n_iter=state.iteration, converged=state.converged,
+                      log_likelihood=log_likelihood, lower_bound=state.log_likelihood,
+                      history=state.history, restart_log_likelihood=log_likelihood[None])
     # tol only enters a comparison: a traced bad one (NaN, see _check_fit_arguments) is
     # reported on every float result.
     return _validation.nan_unless(jnp.isfinite(tol), result)

@@ -231,14 +231,8 @@ def _base_visible_bias(params, data):
     return jnp.log(p) - jnp.log1p(-p)
 
 
-def ais_log_weights(
-    params: RBMParams,
-    *,
-    key: jax.Array,
-    data: ArrayLike | None = None,
-    n_chains: int = 100,
-    n_betas: int = 10_000,
-) -> tuple[jax.Array, jax.Array]:
+def ais_log_weights(params: RBMParams, *, key: jax.Array, data: ArrayLike | None = None,
+                    n_chains: int = 100, n_betas: int = 10_000) -> tuple[jax.Array, jax.Array]:
     """The AIS importance log-weights and the start's ln Z_0 = H ln 2 + ln Z_A.
 
     ln Z ~ ln Z_0 + logsumexp(log_weights) - ln(n_chains). Useful for diagnostics such
@@ -267,14 +261,8 @@ def ais_log_weights(
     return _ais(params, base_a, betas, key, n_chains=n_chains)
 
 
-def log_partition_ais(
-    params: RBMParams,
-    *,
-    key: jax.Array,
-    data: ArrayLike | None = None,
-    n_chains: int = 100,
-    n_betas: int = 10_000,
-) -> tuple[jax.Array, jax.Array]:
+def log_partition_ais(params: RBMParams, *, key: jax.Array, data: ArrayLike | None = None,
+                      n_chains: int = 100, n_betas: int = 10_000) -> tuple[jax.Array, jax.Array]:
     """ln Z by annealed importance sampling from the base-rate RBM.
 
     Salakhutdinov & Murray (2008) with their schedule (``ais_betas``) and 100 chains by

@@ -67,15 +67,7 @@ from jax.typing import ArrayLike
 from jaxselforg import _validation, schedules
 from jaxselforg.data import batching
 from jaxselforg.rbm import _checks, model, monitoring
-from jaxselforg.rbm.model import (
-    VISIBLE_UNITS,
-    GaussianRBMParams,
-    RBMParams,
-    draw_hidden_then_visible,
-    draw_visible,
-    free_energy_unchecked,
-    hidden_input,
-)
+from jaxselforg.rbm.model import GaussianRBMParams, RBMParams
 
 __all__ = [
     "RBMFit",
@@ -141,20 +133,20 @@ def _gibbs_steps(params, v, hidden_p, key, k):
     """k steps of (sample h ~ P(h|v), sample v ~ P(v|h)); returns (v_k, P(h | v_k))."""
 
     def body(i, carry):
-        v, _ = draw_hidden_then_visible(params, jax.random.fold_in(key, i), carry[1])
-        return v, jax.nn.sigmoid(hidden_input(params, v))
+        v, _ = model.draw_hidden_then_visible(params, jax.random.fold_in(key, i), carry[1])
+        return v, jax.nn.sigmoid(model.hidden_input(params, v))
 
     return lax.fori_loop(0, k, body, (v, hidden_p))
 
 
 def _gradient(params, v0, key, k, chains, chain_hidden=None):
     """(gradient estimate, v_k, P(h | v_k), P(h | v_0)); chains=None is CD (start at data)."""
-    hidden_p0 = jax.nn.sigmoid(hidden_input(params, v0))
+    hidden_p0 = jax.nn.sigmoid(model.hidden_input(params, v0))
     if chains is None:
         vk, hidden_pk = _gibbs_steps(params, v0, hidden_p0, key, k)
     else:
         if chain_hidden is None:
-            chain_hidden = jax.nn.sigmoid(hidden_input(params, chains))
+            chain_hidden = jax.nn.sigmoid(model.hidden_input(params, chains))
         vk, hidden_pk = _gibbs_steps(params, chains, chain_hidden, key, k)
     n0, nk = v0.shape[0], vk.shape[0]
     grad = type(params)(
@@ -219,7 +211,7 @@ def cd_gradient(
 def _initial_chains(params, key, n_chains):
     """n_chains samples of the visible-bias-only model: Bernoulli(sigmoid(a)) or N(a, I)."""
     mean = params.a if isinstance(params, GaussianRBMParams) else jax.nn.sigmoid(params.a)
-    return draw_visible(params, key, jnp.broadcast_to(mean, (n_chains, mean.shape[0])))
+    return model.draw_visible(params, key, jnp.broadcast_to(mean, (n_chains, mean.shape[0])))
 
 
 def _weights_only(params: RBMParams) -> RBMParams:
@@ -301,7 +293,7 @@ def contrastive_divergence(k: int = 1, *, optimizer: optax.GradientTransformatio
     def init(params: RBMParams, key: jax.Array) -> RBMTrainState:
         if persistent:
             chains = _initial_chains(params, key, n_chains)
-            chain_hidden = jax.nn.sigmoid(hidden_input(params, chains))
+            chain_hidden = jax.nn.sigmoid(model.hidden_input(params, chains))
         else:
             chains = jnp.zeros((0, params.w.shape[0]), params.w.dtype)
             chain_hidden = jnp.zeros((0, params.w.shape[1]), params.w.dtype)
@@ -343,8 +335,8 @@ def _monitor(params, train_rows, validation_rows):
     if validation_rows is None:
         gap = jnp.asarray(jnp.nan, params.w.dtype)
     else:
-        gap = (jnp.mean(free_energy_unchecked(params, validation_rows))
-               - jnp.mean(free_energy_unchecked(params, train_rows)))
+        gap = (jnp.mean(model.free_energy_unchecked(params, validation_rows))
+               - jnp.mean(model.free_energy_unchecked(params, train_rows)))
     return reconstruction, pll, gap
 
 
@@ -461,7 +453,7 @@ def fit(
         non-finite parameters.
     """
     key = _validation.prng_key(key)
-    _validation.choice(visible, VISIBLE_UNITS, "visible")
+    _validation.choice(visible, model.VISIBLE_UNITS, "visible")
     if init is not None:
         init = _checks.params(init)
         visible = "gaussian" if isinstance(init, GaussianRBMParams) else "bernoulli"

@@ -127,15 +127,9 @@ def _importance(graphdef, state, images, key, n_samples, chunk_size, batch_size)
     return map_batches(lambda x, k: fn(model, x, k), images, batch_size, key) - jnp.log(n_samples)
 
 
-def importance_log_likelihood(
-    model: VAE,
-    images: ArrayLike,
-    *,
-    key: jax.Array,
-    n_samples: int = 5000,
-    chunk_size: int = 100,
-    batch_size: int = 100,
-) -> jax.Array:
+def importance_log_likelihood(model: VAE, images: ArrayLike, *, key: jax.Array,
+                              n_samples: int = 5000, chunk_size: int = 100,
+                              batch_size: int = 100) -> jax.Array:
     """Importance-weighted estimate of ln P(x) per image.
 
     L_K(x) = ln (1/K) sum_k P(x | z_k) P(z_k) / Q(z_k | x), z_k ~ Q(z | x): a lower
@@ -196,15 +190,8 @@ def reconstruction_error(model: VAE, images: ArrayLike, *, batch_size: int = 500
     return _reconstruction_error(graphdef, state, images, batch_size)
 
 
-def evaluate(
-    model: VAE,
-    images: ArrayLike,
-    *,
-    key: jax.Array,
-    n_samples: int = 0,
-    chunk_size: int = 100,
-    batch_size: int = 100,
-) -> VAEEvaluation:
+def evaluate(model: VAE, images: ArrayLike, *, key: jax.Array, n_samples: int = 0,
+             chunk_size: int = 100, batch_size: int = 100) -> VAEEvaluation:
     """The test-set table row: -ELBO, its two terms, IW ln P(x) and reconstruction MSE.
 
     Args:
