@@ -180,9 +180,9 @@ def choose_probe_c(features: ArrayLike, labels: ArrayLike,
     One probe per candidate C is fitted to all but the last ``n_validation`` training
     rows (the candidates as one vmapped program) and scored on those rows; the test set
     is not looked at. Eager: the choice is made on the host. Refit on every training
-    row with the chosen C (``linear_probe(..., C=choice.C)``). SimCLR's protocol tunes this penalty on a
-    validation split; with C = 1 wide features (SimCLR's 3,136 convolution outputs) are
-    barely penalized and the probe overfits.
+    row with the chosen C (``linear_probe(..., C=choice.C)``). SimCLR's protocol tunes
+    this penalty on a validation split; with C = 1 wide features (SimCLR's 3,136
+    convolution outputs) are barely penalized and the probe overfits.
 
     Args:
       features, labels: ``[n, d]`` training features and ``[n]`` classes, in an order
