@@ -44,6 +44,10 @@ _XLA_CACHE = os.environ.get("JAXSELFORG_TEST_XLA_CACHE", os.path.join(
 if _XLA_CACHE:
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _XLA_CACHE)
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    # By default JAX also points XLA's GPU autotuning cache into that folder, and the
+    # folder's path then enters every key's compile options: a cache filled from one
+    # folder path missed every program read from another. No GPU caches, path-free keys.
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES", "none")
 _CACHE_DAYS = 30
 
 
