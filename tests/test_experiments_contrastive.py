@@ -60,3 +60,24 @@ def test_contrastive_experiment_rejects_an_unknown_method(tmp_path):
                                            n_train=100, n_test=50)
     with pytest.raises(ValueError, match="Unknown method 'BYOL'"):
         contrastive_experiment.run(config, harness.Run(tmp_path, quick=True))
+
+
+def test_a_rows_scores_are_kept_and_reused_only_for_the_same_inputs(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    train_f, test_f = rng.normal(size=(60, 4)), rng.normal(size=(20, 4))
+    train_y, test_y = np.arange(60) % 3, np.arange(20) % 3
+    config = contrastive_experiment.Config(probe_max_iter=20, knn_k=3)
+    run = harness.Run(tmp_path, quick=False)
+    first = contrastive_experiment.kept_scores(train_f, train_y, test_f, test_y, config, run)
+    assert len(list((tmp_path / "checkpoints" / "scores").glob("*.json"))) == 1
+    calls = []
+    real = contrastive_experiment.scores
+    monkeypatch.setattr(contrastive_experiment, "scores",
+                        lambda *args: calls.append(1) or real(*args))
+    again = contrastive_experiment.kept_scores(train_f, train_y, test_f, test_y, config, run)
+    assert again == first and not calls  # read back, not evaluated again
+    # Other features, or another setting the scores depend on, are evaluated anew.
+    contrastive_experiment.kept_scores(train_f + 1, train_y, test_f, test_y, config, run)
+    other = contrastive_experiment.Config(probe_max_iter=20, knn_k=5)
+    contrastive_experiment.kept_scores(train_f, train_y, test_f, test_y, other, run)
+    assert len(calls) == 2
