@@ -140,7 +140,9 @@ def kept_scores(train_f, train_y, test_f, test_y, config: Config, run: harness.R
             return kept["scores"]
     result = scores(train_f, train_y, test_f, test_y, config)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"settings": settings, "scores": result}))
+    partial = path.with_suffix(".partial")  # renamed whole: an interrupted write leaves no row
+    partial.write_text(json.dumps({"settings": settings, "scores": result}))
+    partial.replace(path)
     return result
 
 

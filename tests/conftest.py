@@ -23,21 +23,22 @@ if not os.environ.get("JAXSELFORG_DATA_DIR") and _SHARED_DATA.is_dir():
 # library, experiments and benchmarks run with XLA's full optimization.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
-# JAX's persistent compilation cache, kept between runs and checkouts in the user's cache
-# folder (~/.cache/jaxselforg/xla-tests, or under $XDG_CACHE_HOME). Compilation
-# dominates this suite: measured on this 2-core machine, a run with an empty cache took
-# 8 min 35 s, one with a full cache 4 min 37 s. A key is a digest of the program
-# without its source locations, the jaxlib version, the backend and the compiler
-# flags, so a fresh clone of unchanged code (CI on the same machine) reuses what an
-# earlier run compiled, and a changed program simply misses. Each module drops its
-# compiled programs (see _release_compiled_programs below), so without the cache the
-# same small programs would also be compiled again in every module, xdist worker and
-# subprocess. A hit still fires the compile event that ``compilations`` counts, so the
-# "no recompilation" checks keep their meaning. Set JAXSELFORG_TEST_XLA_CACHE to another
-# folder, or to "" for none. Without a size limit (JAX's LRU eviction rescans the whole
-# folder on every write: a cold suite took 26 min with it); instead the controller
-# deletes, when a run starts, the entries neither read nor written for 30 days (by the
-# files' access times) (a cold suite writes about 15,000 entries, 130 MB).
+# JAX's persistent compilation cache, kept between runs and checkouts in the user's
+# cache folder (~/.cache/jaxselforg/xla-tests, or under $XDG_CACHE_HOME). Compilation
+# dominates this suite: measured on this 2-core machine (2026-12-07), a run with an
+# empty cache took 12 min 5 s, a fresh clone with a full one 4 min 35 s. A key is a
+# digest of the program without its source locations, the jaxlib version, the backend
+# and the compiler flags, so a fresh clone of unchanged code (CI on the same machine)
+# reuses what an earlier run compiled, and a changed program simply misses. Each module
+# drops its compiled programs (see _release_compiled_programs below), so without the
+# cache the same small programs would also be compiled again in every module, xdist
+# worker and subprocess. A hit still fires the compile event that ``compilations``
+# counts, so the "no recompilation" checks keep their meaning. Set
+# JAXSELFORG_TEST_XLA_CACHE to another folder, or to "" for none. Without a size limit
+# (JAX's LRU eviction rescans the whole folder on every write: a cold suite took 26 min
+# with it); instead the controller deletes, when a run starts, the entries neither read
+# nor written for 30 days (by the files' access times); a cold suite writes about 7,800
+# entries, 90 MB.
 _XLA_CACHE = os.environ.get("JAXSELFORG_TEST_XLA_CACHE", os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
     "jaxselforg", "xla-tests"))

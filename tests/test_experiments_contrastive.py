@@ -70,6 +70,7 @@ def test_a_rows_scores_are_kept_and_reused_only_for_the_same_inputs(tmp_path, mo
     run = harness.Run(tmp_path, quick=False)
     first = contrastive_experiment.kept_scores(train_f, train_y, test_f, test_y, config, run)
     assert len(list((tmp_path / "checkpoints" / "scores").glob("*.json"))) == 1
+    assert not list((tmp_path / "checkpoints" / "scores").glob("*.partial"))
     calls = []
     real = contrastive_experiment.scores
     monkeypatch.setattr(contrastive_experiment, "scores",
