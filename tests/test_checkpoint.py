@@ -11,10 +11,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from checkpoint_damage import damage_step_data
 
 from jaxselforg.train import (
-    CheckpointMismatchError,
     Checkpointer,
+    CheckpointMismatchError,
     CorruptCheckpointError,
     CorruptCheckpointWarning,
     MetricsWriter,
@@ -353,16 +354,6 @@ def test_read_metrics_skips_blank_lines(tmp_path):
 # Damaged checkpoints, odd directories and configs.
 
 
-def _truncate(path):
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-
-
-def _flip(path):
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-
-
 def _garbage(path):
     path.write_bytes(b"\x00not what orbax wrote{")
 
@@ -371,14 +362,9 @@ def _delete(path):
     path.unlink()
 
 
-def _largest_data_file(step_dir):
-    return max((p for p in (step_dir / "state").rglob("d/*") if p.is_file()),
-               key=lambda p: p.stat().st_size)
-
-
 DAMAGE = [
-    ("truncated data file", _largest_data_file, _truncate),
-    ("flipped byte in a data file", _largest_data_file, _flip),
+    ("truncated data files", lambda d: d, damage_step_data),
+    ("flipped byte in the data files", lambda d: d, lambda d: damage_step_data(d, "flip")),
     ("garbage array metadata", lambda d: d / "state" / "_METADATA", _garbage),
     ("deleted manifest", lambda d: d / "state" / "manifest.ocdbt", _delete),
     ("deleted process manifest", lambda d: d / "state" / "ocdbt.process_0" / "manifest.ocdbt",
@@ -429,7 +415,7 @@ def test_every_step_damaged_is_a_clear_error(tmp_path):
         for step in (1, 2):
             ckpt.save(step, _state(step))
     for step in (1, 2):
-        _flip(_largest_data_file(tmp_path / str(step)))
+        damage_step_data(tmp_path / str(step), "flip")
     with Checkpointer(tmp_path, config=CONFIG, keep=2) as ckpt, warnings.catch_warnings():
         warnings.simplefilter("ignore", CorruptCheckpointWarning)
         with pytest.raises(CorruptCheckpointError, match=r"No checkpoint in .* could be read"

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from checkpoint_damage import damage_step_data
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -279,11 +280,7 @@ def test_feature_extractor_trains_once_reloads_and_refuses_another_network(tmp_p
     # A damaged cache is named with its folder and what to do; the damaged step is moved
     # aside, so the next call rebuilds the same network (fixed seed, deterministic).
     step_dir = max(p for p in first.directory.iterdir() if p.name.isdigit())
-    data_file = max((p for p in (step_dir / "state").rglob("d/*") if p.is_file()),
-                    key=lambda p: p.stat().st_size)
-    damaged = bytearray(data_file.read_bytes())
-    damaged[len(damaged) // 2] ^= 0xFF
-    data_file.write_bytes(bytes(damaged))
+    damage_step_data(step_dir, "flip")
     with pytest.warns(train.CorruptCheckpointWarning), pytest.raises(
             train.CorruptCheckpointError, match=r"(?s)No checkpoint in .*" + first.directory.name
             + r".* could be read.*delete this one"):

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from checkpoint_damage import damage_step_data
 from flax import nnx
 
 from jaxselforg import train
@@ -732,9 +733,7 @@ def test_damaged_latest_checkpoint_resumes_from_the_one_before(problem, tmp_path
     straight = _fit(problem, epochs=4)
     ckpt = tmp_path / "ckpt"
     _fit(problem, epochs=3, checkpoint_dir=ckpt, keep=3)
-    data_file = max((p for p in (ckpt / str(3 * SPE) / "state").rglob("d/*") if p.is_file()),
-                    key=lambda p: p.stat().st_size)
-    data_file.write_bytes(data_file.read_bytes()[:-16])
+    damage_step_data(ckpt / str(3 * SPE))
     with pytest.warns(train.CorruptCheckpointWarning, match=f"step {3 * SPE}"):
         resumed = _fit(problem, epochs=4, checkpoint_dir=ckpt, keep=3)
     assert resumed.start_epoch == 2
