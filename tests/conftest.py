@@ -9,6 +9,8 @@ machine without the data fails loudly instead of passing silently.
 
 import os
 import pathlib
+import subprocess
+import sys
 
 _REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 _SHARED_DATA = _REPO_ROOT.parent / "shared" / "data"
@@ -22,6 +24,31 @@ if not os.environ.get("JAXSELFORG_DATA_DIR") and _SHARED_DATA.is_dir():
 # subprocesses (8 simulated devices, the kill-and-resume runs) inherit it; the
 # library, experiments and benchmarks run with XLA's full optimization.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
+# And XLA:CPU's older loop emitters instead of its MLIR fusion emitters, which spend
+# far longer compiling the small fusions this suite is made of: measured here
+# (2026-12-08, quiet, empty compilation cache) the whole suite took 5 min 42 s with
+# them off against 9 min 24 s, every test passing with its tolerance unchanged. XLA
+# aborts the process on a flag it does not know, so the flag is only added after a
+# child interpreter has started JAX with it (once: the xdist workers and the suite's
+# subprocesses inherit the result). Subprocesses that set XLA_FLAGS append to it
+# (the ``xla_flags`` fixture).
+_QUICK_XLA_FLAG = "--xla_cpu_use_fusion_emitters=false"
+_XLA_PROBED = "JAXSELFORG_TEST_XLA_FLAGS_PROBED"
+
+
+def _xla_flags(*flags: str) -> str:
+    """The XLA_FLAGS of this process with ``flags`` added, for a subprocess's env."""
+    return " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
+
+
+if not os.environ.get(_XLA_PROBED):
+    _probe = subprocess.run(
+        [sys.executable, "-c", "import jax; jax.devices()"], check=False, capture_output=True,
+        env={**os.environ, "XLA_FLAGS": _xla_flags(_QUICK_XLA_FLAG), "JAX_PLATFORMS": "cpu"})
+    if _probe.returncode == 0:
+        os.environ["XLA_FLAGS"] = _xla_flags(_QUICK_XLA_FLAG)
+    os.environ[_XLA_PROBED] = "1"
 
 # JAX's persistent compilation cache, kept between runs and checkouts in the user's
 # cache folder (~/.cache/jaxselforg/xla-tests, or under $XDG_CACHE_HOME). Compilation
@@ -52,11 +79,11 @@ if _XLA_CACHE:
 _CACHE_DAYS = 30
 
 
-import contextlib  # noqa: E402
-import time  # noqa: E402
+import contextlib
+import time
 
-import jax  # noqa: E402
-import pytest  # noqa: E402
+import jax
+import pytest
 
 # XLA compiles a program once per jitted function and set of static arguments, shapes
 # and dtypes; JAX announces each compilation through its public monitoring events,
@@ -84,6 +111,13 @@ def _recording_compilations():
 def compilations():
     """``with compilations() as names:`` lists the functions compiled inside the block."""
     return _recording_compilations
+
+
+@pytest.fixture
+def xla_flags():
+    """``xla_flags("--flag=value", ...)``: this process's XLA_FLAGS plus those, for a
+    subprocess (keeps the suite's compile-speed flag)."""
+    return _xla_flags
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -40,8 +40,8 @@ def test_every_multidevice_check_runs_in_exactly_one_topic():
 
 
 @pytest.mark.parametrize("topic", TOPICS)
-def test_multidevice_checks_pass_on_eight_simulated_devices(topic):
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+def test_multidevice_checks_pass_on_eight_simulated_devices(topic, xla_flags):
+    env = dict(os.environ, XLA_FLAGS=xla_flags("--xla_force_host_platform_device_count=8"),
                JAX_PLATFORMS="cpu")
     repo = CHECKS.parent.parent
     env["PYTHONPATH"] = os.pathsep.join([str(repo), env.get("PYTHONPATH", "")])
@@ -70,12 +70,12 @@ def test_shard_rows_rejects_mismatched_leading_dimensions():
         parallel.shard_rows((np.ones((3, 2)), np.ones(4)), parallel.data_mesh())
 
 
-def test_two_processes_fit_what_one_process_fits(tmp_path):
+def test_two_processes_fit_what_one_process_fits(tmp_path, xla_flags):
     """jax.distributed on localhost: 2 processes x 4 CPU devices, gloo collectives."""
     with socket.socket() as probe:  # a free port for the coordinator
         probe.bind(("localhost", 0))
         port = probe.getsockname()[1]
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+    env = dict(os.environ, XLA_FLAGS=xla_flags("--xla_force_host_platform_device_count=4"),
                JAX_PLATFORMS="cpu")
     repo = CHECKS.parent.parent
     env["PYTHONPATH"] = os.pathsep.join([str(repo), env.get("PYTHONPATH", "")])
