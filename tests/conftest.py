@@ -20,14 +20,20 @@ if not os.environ.get("JAXSELFORG_DATA_DIR") and _SHARED_DATA.is_dir():
 
 # Compile time dominates this suite (tiny shapes, many programs), so XLA is asked for
 # its quick compile (`jax_disable_most_optimizations`): about 40% less compile time
-# here, the same numbers up to float rounding. Set in the environment so that the
-# subprocesses (8 simulated devices, the kill-and-resume runs) inherit it; the
-# library, experiments and benchmarks run with XLA's full optimization.
+# here, though the programs run slower (a small RBM fit 2.95 s against 0.53 s). The
+# same numbers up to float rounding: without it (measured 2026-12-08, empty cache,
+# 9 min 13 s) three tests fail by rounding alone: `pairwise` (eager and jitted) of two
+# identical rows at 1e30 gives 2e-4 of the data's scale instead of 0 (the
+# |x|^2 + |y|^2 - 2<x, y> cancellation rounds differently once XLA optimizes it), and
+# NT-Xent of collapsed embeddings is 3e-6 relative off log(2n - 1), its tolerance 1e-6.
+# Set in the environment so that the subprocesses (8 simulated devices, the
+# kill-and-resume runs) inherit it; the library, experiments and benchmarks run with
+# XLA's full optimization.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 # And XLA:CPU's older loop emitters instead of its MLIR fusion emitters, which spend
 # far longer compiling the small fusions this suite is made of: measured here
-# (2026-12-08, quiet, empty compilation cache) the whole suite took 5 min 42 s with
+# (2026-12-08, quiet, empty compilation cache) the whole suite took 5 min 38 s with
 # them off against 9 min 24 s, every test passing with its tolerance unchanged. XLA
 # aborts the process on a flag it does not know, so the flag is only added after a
 # child interpreter has started JAX with it (once: the xdist workers and the suite's
@@ -52,8 +58,8 @@ if not os.environ.get(_XLA_PROBED):
 
 # JAX's persistent compilation cache, kept between runs and checkouts in the user's
 # cache folder (~/.cache/jaxselforg/xla-tests, or under $XDG_CACHE_HOME). Compilation
-# dominates this suite: measured on this 2-core machine (2026-12-07), a run with an
-# empty cache took 12 min 5 s, a fresh clone with a full one 4 min 35 s. A key is a
+# dominates this suite: measured on this 2-core machine (2026-12-08, quiet), a run with
+# an empty cache took 5 min 38 s, one with a full cache 3 min 32 s. A key is a
 # digest of the program without its source locations, the jaxlib version, the backend
 # and the compiler flags, so a fresh clone of unchanged code (CI on the same machine)
 # reuses what an earlier run compiled, and a changed program simply misses. Each module
